@@ -1,5 +1,19 @@
-import { Module } from '@nestjs/common';
-import { HealthController } from './health/health.controller.js';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { HealthModule } from './health/health.module.js';
+import { ReverseProxyModule } from './reverse-proxy/reverse-proxy.module.js';
 
-@Module({ controllers: [HealthController] })
-export class AppModule {}
+/** The gateway, built from one validated configuration. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), ReverseProxyModule, HealthModule],
+      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+    };
+  }
+}

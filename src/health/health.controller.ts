@@ -1,9 +1,37 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 
+/** Liveness and readiness probes for the orchestrator; no auth. */
+@ApiTags('health')
 @Controller()
 export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly registry: SessionRegistry,
+  ) {}
+
+  /** Liveness: the process answers. */
   @Get('health')
-  health() {
+  @ApiOperation({ summary: 'Liveness probe' })
+  @ApiOkResponse({ description: '{"status":"ok"}' })
+  live(): { status: 'ok' } {
     return { status: 'ok' };
+  }
+
+  /** Readiness: the session registry is usable, so tunnels and calls can be accepted. */
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness probe' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready' })
+  ready() {
+    return this.health.check([() => this.registryIndicator()]);
+  }
+
+  private registryIndicator(): HealthIndicatorResult {
+    const check = this.indicator.check('registry');
+    return check.up({ sessions: this.registry.list().length });
   }
 }

@@ -1,12 +1,22 @@
-import { Test } from '@nestjs/testing';
-import request from 'supertest';
-import { AppModule } from '../../src/app.module.js';
+import { FakeTunnel } from '../support/fake-tunnel.js';
+import { startGateway, type RunningGateway } from '../support/gateway.js';
 
-test('boots', async () => {
-  const mod = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = mod.createNestApplication();
-  await app.init();
-  const res = await request(app.getHttpServer()).get('/health');
-  expect(res.body).toEqual({ status: 'ok' });
-  await app.close();
+let gw: RunningGateway;
+beforeAll(async () => {
+  gw = await startGateway();
+});
+afterAll(() => gw.close());
+
+test('a tool call goes through a tunnel and back', async () => {
+  const token = gw.mintToken('alice@example.com');
+  const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, token);
+  tunnel.autoAnswer((p) => ({ result: { echoed: p.params } }));
+  const res = await fetch(`${gw.httpUrl}/reverse-proxy/sessions/${sessionId}/request`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo' } }),
+  });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ jsonrpc: '2.0', id: 7, result: { echoed: { name: 'echo' } } });
+  await tunnel.close();
 });

@@ -1,0 +1,34 @@
+import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
+import type { Request } from 'express';
+import { AuthError, AuthService } from './auth.service.js';
+import type { Principal } from './principal.js';
+
+/**
+ * HTTP authentication. A presented token is verified by passport-jwt; without one, the trusted
+ * proxy header or (auth off) anonymous access applies, as on the tunnel upgrade.
+ */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard('jwt') {
+  constructor(private readonly auth: AuthService) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<Request & { user?: Principal }>();
+    if (this.auth.extractToken(req)) return (await super.canActivate(context)) as boolean;
+    try {
+      req.user = await this.auth.authenticate(req);
+      return true;
+    } catch (err) {
+      throw new UnauthorizedException(err instanceof AuthError ? err.message : 'Authentication failed');
+    }
+  }
+
+  override handleRequest<T = Principal>(err: unknown, user: T | false, info: unknown): T {
+    if (user) return user;
+    if (err instanceof AuthError) throw new UnauthorizedException(err.message);
+    const name = info instanceof Error ? info.name : '';
+    throw new UnauthorizedException(name === 'TokenExpiredError' ? 'Token expired' : 'Invalid token');
+  }
+}

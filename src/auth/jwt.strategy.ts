@@ -1,0 +1,24 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
+import { Strategy } from 'passport-jwt';
+import { AuthError, AuthService } from './auth.service.js';
+import type { Principal } from './principal.js';
+
+/** passport-jwt strategy: same token sources, algorithms, issuer and audience as the tunnel upgrade. */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(private readonly auth: AuthService) {
+    super({
+      jwtFromRequest: (req: Request) => auth.extractToken(req) ?? null,
+      secretOrKeyProvider: (_req: Request, _token: string, done: (err: Error | null, secret?: string) => void) =>
+        auth.secret ? done(null, auth.secret) : done(new AuthError('Token authentication is not configured')),
+      ...auth.verifyOptions,
+    });
+  }
+
+  /** Turns verified claims into the request's Principal. */
+  validate(claims: Record<string, unknown>): Principal {
+    return this.auth.principalFromClaims(claims);
+  }
+}

@@ -1,0 +1,28 @@
+import { JwtService } from '@nestjs/jwt';
+
+export interface TokenOptions {
+  secret: string;
+  sub?: string;
+  email?: string;
+  admin?: boolean;
+  /** Lifetime such as "1h", "30m", "7d", or seconds. */
+  expiresIn?: string | number;
+  issuer?: string;
+  audience?: string;
+  algorithm?: 'HS256' | 'HS384' | 'HS512';
+}
+
+/** Signs a gateway token; used by `npm run token` and the tests. */
+export function signToken(options: TokenOptions): string {
+  const claims: Record<string, unknown> = {};
+  if (options.sub) claims.sub = options.sub;
+  if (options.email) claims.email = options.email;
+  if (options.admin) claims.is_admin = true;
+  return new JwtService().sign(claims, {
+    secret: options.secret,
+    algorithm: options.algorithm ?? 'HS256',
+    ...(options.expiresIn !== undefined ? { expiresIn: options.expiresIn as never } : {}),
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
+  });
+}

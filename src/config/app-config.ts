@@ -1,0 +1,173 @@
+/**
+ * The gateway's settings, read from the environment once at start-up and validated into a typed
+ * object. Nothing else in the code reads process.env.
+ */
+
+export type LogFormat = 'json' | 'pretty';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  auth: {
+    /** AUTH_REQUIRED || MCP_CLIENT_AUTH_ENABLED. */
+    required: boolean;
+    mcpClientAuthEnabled: boolean;
+    jwtSecret: string | undefined;
+    jwtAlgorithm: 'HS256' | 'HS384' | 'HS512';
+    jwtIssuer: string | undefined;
+    jwtAudience: string | undefined;
+    allowQueryToken: boolean;
+    /** Trusted proxy header auth; only honoured when MCP client auth is off. */
+    trustProxyAuth: boolean;
+    proxyUserHeader: string;
+  };
+  tunnel: {
+    maxFrameBytes: number;
+    maxSessionsPerUser: number;
+    maxPendingPerSession: number;
+    pingIntervalMs: number;
+    idleTimeoutMs: number;
+    handshakeTimeoutMs: number;
+  };
+  requests: {
+    defaultTimeoutMs: number;
+    maxBodyBytes: number;
+  };
+  sse: {
+    keepaliveMs: number;
+  };
+  redisUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Every variable the gateway reads, with its default; .env.example mirrors this table. */
+export const CONFIG_DEFAULTS = {
+  PORT: '3000',
+  HOST: '0.0.0.0',
+  LOG_LEVEL: 'info',
+  LOG_FORMAT: 'json',
+  AUTH_REQUIRED: 'true',
+  MCP_CLIENT_AUTH_ENABLED: 'false',
+  JWT_SECRET: '',
+  JWT_ALGORITHM: 'HS256',
+  JWT_ISSUER: '',
+  JWT_AUDIENCE: '',
+  ALLOW_QUERY_TOKEN: 'true',
+  TRUST_PROXY_AUTH: 'false',
+  PROXY_USER_HEADER: 'X-Authenticated-User',
+  MAX_FRAME_BYTES: String(4 * 1024 * 1024),
+  MAX_SESSIONS_PER_USER: '50',
+  MAX_PENDING_PER_SESSION: '1024',
+  PING_INTERVAL_MS: '30000',
+  IDLE_TIMEOUT_MS: '90000',
+  HANDSHAKE_TIMEOUT_MS: '10000',
+  REQUEST_TIMEOUT_MS: '60000',
+  MAX_BODY_BYTES: String(4 * 1024 * 1024),
+  SSE_KEEPALIVE_MS: '15000',
+  REDIS_URL: '',
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(key: ConfigKey): string {
+    const value = this.env[key];
+    return value === undefined || value.trim() === '' ? CONFIG_DEFAULTS[key] : value.trim();
+  }
+
+  optional(key: ConfigKey): string | undefined {
+    return this.raw(key) || undefined;
+  }
+
+  bool(key: ConfigKey): boolean {
+    const value = this.raw(key).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${key} must be true or false (got "${value}")`);
+    return CONFIG_DEFAULTS[key] === 'true';
+  }
+
+  int(key: ConfigKey, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(key);
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      this.problems.push(`${key} must be a whole number between ${min} and ${max} (got "${value}")`);
+      return Number(CONFIG_DEFAULTS[key]);
+    }
+    return n;
+  }
+
+  oneOf<T extends string>(key: ConfigKey, allowed: readonly T[], caseInsensitive = true): T {
+    const value = this.raw(key);
+    const found = allowed.find((a) => (caseInsensitive ? a.toLowerCase() === value.toLowerCase() : a === value));
+    if (!found) {
+      this.problems.push(`${key} must be one of ${allowed.join(', ')} (got "${value}")`);
+      return CONFIG_DEFAULTS[key] as T;
+    }
+    return found;
+  }
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every bad value. */
+export function loadConfig(env: Env): AppConfig {
+  const r = new Reader(env);
+  const mcpClientAuthEnabled = r.bool('MCP_CLIENT_AUTH_ENABLED');
+  const config: AppConfig = {
+    port: r.int('PORT', 0, 65535),
+    host: r.raw('HOST'),
+    logLevel: r.oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
+    logFormat: r.oneOf('LOG_FORMAT', ['json', 'pretty'] as const),
+    auth: {
+      required: r.bool('AUTH_REQUIRED') || mcpClientAuthEnabled,
+      mcpClientAuthEnabled,
+      jwtSecret: r.optional('JWT_SECRET'),
+      jwtAlgorithm: r.oneOf('JWT_ALGORITHM', ['HS256', 'HS384', 'HS512'] as const, false),
+      jwtIssuer: r.optional('JWT_ISSUER'),
+      jwtAudience: r.optional('JWT_AUDIENCE'),
+      allowQueryToken: r.bool('ALLOW_QUERY_TOKEN'),
+      trustProxyAuth: r.bool('TRUST_PROXY_AUTH'),
+      proxyUserHeader: r.raw('PROXY_USER_HEADER').toLowerCase(),
+    },
+    tunnel: {
+      maxFrameBytes: r.int('MAX_FRAME_BYTES', 1024, 256 * 1024 * 1024),
+      maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 1),
+      maxPendingPerSession: r.int('MAX_PENDING_PER_SESSION', 1),
+      pingIntervalMs: r.int('PING_INTERVAL_MS', 100),
+      idleTimeoutMs: r.int('IDLE_TIMEOUT_MS', 200),
+      handshakeTimeoutMs: r.int('HANDSHAKE_TIMEOUT_MS', 100),
+    },
+    requests: {
+      defaultTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 10),
+      maxBodyBytes: r.int('MAX_BODY_BYTES', 1024),
+    },
+    sse: {
+      keepaliveMs: r.int('SSE_KEEPALIVE_MS', 100),
+    },
+    redisUrl: r.optional('REDIS_URL'),
+  };
+  if (config.auth.required && !config.auth.jwtSecret) {
+    r.problems.push('JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)');
+  }
+  if (config.auth.jwtSecret && config.auth.jwtSecret.length < 16) {
+    r.problems.push('JWT_SECRET must be at least 16 characters');
+  }
+  if (config.tunnel.idleTimeoutMs <= config.tunnel.pingIntervalMs) {
+    r.problems.push('IDLE_TIMEOUT_MS must be longer than PING_INTERVAL_MS');
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,31 @@
+import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AppConfig } from './config/app-config.js';
+import { TunnelConnectionGuard } from './reverse-proxy/tunnel-connection.guard.js';
+import { TunnelWsAdapter } from './reverse-proxy/tunnel-ws.adapter.js';
+
+/** Everything main.ts sets up on the app, shared with the e2e tests so they run the real thing. */
+export function configureApp(app: INestApplication, config: AppConfig): void {
+  const express = app as NestExpressApplication;
+  express.useBodyParser('json', { limit: config.requests.maxBodyBytes });
+  express.disable('x-powered-by');
+  app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes));
+  app.useGlobalPipes(
+    new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),
+  );
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('MCP tunnel gateway')
+      .setDescription(
+        'Admin API of the MCP reverse-proxy gateway: tunnel sessions, request/response routing and event streams.',
+      )
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}

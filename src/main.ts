@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
+import { configureApp } from './configure-app.js';
+import { logLevels } from './common/log-levels.js';
+
+async function bootstrap(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = new ConsoleLogger({ json: config.logFormat === 'json', logLevels: logLevels(config.logLevel) });
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger, bodyParser: false });
+  configureApp(app, config);
+  await app.listen(config.port, config.host);
+  logger.log({ msg: 'Gateway listening', url: `http://${config.host}:${config.port}`, auth: config.auth.required }, 'Bootstrap');
+}
+
+void bootstrap();

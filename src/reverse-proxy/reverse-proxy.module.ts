@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { InMemorySessionRegistry } from './in-memory-session-registry.js';
+import { OwnershipGuard } from './ownership.guard.js';
+import { SessionRegistry } from './session-registry.js';
+import { SessionsController } from './sessions.controller.js';
+import { TunnelConnectionGuard } from './tunnel-connection.guard.js';
+import { TunnelProtocolService } from './tunnel-protocol.service.js';
+import { TunnelGateway } from './tunnel.gateway.js';
+
+/** The tunnel endpoint, the session registry and the admin API over it. */
+@Module({
+  imports: [AuthModule],
+  controllers: [SessionsController],
+  providers: [
+    { provide: SessionRegistry, useClass: InMemorySessionRegistry },
+    TunnelConnectionGuard,
+    TunnelProtocolService,
+    TunnelGateway,
+    OwnershipGuard,
+  ],
+  exports: [SessionRegistry, TunnelConnectionGuard],
+})
+export class ReverseProxyModule {}

@@ -1,0 +1,183 @@
+import {
+  BadGatewayException,
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  GatewayTimeoutException,
+  Get,
+  HttpCode,
+  Inject,
+  type MessageEvent,
+  Post,
+  Query,
+  Res,
+  ServiceUnavailableException,
+  Sse,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadGatewayResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiForbiddenResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { Observable } from 'rxjs';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import { canAccess, type Principal } from '../auth/principal.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { classifyJsonRpc, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
+import { CurrentSession } from './current-session.decorator.js';
+import { JsonRpcMessageDto } from './dto/json-rpc-message.dto.js';
+import { SendRequestQueryDto } from './dto/send-request-query.dto.js';
+import { DisconnectResultDto, SentResultDto } from './dto/session-result.dto.js';
+import { SessionDto, SessionListDto } from './dto/session.dto.js';
+import { OwnershipGuard } from './ownership.guard.js';
+import { CallError } from './pending-calls.js';
+import { SessionRegistry } from './session-registry.js';
+import { sessionStream } from './session-stream.js';
+import type { TunnelSession } from './tunnel-session.js';
+
+/** Events may wait this many bytes for an SSE client that does not read before it is dropped. */
+const SSE_MAX_PENDING_BYTES = 1024 * 1024;
+
+/** Admin API over tunnel sessions: list, inspect, disconnect, send a message, stream events. */
+@ApiTags('reverse-proxy')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
+@Controller('reverse-proxy')
+@UseGuards(JwtAuthGuard)
+export class SessionsController {
+  constructor(
+    private readonly registry: SessionRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Lists sessions: admins see all, others their own plus anonymous ones. */
+  @Get('sessions')
+  @ApiOperation({ summary: 'List tunnel sessions visible to the caller' })
+  @ApiOkResponse({ type: SessionListDto })
+  list(@CurrentPrincipal() principal: Principal): SessionListDto {
+    const sessions = this.registry
+      .list()
+      .filter((s) => canAccess(principal, s.owner))
+      .map((s) => SessionDto.from(s));
+    return { sessions, total: sessions.length };
+  }
+
+  /** One session's details. */
+  @Get('sessions/:id')
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({ summary: "Show one session's details" })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiOkResponse({ type: SessionDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  get(@CurrentSession() session: TunnelSession): SessionDto {
+    return SessionDto.from(session);
+  }
+
+  /** Closes the tunnel; calls in flight on it fail at once. */
+  @Delete('sessions/:id')
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({ summary: 'Disconnect a tunnel' })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiOkResponse({ type: DisconnectResultDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  disconnect(@CurrentSession() session: TunnelSession): DisconnectResultDto {
+    session.close('disconnected by API');
+    return { status: 'disconnected', session_id: session.id };
+  }
+
+  /**
+   * Sends a JSON-RPC message down the tunnel. A request waits for its answer (the caller's id is
+   * restored); a notification, an answer to a server request, or ?wait=false returns 202 at once.
+   */
+  @Post('sessions/:id/request')
+  @HttpCode(200)
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({ summary: 'Send a JSON-RPC message to the tunnelled server and get the answer' })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiBody({ type: JsonRpcMessageDto })
+  @ApiOkResponse({ description: "The server's JSON-RPC response, with the caller's id.", type: JsonRpcMessageDto })
+  @ApiAcceptedResponse({ type: SentResultDto })
+  @ApiGatewayTimeoutResponse({ description: 'No answer within the timeout; the server was sent notifications/cancelled.' })
+  @ApiBadGatewayResponse({ description: 'The tunnel closed before answering.' })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  async send(
+    @CurrentSession() session: TunnelSession,
+    @Body() body: unknown,
+    @Query() query: SendRequestQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JsonRpcResponse | SentResultDto> {
+    const kind = classifyJsonRpc(body);
+    if (!kind) {
+      throw new BadRequestException(
+        'Body must be one JSON-RPC 2.0 message: a request {jsonrpc, id, method, params?}, a notification {jsonrpc, method, params?} or a response {jsonrpc, id, result | error}',
+      );
+    }
+    const sent: SentResultDto = { status: 'sent', session_id: session.id };
+    try {
+      if (kind !== 'request') {
+        session.forward(body as JsonRpcMessage);
+        res.status(202);
+        return sent;
+      }
+      const defaultTimeout = this.config.requests.defaultTimeoutMs;
+      const timeoutMs = Math.min(query.timeout_ms ?? defaultTimeout, defaultTimeout);
+      const answer = session.call(body as JsonRpcRequest, timeoutMs);
+      if (query.wait === false) {
+        // The answer reaches SSE subscribers as a `response` event.
+        answer.catch(() => undefined);
+        res.status(202);
+        return sent;
+      }
+      return await answer;
+    } catch (err) {
+      throw toHttpError(err);
+    }
+  }
+
+  /** Streams the session's events as Server-Sent Events until it closes. */
+  @Sse('sse/:id', { maxPendingDataLength: SSE_MAX_PENDING_BYTES })
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({
+    summary: "Stream a session's events",
+    description:
+      'Events: connected {sessionId, serverInfo}, then response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last.',
+  })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream' })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  stream(@CurrentSession() session: TunnelSession): Observable<MessageEvent> {
+    return sessionStream(session, this.config.sse.keepaliveMs);
+  }
+}
+
+function toHttpError(err: unknown): Error {
+  if (!(err instanceof CallError)) return err as Error;
+  switch (err.reason) {
+    case 'timeout':
+      return new GatewayTimeoutException(err.message);
+    case 'closed':
+      return new BadGatewayException(err.message);
+    case 'busy':
+      return new ServiceUnavailableException(err.message);
+  }
+}
