@@ -54,6 +54,14 @@ interface Connection {
   registerTimer?: NodeJS.Timeout;
 }
 
+/** Certificate errors that --ca fixes (when the gateway uses a private CA or a self-signed certificate). */
+const TLS_TRUST_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
 /** Close codes by which a gateway says "do not come back with these credentials". */
 const REFUSAL_CLOSE_CODES = new Set([1008, 4401, 4403]);
 
@@ -295,6 +303,9 @@ export class GatewayLink {
 
   private describeDrop(conn: Connection, code: number, reason: string): string {
     if (conn.status !== undefined) return `HTTP ${conn.status}${conn.statusText ? `: ${conn.statusText}` : ''}`;
+    if (conn.error && TLS_TRUST_ERRORS.has(conn.error)) {
+      return `${conn.error}: the gateway's certificate is not trusted; if it comes from your own CA, pass --ca <file>`;
+    }
     if (conn.error) return conn.error;
     return `code ${code}${reason ? `: ${reason}` : ''}`;
   }

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -100,6 +101,8 @@ export interface MockGatewayOptions {
   autoAck?: boolean;
   /** Answer pings (default true); off simulates a gateway that went silent. */
   autoPong?: boolean;
+  /** Serve wss:// with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
 }
 
 export class MockGateway {
@@ -113,10 +116,12 @@ export class MockGateway {
     private readonly http: Server,
     private readonly wss: WebSocketServer,
     readonly port: number,
+    private readonly scheme: 'http' | 'https' = 'http',
   ) {}
 
   static async start(options: MockGatewayOptions = {}): Promise<MockGateway> {
-    const http = createServer((_req, res) => res.writeHead(404).end());
+    const notFound = (_req: IncomingMessage, res: import('node:http').ServerResponse) => res.writeHead(404).end();
+    const http: Server = options.tls ? createTlsServer(options.tls, notFound) : createServer(notFound);
     let gateway: MockGateway | undefined;
     const wss = new WebSocketServer({
       server: http,
@@ -129,7 +134,7 @@ export class MockGateway {
       },
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    gateway = new MockGateway(http, wss, (http.address() as AddressInfo).port);
+    gateway = new MockGateway(http, wss, (http.address() as AddressInfo).port, options.tls ? 'https' : 'http');
     let index = 0;
     wss.on('connection', (ws, req) => {
       const conn = new MockConnection(ws, req, ++index);
@@ -144,7 +149,7 @@ export class MockGateway {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   nextConnection(timeoutMs = 10_000): Promise<MockConnection> {
