@@ -11,7 +11,7 @@
  *   BENCH_TUNNEL=auto|cli|bench   tunnel client behind paths 2-4 (auto: the CLI once it is on main)
  *   ECHO_IMPL=raw|sdk    echo server behind every path     BENCH_MEM_RUNS=3  BENCH_TUNNELS=1000,10000
  *   BENCH_SSE_SUBSCRIBERS=1000  BENCH_SSE_EVENTS=200  BENCH_SSE_RUNS=3
- *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
+ *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
  *   BENCH_OUT=docs/benchmarks.md
  *   BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=30 BENCH_RETRIES=2: before each run, wait up to 30 s until
  *     other processes use < 10% of a core; repeat a run (at most 2 times per case) if they used > 20%
@@ -20,7 +20,7 @@ import { fork, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuMs, machineBusyMs, rssKiB } from './lib/proc.mjs';
+import { cpuMs, listenDrops, machineBusyMs, rssKiB } from './lib/proc.mjs';
 import { spread } from './lib/stats.mjs';
 import { httpLoad } from './lib/load.mjs';
 import {
@@ -57,6 +57,7 @@ const CFG = {
   sseEvents: num(env.BENCH_SSE_EVENTS, 200),
   sseRuns: num(env.BENCH_SSE_RUNS, 3),
   profileS: num(env.BENCH_PROFILE_DURATION, 10),
+  profileSse: env.BENCH_PROFILE_SSE === '1',
   soakS: num(env.BENCH_SOAK, 0),
   out: env.BENCH_OUT || 'docs/benchmarks.md',
   quietPct: num(env.BENCH_QUIET_PCT, 10),
@@ -245,13 +246,17 @@ async function runMemory() {
       let opened = 0;
       for (const n of [...CFG.tunnelCounts].sort((a, b) => a - b)) {
         const first = opened === 0;
+        if (first) await waitForQuiet();
         const cpu0 = cpuMs(gw.proc.pid);
+        const drops0 = listenDrops();
         const batch = await openTunnels({ url: gw.wsUrl, token: TOKEN, count: n - opened, prefix: `idle${opened}`, parallel: first ? n : 500 });
         sockets.push(...batch.sockets);
         if (first) {
           run.registerMs = batch.ms;
           run.registerCount = n;
           run.registerCpuMs = cpuMs(gw.proc.pid) - cpu0;
+          run.registerP50Ms = batch.p50Ms;
+          run.listenDrops = listenDrops() - drops0;
         }
         opened = n;
         await sleep(1000);
@@ -265,7 +270,7 @@ async function runMemory() {
         });
       }
       runs.push(run);
-      log(`memory run ${r + 1}: ${run.registerCount} tunnels registered in ${run.registerMs.toFixed(0)} ms; ${run.points.map((p) => `${p.n}: ${p.rssPerTunnelKiB.toFixed(1)} KiB RSS, ${p.heapPerTunnelKiB.toFixed(1)} KiB heap per tunnel`).join('; ')}`);
+      log(`memory run ${r + 1}: ${run.registerCount} tunnels registered in ${run.registerMs.toFixed(0)} ms (half in ${run.registerP50Ms.toFixed(0)} ms, gateway CPU ${run.registerCpuMs} ms, listen-queue drops ${run.listenDrops}); ${run.points.map((p) => `${p.n}: ${p.rssPerTunnelKiB.toFixed(1)} KiB RSS, ${p.heapPerTunnelKiB.toFixed(1)} KiB heap per tunnel`).join('; ')}`);
     } catch (err) {
       log(`memory run ${r + 1} failed: ${err.message}`);
       runs.push({ error: err.message });
@@ -290,13 +295,22 @@ async function runMemory() {
     registerCount: Math.min(...CFG.tunnelCounts),
     registerMs: spread(ok.map((r) => r.registerMs)),
     registerCpuMs: spread(ok.map((r) => r.registerCpuMs)),
+    registerP50Ms: spread(ok.map((r) => r.registerP50Ms)),
+    listenDrops: ok.map((r) => r.listenDrops),
     errors: runs.filter((r) => r.error).map((r) => r.error),
   };
 }
 
 /** One session, N SSE subscribers (in a child process), M notifications from the tunnel per run. */
 async function runSse() {
-  const gw = await startGateway({ secret: SECRET });
+  const profDir = `${OUT_DIR}/profiles-sse`;
+  if (CFG.profileSse) {
+    rmSync(profDir, { recursive: true, force: true });
+    mkdirSync(profDir, { recursive: true });
+  }
+  const spawnedAt = performance.now();
+  const gw = await startGateway(CFG.profileSse ? { secret: SECRET, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir], probe: true } : { secret: SECRET });
+  let profileFrom;
   const child = fork(`${ROOT}bench/sse-subscribers.mjs`, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (type, timeoutMs) =>
     new Promise((resolve, reject) => {
@@ -333,6 +347,7 @@ async function runSse() {
       const done = next('done', 120000);
       const cpu0 = cpuMs(gw.proc.pid);
       const t0 = performance.now();
+      profileFrom ??= t0;
       for (let i = 0; i < CFG.sseEvents; i++) {
         tunnel.ws.send(JSON.stringify({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { n: ++sent } } } }));
       }
@@ -354,9 +369,18 @@ async function runSse() {
   } finally {
     child.send({ cmd: 'close' });
     tunnel?.ws.terminate();
-    await gw.proc.stop();
+    if (CFG.profileSse) {
+      gw.proc.child.send({ cmd: 'exit' });
+      await gw.proc.exited;
+    } else await gw.proc.stop();
+  }
+  let profile;
+  if (CFG.profileSse) {
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    profile = { file: `bench/.out/profiles-sse/${file}`, ...summarizeProfile(JSON.parse(readFileSync(`${profDir}/${file}`, 'utf8')), 15, { fromUs: (profileFrom - spawnedAt) * 1000 }) };
   }
   return {
+    profile,
     runs,
     eventsPerS: spread(runs.map((r) => r.eventsPerS)),
     gatewayCpuPer1k: spread(runs.map((r) => r.gatewayCpuPer1k)),

@@ -84,9 +84,10 @@ export function cliAvailable() {
 export async function startTunnel(kind, { wsUrl, token, name, impl }) {
   const echo = echoCommand(impl);
   if (kind === 'cli') {
-    const args = [`${ROOT}dist/client/cli.js`, '--local-stdio', echo.map((w) => JSON.stringify(w)).join(' '), '--gateway', wsUrl, '--name', name];
+    const args = [`${ROOT}dist/client/cli.js`, '--local-stdio', echo.map((w) => JSON.stringify(w)).join(' '), '--gateway', wsUrl, '--name', name, '--log-level', 'error'];
     if (token) args.push('--token', token);
-    return startProcess(NODE, args, { env: { LOG_LEVEL: 'error' } });
+    // Readiness is seen from the other side (waitForSession, or the relay forwarding a call).
+    return startProcess(NODE, args);
   }
   const args = [`${ROOT}bench/stdio-tunnel.mjs`, '--gateway', wsUrl, '--name', name];
   if (token) args.push('--token', token);

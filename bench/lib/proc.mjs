@@ -110,3 +110,12 @@ export async function waitForHttp(url, timeoutMs = 20000) {
     }
   }
 }
+
+/** The kernel's count of connections dropped because a listen queue was full (TcpExt ListenOverflows + ListenDrops). */
+export function listenDrops() {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.startsWith('TcpExt:'));
+  const names = lines[at].split(' ');
+  const values = lines[at + 1].split(' ').map(Number);
+  return values[names.indexOf('ListenOverflows')] + values[names.indexOf('ListenDrops')];
+}

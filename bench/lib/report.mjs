@@ -111,7 +111,8 @@ export function writeReport(results, file) {
     p(
       '',
       `Time for ${mem.registerCount} tunnels to connect (WebSocket upgrade with JWT check) and register, all started at once: **${cell(mem.registerMs, 0)} ms**`,
-      `(gateway CPU during it: ${cell(mem.registerCpuMs, 0)} ms).`,
+      `(half of them done after ${cell(mem.registerP50Ms, 0)} ms; gateway CPU during it: ${cell(mem.registerCpuMs, 0)} ms;`,
+      `connections the kernel dropped from a full listen queue meanwhile, per run: ${mem.listenDrops.join(', ')}).`,
       ...(mem.errors.length ? ['', `Failed runs: ${mem.errors.join('; ')}`] : []),
       '',
     );
@@ -131,6 +132,17 @@ export function writeReport(results, file) {
       `| ${c.sseSubscribers} | ${c.sseSubscribers * c.sseEvents} | ${cell(sse.eventsPerS, 0)} | ${cell(sse.gatewayCpuPer1k, 1)} | ${sse.dropped} |`,
       '',
     );
+    if (sse.profile) {
+      const row = (r) => `| ${fix(r.pct, 1)}% | ${fix(r.ms, 0)} | \`${r.fn}\` | ${r.at || ''} |`;
+      p(
+        `The SSE gateway ran under \`--cpu-prof\` in this run (BENCH_PROFILE_SSE=1), so its figures carry the profiler's overhead. Top functions by total time while the events flowed:`,
+        '',
+        '| share | ms | function | where |',
+        '|---|---|---|---|',
+        ...sse.profile.total.slice(0, 15).map(row),
+        '',
+      );
+    }
   } else if (sse?.error) p('## SSE fan-out', '', `Failed: ${sse.error}`, '');
 
   const soak = results.soak;

@@ -37,11 +37,12 @@ export function openTunnel(url, token, name, timeoutMs = 60000) {
 }
 
 /**
- * Opens `count` tunnels, at most `parallel` connecting at a time; resolves with the sockets and
- * the wall time from the first connect to the last register_complete.
+ * Opens `count` tunnels, at most `parallel` connecting at a time; resolves with the sockets, the
+ * wall time from the first connect to the last register_complete, and when half of them were done.
  */
 export async function openTunnels({ url, token, count, prefix, parallel = count }) {
   const sockets = [];
+  const doneAt = [];
   const started = performance.now();
   let next = 0;
   const worker = async () => {
@@ -49,10 +50,12 @@ export async function openTunnels({ url, token, count, prefix, parallel = count 
       const i = next++;
       const { ws } = await openTunnel(url, token, `${prefix}-${i}`);
       sockets.push(ws);
+      doneAt.push(performance.now() - started);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-  return { sockets, ms: performance.now() - started };
+  doneAt.sort((a, b) => a - b);
+  return { sockets, ms: performance.now() - started, p50Ms: doneAt[doneAt.length >> 1] };
 }
 
 /** Closes tunnels and waits until every socket reports close. */
