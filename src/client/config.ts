@@ -36,8 +36,8 @@ export interface TunnelOptions {
   /** Consecutive reconnect attempts before giving up; 0 = forever. */
   maxRetries: number;
   keepaliveMs: number;
-  /** Wait for the answer to initialize. */
-  handshakeTimeoutMs: number;
+  /** How long the local server has to answer initialize (includes e.g. `npx -y` downloading it). */
+  startupTimeoutMs: number;
   /** Wait for the answer to a relayed request; undefined = leave timeouts to the gateway. */
   requestTimeoutMs?: number;
   /** Consecutive crashes of the local server before the client gives up. */
@@ -67,6 +67,7 @@ export interface CliValues {
   maxRetries?: string;
   keepalive?: string;
   requestTimeout?: string;
+  startupTimeout?: string;
   maxRestarts?: string;
   maxBuffered?: string;
   logLevel?: string;
@@ -86,7 +87,7 @@ export const DEFAULTS = {
   reconnectDelay: 1,
   maxRetries: 0,
   keepalive: 30,
-  handshakeTimeout: 30,
+  startupTimeout: 60,
   maxRestarts: 5,
   maxBuffered: 1000,
   logLevel: 'info' as LogLevel,
@@ -102,6 +103,7 @@ const FILE_GLOBAL_KEYS = [
   'maxRetries',
   'keepalive',
   'requestTimeout',
+  'startupTimeout',
   'maxRestarts',
   'maxBuffered',
   'logLevel',
@@ -173,6 +175,10 @@ function seconds(value: string | undefined, what: string, fallback: number, opts
     throw new ConfigError(`${what} must be a ${opts.positive ? 'positive' : 'non-negative'} number of seconds (got "${value}")`);
   }
   return Math.round(n * 1000);
+}
+
+function optionalSeconds(value: string | undefined, what: string): number | undefined {
+  return value === undefined ? undefined : seconds(value, what, 0, { positive: true });
 }
 
 function count(value: string | undefined, what: string, fallback: number, min = 0): number {
@@ -339,7 +345,6 @@ export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: File
 
   const insecureFile = file.insecure;
   if (insecureFile !== undefined && typeof insecureFile !== 'boolean') throw new ConfigError('"insecure" in the config file must be true or false');
-  const requestTimeout = pick(cli.requestTimeout, undefined, 'requestTimeout');
 
   const shared = {
     gatewayUrl,
@@ -349,8 +354,8 @@ export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: File
     reconnectDelayMs: seconds(pick(cli.reconnectDelay, ENV.reconnectDelay, 'reconnectDelay'), 'The reconnect delay', DEFAULTS.reconnectDelay),
     maxRetries: count(pick(cli.maxRetries, ENV.maxRetries, 'maxRetries'), 'Max retries', DEFAULTS.maxRetries),
     keepaliveMs: seconds(pick(cli.keepalive, undefined, 'keepalive'), 'The keepalive interval', DEFAULTS.keepalive, { positive: true }),
-    handshakeTimeoutMs: seconds(requestTimeout, 'The request timeout', DEFAULTS.handshakeTimeout, { positive: true }),
-    requestTimeoutMs: requestTimeout === undefined ? undefined : seconds(requestTimeout, 'The request timeout', 0, { positive: true }),
+    startupTimeoutMs: seconds(pick(cli.startupTimeout, undefined, 'startupTimeout'), 'The startup timeout', DEFAULTS.startupTimeout, { positive: true }),
+    requestTimeoutMs: optionalSeconds(pick(cli.requestTimeout, undefined, 'requestTimeout'), 'The request timeout'),
     maxRestarts: count(pick(cli.maxRestarts, undefined, 'maxRestarts'), 'Max restarts', DEFAULTS.maxRestarts),
     maxBuffered: count(pick(cli.maxBuffered, undefined, 'maxBuffered'), 'Max buffered', DEFAULTS.maxBuffered, 1),
   };

@@ -36,6 +36,19 @@ export function killAllChildrenNow(): void {
   for (const server of live) server.killNow();
 }
 
+/**
+ * The child's environment: ours without the tunnel's own settings (REVERSE_PROXY_TOKEN is the
+ * gateway credential; the local server, often third-party code fetched by npx, has no use for
+ * it), plus what the config file sets for this server.
+ */
+export function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('REVERSE_PROXY_')) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `was killed by ${signal}`;
   return `exited with code ${code ?? 'unknown'}`;
@@ -68,7 +81,7 @@ export class StdioLocalServer implements LocalServer {
     if (this.child) throw new Error('already started');
     const child = spawn(this.target.command, this.target.args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: this.target.env ? { ...process.env, ...this.target.env } : process.env,
+      env: childEnvironment(this.target.env),
       cwd: this.target.cwd,
       detached: USE_PROCESS_GROUP,
       windowsHide: true,

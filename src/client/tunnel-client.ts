@@ -46,6 +46,9 @@ interface InFlight {
   timer?: NodeJS.Timeout;
 }
 
+/** How long the gateway may take to answer `register`. */
+const REGISTER_TIMEOUT_MS = 30_000;
+
 const idKey = (id: JsonRpcId): string => `${typeof id}:${id}`;
 
 export class TunnelClient {
@@ -71,7 +74,7 @@ export class TunnelClient {
       {
         target: options.local,
         create,
-        handshakeTimeoutMs: options.handshakeTimeoutMs,
+        handshakeTimeoutMs: options.startupTimeoutMs,
         maxRestarts: options.maxRestarts,
         restartDelayMs: options.reconnectDelayMs,
         clientInfo: { name: 'mcp-tunnel', version: deps.version },
@@ -93,7 +96,7 @@ export class TunnelClient {
         keepaliveMs: options.keepaliveMs,
         reconnectDelayMs: options.reconnectDelayMs,
         maxRetries: options.maxRetries,
-        registerTimeoutMs: options.handshakeTimeoutMs,
+        registerTimeoutMs: REGISTER_TIMEOUT_MS,
         userAgent: `mcp-tunnel/${deps.version}`,
         logger: this.logger,
       },

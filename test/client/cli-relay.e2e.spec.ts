@@ -7,6 +7,7 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CliProcess, FIXTURE, FIXTURE_COMMAND, isAlive, killAll, waitUntil } from './helpers/cli-process.js';
 import { MockGateway, type Frame } from './helpers/mock-gateway.js';
 
@@ -98,6 +99,35 @@ test('server-initiated requests go to the gateway and their answers come back (i
   }
 });
 
+test('stdout lines that are not JSON go to the log, not the tunnel', async () => {
+  const fixtureUrl = pathToFileURL(FIXTURE).href;
+  const cli = startCli([], `node --input-type=module -e "console.log('hello, I am a banner'); await import('${fixtureUrl}')"`);
+  const conn = await gw.nextConnection();
+  await conn.next('register');
+  await conn.call(1, 'tools/call', { name: 'echo', arguments: { text: 'x' } });
+  await cli.waitForLog(/local server: hello, I am a banner/);
+  expect(JSON.stringify(conn.frames.all)).not.toContain('banner');
+});
+
+test('the local server does not inherit the gateway token from the environment', async () => {
+  const cli = new CliProcess(['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.url], { REVERSE_PROXY_TOKEN: TOKEN });
+  const conn = await gw.nextConnection();
+  expect(conn.request.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  await conn.next('register');
+  const answer = await conn.call(1, 'tools/call', { name: 'env', arguments: { name: 'REVERSE_PROXY_TOKEN' } });
+  expect(text(answer)).toBe('(unset)');
+  expect(cli.hasExited).toBe(false);
+});
+
+test('--request-timeout answers the caller with an error when the local server is too slow', async () => {
+  startCli(['--request-timeout', '0.3']);
+  const conn = await gw.nextConnection();
+  await conn.next('register');
+  // `sample` waits for a sampling answer that this test never gives.
+  const answer = await conn.call('slow', 'tools/call', { name: 'sample', arguments: { prompt: 'never answered' } });
+  expect(answer.error).toEqual({ code: -32001, message: 'The local server did not answer within 0.3 s' });
+});
+
 test('sends a heartbeat every keepalive interval', async () => {
   startCli(['--keepalive', '0.2']);
   const conn = await gw.nextConnection();
@@ -148,6 +178,7 @@ describe('config file', () => {
         `    command: ${JSON.stringify(FIXTURE_COMMAND)}`,
         `  - command: node`,
         `    args: [${JSON.stringify(FIXTURE)}, --name, second-from-serverinfo]`,
+        `    env: { FIXTURE_SETTING: from-config }`,
       ].join('\n'),
     );
     const cli = new CliProcess(['--config', file], { REVERSE_PROXY_TOKEN: TOKEN });
@@ -155,6 +186,8 @@ describe('config file', () => {
     const names = await Promise.all(conns.map(async (c) => (await c.next('register')).server.name as string));
     expect(names.sort()).toEqual(['first', 'second-from-serverinfo']);
     expect(conns.map((c) => c.request.headers.authorization)).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
+    const settings = await Promise.all(conns.map(async (c) => text(await c.call('env', 'tools/call', { name: 'env', arguments: { name: 'FIXTURE_SETTING' } }))));
+    expect(settings.sort()).toEqual(['(unset)', 'from-config']);
 
     await waitUntil(() => cli.serverPids.length === 2, 'both servers started');
     const pids = cli.serverPids;

@@ -25,7 +25,7 @@ describe('resolveConfig precedence: command line > environment > config file > d
       reconnectDelayMs: 1000,
       maxRetries: 0,
       keepaliveMs: 30_000,
-      handshakeTimeoutMs: 30_000,
+      startupTimeoutMs: 60_000,
       requestTimeoutMs: undefined,
       maxRestarts: 5,
       maxBuffered: 1000,
@@ -93,10 +93,10 @@ describe('resolveConfig precedence: command line > environment > config file > d
     expect(resolveConfig({ ...STDIO, gateway: 'http://g', verbose: true, logLevel: 'error' }, {}).logLevel).toBe('debug');
   });
 
-  test('--request-timeout sets the handshake wait and a per-request timeout', () => {
-    const [t] = resolveConfig({ ...STDIO, gateway: 'http://g', requestTimeout: '12' }, {}).tunnels;
-    expect(t.handshakeTimeoutMs).toBe(12_000);
+  test('--request-timeout and --startup-timeout are separate', () => {
+    const [t] = resolveConfig({ ...STDIO, gateway: 'http://g', requestTimeout: '12', startupTimeout: '90' }, {}).tunnels;
     expect(t.requestTimeoutMs).toBe(12_000);
+    expect(t.startupTimeoutMs).toBe(90_000);
   });
 });
 
