@@ -13,6 +13,11 @@ import { callLoad, httpLoad } from './load.mjs';
 import { freePort, startProcess, waitForHttp } from './proc.mjs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
+/**
+ * Where the gateway's dist/ comes from: this checkout, or BENCH_GATEWAY_ROOT (another built checkout,
+ * e.g. an unmerged branch or a before/after comparison). The tunnel CLI always comes from this one.
+ */
+export const GATEWAY_ROOT = process.env.BENCH_GATEWAY_ROOT ? process.env.BENCH_GATEWAY_ROOT.replace(/\/?$/, '/') : ROOT;
 const NODE = process.execPath;
 export const ECHO_TEXT = 'bench';
 export const CALL_BODY = JSON.stringify({
@@ -99,8 +104,8 @@ export async function startGateway({ secret, env = {}, nodeArgs = [], probe = fa
   const port = await freePort();
   const args = [...nodeArgs];
   if (probe) args.push('--expose-gc', '--import', `${ROOT}bench/lib/gateway-probe.mjs`);
-  const proc = await startProcess(NODE, [...args, `${ROOT}dist/main.js`], {
-    cwd: ROOT,
+  const proc = await startProcess(NODE, [...args, `${GATEWAY_ROOT}dist/main.js`], {
+    cwd: GATEWAY_ROOT,
     env: { JWT_SECRET: secret, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env },
     ipc: probe,
   });
@@ -272,7 +277,7 @@ function mcpClientsTarget({ url, headers = {}, gatewayPid, extraPids }) {
  * is not on this branch yet.
  */
 export async function gatewayMcpPath({ impl, tunnelKind, secret, token }) {
-  if (!existsSync(`${ROOT}dist/mcp`)) return { missing: 'the MCP Streamable HTTP endpoint (src/mcp, /servers/:name/mcp) is not merged into main yet' };
+  if (!existsSync(`${GATEWAY_ROOT}dist/mcp`)) return { missing: 'the MCP Streamable HTTP endpoint (src/mcp, /servers/:name/mcp) is not merged into main yet' };
   const gw = await startGateway({ secret });
   const tunnel = await startTunnel(tunnelKind, { wsUrl: gw.wsUrl, token, name: 'echo', impl });
   await waitForSession(gw.base, token, 'echo');

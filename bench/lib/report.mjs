@@ -39,7 +39,7 @@ export function writeReport(results, file) {
     `| concurrency | ${c.concurrency.join(' and ')} callers, each with one request in flight (closed loop) |`,
     `| echo server | bench/echo-server.mjs --impl ${c.echoImpl} (same behind every path) |`,
     `| tunnel client behind paths 2–4 | ${c.tunnelKind === 'cli' ? 'the real CLI, dist/client/cli.js --local-stdio' : 'bench/stdio-tunnel.mjs (the CLI had not landed on main when this ran)'} |`,
-    `| gateway | node dist/main.js, LOG_LEVEL=error, HOST=127.0.0.1, JWT auth on, defaults otherwise |`,
+    `| gateway | ${c.gatewayRoot ? `${c.gatewayRoot}dist/main.js (BENCH_GATEWAY_ROOT)` : 'node dist/main.js'}, LOG_LEVEL=error, HOST=127.0.0.1, JWT auth on, defaults otherwise |`,
     `| whole run | ${fix(results.elapsedS, 0)} s |`,
     '',
     'Load generators, all in the bench process (which shares the 2 cores with everything under test):',
@@ -223,6 +223,14 @@ export function writeReport(results, file) {
       '',
     );
   } else if (prof?.error) p('## What the profile showed', '', `Profile run failed: ${prof.error}`, '');
+
+  if (results.jwt && !results.jwt.error) {
+    p(
+      `bench/jwt-verify.mjs, same machine and run: one HS256 \`jsonwebtoken.verify\` takes **${fix(results.jwt.stringUs, 0)} µs** with the secret`,
+      `as a string (what passport-jwt and JwtService pass) and **${fix(results.jwt.keyObjectUs, 1)} µs** with a KeyObject made once.`,
+      '',
+    );
+  }
 
   const notes = `${ROOT}bench/profile-notes.md`;
   if (existsSync(notes)) p(readFileSync(notes, 'utf8').trim(), '');
