@@ -86,7 +86,8 @@ export class TunnelSession {
 
   /**
    * Sends a request and resolves with its answer, carrying the caller's original id.
-   * Rejects with CallError on timeout (after telling the server to cancel), when the tunnel closes, or when too many calls are in flight.
+   * Rejects with CallError on timeout (after telling the server to cancel) or when the tunnel closes; throws CallError
+   * (reason `busy`) at once when too many calls are in flight, so a caller that does not wait can still report it.
    */
   call(request: JsonRpcRequest, timeoutMs: number): Promise<JsonRpcResponse> {
     if (!this.isOpen) return Promise.reject(new CallError('closed', 'The tunnel is closed'));
