@@ -47,6 +47,8 @@ interface Connection {
   fatal?: string;
   sessionId?: string;
   registered: boolean;
+  /** We are closing it (down/stop), so its close is not a drop to recover from. */
+  closing?: boolean;
   /** Any frame or pong since the last keepalive tick. */
   heard: boolean;
   silentTicks: number;
@@ -269,6 +271,11 @@ export class GatewayLink {
     this.backoff.markDown();
     if (conn.registered) this.handlers.disconnected();
     if (this.stopped || !this.server) return;
+    if (conn.closing) {
+      // up() came while we were closing on purpose (a quick local restart): connect right away.
+      this.connect();
+      return;
+    }
 
     const fatal = conn.fatal ?? this.refusal(conn, code, reason);
     if (fatal) {
@@ -315,6 +322,7 @@ export class GatewayLink {
     const conn = this.conn;
     if (!conn) return;
     const { ws } = conn;
+    conn.closing = true;
     if (ws.readyState === WebSocket.CLOSED) return;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     if (ws.readyState === WebSocket.OPEN) {

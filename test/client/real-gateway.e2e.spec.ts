@@ -81,6 +81,20 @@ describe('against the real gateway', () => {
     const again = await post(gw, token, listed[0].session_id, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'ok' } } });
     expect(again.json.result.content[0].text).toBe('ok');
   });
+
+  test('a second tunnel of the same user under the same name replaces the first, which exits instead of fighting back', async () => {
+    const token = gw.mintToken('dave@example.com');
+    const args = ['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.httpUrl, '--token', token, '--name', 'e2e-twice', '--reconnect-delay', '0.05'];
+    const first = new CliProcess(args);
+    await first.waitForLog(/registered as "e2e-twice"/);
+    const second = new CliProcess(args);
+    const [, secondSession] = await second.waitForLog(/connected as session (\S+)/);
+
+    expect((await first.waitForExit()).code).toBe(1);
+    expect(first.stderr).toContain('another tunnel registered the name "e2e-twice" and replaced this one');
+    expect((await sessions(gw, token)).filter((s) => s.name === 'e2e-twice').map((s) => s.session_id)).toEqual([secondSession]);
+    expect(second.hasExited).toBe(false);
+  });
 });
 
 /** A TCP forwarder standing in for a stable address (DNS name, load balancer) in front of a gateway that restarts. */
