@@ -11,6 +11,7 @@
  * Notifications and server requests made while disconnected wait in a bounded outbox.
  */
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import type { NotificationFrame, RequestFrame, ResponseFrame } from '../protocol/envelopes.js';
 import {
   classifyJsonRpc,
@@ -31,7 +32,6 @@ import { LocalSupervisor } from './local-supervisor.js';
 import type { Logger } from './logger.js';
 import { Outbox } from './outbox.js';
 import { buildRegistration } from './registration.js';
-import { rootCertificates } from 'node:tls';
 
 export interface TunnelClientDeps {
   logger: Logger;
@@ -271,7 +271,7 @@ export class TunnelClient {
   private flushOutbox(): void {
     const { frames, dropped } = this.outbox.drain();
     if (frames.length === 0) return;
-    this.logger.info(`sending ${frames.length} message${frames.length === 1 ? '' : 's'} held while disconnected${dropped ? ` (${dropped} older ones were dropped)` : ''}`);
+    this.logger.info(`sending ${frames.length} message${frames.length === 1 ? '' : 's'} held while not connected${dropped ? ` (${dropped} older ones were dropped)` : ''}`);
     for (const frame of frames) this.link.send(frame);
   }
 }

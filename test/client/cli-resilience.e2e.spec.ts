@@ -153,7 +153,7 @@ test('while the gateway is unreachable, notifications wait in a bounded buffer a
   await second.call('sync', 'tools/call', { name: 'echo', arguments: { text: 'x' } });
   const delivered = second.frames.all.filter((f) => f.type === 'notification').map((f) => f.payload.params.data.n);
   expect(delivered).toEqual([3, 4, 5]);
-  expect(cli.stderr).toContain('sending 3 messages held while disconnected (2 older ones were dropped)');
+  expect(cli.stderr).toContain('sending 3 messages held while not connected (2 older ones were dropped)');
 });
 
 test('an answer to a call from before a reconnect is not sent on the new connection', async () => {
