@@ -1,6 +1,6 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiHideProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
 /** Query options of POST /reverse-proxy/sessions/:id/request. */
 export class SendRequestQueryDto {
@@ -17,4 +17,10 @@ export class SendRequestQueryDto {
   @Transform(({ value }) => (value === 'false' || value === '0' ? false : value === 'true' || value === '1' ? true : value))
   @IsBoolean({ message: 'wait must be true or false' })
   wait?: boolean;
+
+  /** `?token=<jwt>` is read by the AuthGuard (unless ALLOW_QUERY_TOKEN=false); listed so validation lets it through. */
+  @ApiHideProperty()
+  @IsOptional()
+  @IsString()
+  token?: string;
 }
