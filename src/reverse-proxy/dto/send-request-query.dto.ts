@@ -7,9 +7,10 @@ export class SendRequestQueryDto {
   @ApiPropertyOptional({ description: 'Wait at most this long for the answer (ms); can only shorten the gateway default.', minimum: 1, example: 5000 })
   @IsOptional()
   @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @IsInt({ message: 'timeout_ms must be a whole number of milliseconds' })
-  @Min(1, { message: 'timeout_ms must be at least 1' })
   @Max(3_600_000, { message: 'timeout_ms must be at most 3600000' })
+  @Min(1, { message: 'timeout_ms must be at least 1' })
+  // Last, so checked first: decorators apply bottom-up and only the first error is reported.
+  @IsInt({ message: 'timeout_ms must be a whole number of milliseconds' })
   timeout_ms?: number;
 
   @ApiPropertyOptional({ description: 'false: return 202 at once and deliver the answer on the SSE stream.', default: true })
