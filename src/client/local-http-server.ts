@@ -3,8 +3,7 @@
  * reached through the official SDK's client transports, used as raw message pipes: the tunnel
  * does its own handshake and relays every message as is.
  */
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcMessage } from '../protocol/json-rpc.js';
@@ -23,6 +22,8 @@ export class HttpLocalServer implements LocalServer {
 
   private transport: Transport | undefined;
   private ended = false;
+  /** Loaded on start: stdio-only runs never pay for the HTTP client stack. */
+  private isSessionLost: (err: unknown) => boolean = () => false;
 
   constructor(private readonly target: HttpTarget) {
     this.protocol = target.kind;
@@ -33,8 +34,16 @@ export class HttpLocalServer implements LocalServer {
 
   async start(): Promise<void> {
     const url = new URL(this.target.url);
-    const transport: Transport =
-      this.target.kind === 'sse' ? new SSEClientTransport(url) : new StreamableHTTPClientTransport(url);
+    let transport: Transport;
+    if (this.target.kind === 'sse') {
+      const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
+      transport = new SSEClientTransport(url);
+    } else {
+      const { StreamableHTTPClientTransport, StreamableHTTPError } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+      transport = new StreamableHTTPClientTransport(url);
+      // 404 on a session means the server forgot it (restarted): start over with a new handshake.
+      this.isSessionLost = (err) => err instanceof StreamableHTTPError && err.code === 404 && transport.sessionId !== undefined;
+    }
     transport.onmessage = (message) => this.onmessage?.(message);
     // Failed sends are reported to the sender by send(); this sees the background stream's trouble.
     transport.onerror = (error) => this.onoutput?.(`transport: ${error.message}`);
@@ -48,10 +57,7 @@ export class HttpLocalServer implements LocalServer {
     try {
       await this.transport.send(message as JSONRPCMessage);
     } catch (err) {
-      // 404 on a session means the server forgot it (restarted): start over with a new handshake.
-      if (err instanceof StreamableHTTPError && err.code === 404 && this.transport.sessionId) {
-        this.end('lost its session (HTTP 404)');
-      }
+      if (this.isSessionLost(err)) this.end('lost its session (HTTP 404)');
       throw err;
     }
   }
@@ -64,9 +70,9 @@ export class HttpLocalServer implements LocalServer {
     const transport = this.transport;
     if (!transport || this.ended) return;
     this.ended = true;
-    if (transport instanceof StreamableHTTPClientTransport) {
+    if (this.target.kind === 'streamable-http') {
       // Polite: tell the server the session is over. Servers may refuse (405) or be gone already.
-      await transport.terminateSession().catch(() => undefined);
+      await (transport as StreamableHTTPClientTransport).terminateSession().catch(() => undefined);
     }
     await transport.close().catch(() => undefined);
     this.onexit?.({ code: null, signal: null, reason: 'was disconnected', stderrTail: [] });
