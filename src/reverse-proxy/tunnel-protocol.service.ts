@@ -2,7 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { parseTunnelFrame, type GatewayToTunnelFrame, type RegisteredServer } from '../protocol/envelopes.js';
+import {
+  parseTunnelFrame,
+  TunnelCloseCode,
+  type GatewayToTunnelFrame,
+  type RegisteredServer,
+} from '../protocol/envelopes.js';
 import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
 
@@ -86,7 +91,7 @@ export class TunnelProtocolService {
       session.close('name in use', 1008);
       return;
     }
-    claim.replaced?.close('replaced');
+    claim.replaced?.close('replaced', TunnelCloseCode.Replaced);
     session.server = { ...server, name };
     session.state = 'registered';
     this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success' });
