@@ -125,6 +125,24 @@ describe('message types', () => {
     expect(complete.message).not.toMatch(/nope|at \w+ \(/);
   });
 
+  test('an initialize result over the register.server caps is refused, not cached', async () => {
+    const tunnel = await connect(gw);
+    tunnel.send({ type: 'register', server: { name: 'bloated' } });
+    const ack = await tunnel.next((f) => f.type === 'register_ack');
+    const init = await tunnel.next((f) => f.type === 'request');
+    const capabilities = { tools: {}, experimental: { blob: 'x'.repeat(20_000) } };
+    tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: init.payload.id, result: { protocolVersion: '2025-06-18', capabilities } } });
+    const complete = await tunnel.next((f) => f.type === 'register_complete');
+    expect(complete).toEqual({
+      type: 'register_complete',
+      sessionId: ack.sessionId,
+      status: 'error',
+      message: "The local server's capabilities is larger than 16384 bytes",
+    });
+    expect((await getSession(ack.sessionId)).body.server_info.capabilities).toBeUndefined();
+    expect(tunnel.frames.some((f) => f.payload?.method === 'notifications/initialized')).toBe(false);
+  });
+
   test('a second register on the same connection gets an error frame; the first registration stands', async () => {
     const tunnel = await connect(gw);
     tunnel.send({ type: 'register', server: { name: 'once', capabilities: {} } });
