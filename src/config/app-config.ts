@@ -38,6 +38,7 @@ export interface AppConfig {
   };
   sse: {
     keepaliveMs: number;
+    maxBacklog: number;
   };
   redisUrl: string | undefined;
 }
@@ -75,6 +76,7 @@ export const CONFIG_DEFAULTS = {
   REQUEST_TIMEOUT_MS: '60000',
   MAX_BODY_BYTES: String(4 * 1024 * 1024),
   SSE_KEEPALIVE_MS: '15000',
+  SSE_MAX_BACKLOG: '256',
   REDIS_URL: '',
 } as const;
 
@@ -157,6 +159,7 @@ export function loadConfig(env: Env): AppConfig {
     },
     sse: {
       keepaliveMs: r.int('SSE_KEEPALIVE_MS', 100),
+      maxBacklog: r.int('SSE_MAX_BACKLOG', 1),
     },
     redisUrl: r.optional('REDIS_URL'),
   };

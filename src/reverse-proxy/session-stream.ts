@@ -3,11 +3,20 @@ import { Observable } from 'rxjs';
 import type { SessionEvent } from './session-event.js';
 import type { TunnelSession } from './tunnel-session.js';
 
+export interface SessionStreamOptions {
+  keepaliveMs: number;
+  /** Events handed over in a row while the client is not draining before the stream gives up on it. */
+  maxBacklog: number;
+  /** True while the HTTP response is backed up (the client is not reading as fast as events come). */
+  isBackedUp: () => boolean;
+}
+
 /**
  * A session's SSE feed: `connected` first, then every session event as it happens, `keepalive`
- * at an interval, and `closed` last, after which the stream completes.
+ * at an interval, and `closed` last, after which the stream completes. A client that stops
+ * keeping up gets a `dropped` event and the stream ends, so its backlog cannot grow without bound.
  */
-export function sessionStream(session: TunnelSession, keepaliveMs: number): Observable<MessageEvent> {
+export function sessionStream(session: TunnelSession, options: SessionStreamOptions): Observable<MessageEvent> {
   return new Observable<MessageEvent>((subscriber) => {
     subscriber.next({ type: 'connected', data: { sessionId: session.id, serverInfo: session.server ?? {} } });
     if (!session.isOpen) {
@@ -15,12 +24,22 @@ export function sessionStream(session: TunnelSession, keepaliveMs: number): Obse
       subscriber.complete();
       return undefined;
     }
+    let backlog = 0;
+    const push = (message: MessageEvent): void => {
+      backlog = options.isBackedUp() ? backlog + 1 : 0;
+      if (backlog > options.maxBacklog) {
+        subscriber.next({ type: 'dropped', data: { sessionId: session.id, reason: 'The client did not keep up with the events' } });
+        subscriber.complete();
+        return;
+      }
+      subscriber.next(message);
+    };
     const keepalive = setInterval(
-      () => subscriber.next({ type: 'keepalive', data: { timestamp: new Date().toISOString() } }),
-      keepaliveMs,
+      () => push({ type: 'keepalive', data: { timestamp: new Date().toISOString() } }),
+      options.keepaliveMs,
     );
     const events = session.events$.subscribe({
-      next: (event) => subscriber.next(toMessage(session.id, event)),
+      next: (event) => push(toMessage(session.id, event)),
       complete: () => subscriber.complete(),
     });
     return () => {

@@ -11,6 +11,7 @@ import {
   type MessageEvent,
   Post,
   Query,
+  Req,
   Res,
   ServiceUnavailableException,
   Sse,
@@ -33,7 +34,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Observable } from 'rxjs';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
@@ -52,7 +53,7 @@ import { SessionRegistry } from './session-registry.js';
 import { sessionStream } from './session-stream.js';
 import type { TunnelSession } from './tunnel-session.js';
 
-/** Events may wait this many bytes for an SSE client that does not read before it is dropped. */
+/** Bytes of events that may wait for an SSE client that does not read before Nest drops the connection (backstop to SSE_MAX_BACKLOG). */
 const SSE_MAX_PENDING_BYTES = 1024 * 1024;
 
 /** Admin API over tunnel sessions: list, inspect, disconnect, send a message, stream events. */
@@ -162,15 +163,20 @@ export class SessionsController {
   @ApiOperation({
     summary: "Stream a session's events",
     description:
-      'Events: connected {sessionId, serverInfo}, then response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last.',
+      'Events: connected {sessionId, serverInfo}, then response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last; a client that does not keep up gets dropped {sessionId, reason} and the stream ends.',
   })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream' })
   @ApiNotFoundResponse({ description: 'Session <id> not found' })
   @ApiForbiddenResponse({ description: 'Not authorized for this session' })
-  stream(@CurrentSession() session: TunnelSession): Observable<MessageEvent> {
-    return sessionStream(session, this.config.sse.keepaliveMs);
+  stream(@CurrentSession() session: TunnelSession, @Req() req: Request): Observable<MessageEvent> {
+    const res = req.res!;
+    return sessionStream(session, {
+      keepaliveMs: this.config.sse.keepaliveMs,
+      maxBacklog: this.config.sse.maxBacklog,
+      isBackedUp: () => res.writableNeedDrain,
+    });
   }
 }
 

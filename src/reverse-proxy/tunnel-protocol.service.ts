@@ -103,7 +103,8 @@ export class TunnelProtocolService {
       completion = await this.handshake(session);
     }
     if (!session.isOpen) return;
-    session.state = 'ready';
+    // A server whose handshake failed stays `registered`: reachable for raw calls, not announced as ready.
+    if (completion.status === 'success') session.state = 'ready';
     this.reply(session, { type: 'register_complete', sessionId: session.id, ...completion });
     this.registry.markRegistered(session);
   }

@@ -39,7 +39,7 @@ test('defaults a user would expect', () => {
       handshakeTimeoutMs: 10000,
     },
     requests: { defaultTimeoutMs: 60000, maxBodyBytes: 4 * 1024 * 1024 },
-    sse: { keepaliveMs: 15000 },
+    sse: { keepaliveMs: 15000, maxBacklog: 256 },
     redisUrl: undefined,
   });
 });
@@ -68,6 +68,7 @@ test('reads every setting', () => {
     REQUEST_TIMEOUT_MS: '1500',
     MAX_BODY_BYTES: '4096',
     SSE_KEEPALIVE_MS: '250',
+    SSE_MAX_BACKLOG: '10',
     REDIS_URL: 'redis://localhost:6379',
   });
   expect(config).toEqual({
@@ -95,7 +96,7 @@ test('reads every setting', () => {
       handshakeTimeoutMs: 500,
     },
     requests: { defaultTimeoutMs: 1500, maxBodyBytes: 4096 },
-    sse: { keepaliveMs: 250 },
+    sse: { keepaliveMs: 250, maxBacklog: 10 },
     redisUrl: 'redis://localhost:6379',
   });
 });
@@ -159,6 +160,7 @@ describe('every bad value gets a clear message', () => {
     ['REQUEST_TIMEOUT_MS', '1s', 'REQUEST_TIMEOUT_MS must be a whole number of at least 10 (got "1s")'],
     ['MAX_BODY_BYTES', '10', 'MAX_BODY_BYTES must be a whole number of at least 1024 (got "10")'],
     ['SSE_KEEPALIVE_MS', '0', 'SSE_KEEPALIVE_MS must be a whole number of at least 100 (got "0")'],
+    ['SSE_MAX_BACKLOG', '0', 'SSE_MAX_BACKLOG must be a whole number of at least 1 (got "0")'],
   ])('%s=%s', (key, value, message) => {
     expect(problems({ JWT_SECRET: SECRET, [key]: value })).toEqual([message]);
   });

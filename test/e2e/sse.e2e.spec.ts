@@ -230,3 +230,42 @@ describe('access', () => {
     expect(JSON.parse(await sse.text).message).toBe('Session abcdefabcdefabcdefabcdefabcdefab not found');
   });
 });
+
+describe('a subscriber that falls behind', () => {
+  let small: RunningGateway;
+  beforeAll(async () => {
+    small = await startGateway({ SSE_MAX_BACKLOG: '2' });
+  });
+  afterAll(() => small.close());
+
+  test('gets a dropped event and the stream ends, while the session stays up', async () => {
+    const token = small.mintToken('alice@example.com');
+    const { tunnel, sessionId } = await FakeTunnel.register(small.tunnelUrl, token, { name: 'sse-lagging', capabilities: {} });
+    const session = small.app.get(SessionRegistry).get(sessionId)!;
+    const observers = () => (session as unknown as { events: { observers: unknown[] } }).events.observers.length;
+    const before = observers();
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = get(`${small.httpUrl}/reverse-proxy/sse/${sessionId}`, { headers: { Authorization: `Bearer ${token}` } }, resolve);
+      req.on('error', reject);
+    });
+    res.pause();
+    await eventually(() => observers() === before + 1, 'the stream to subscribe');
+    // Events of 64 KiB soon back the response up; the stream then gives up after SSE_MAX_BACKLOG more.
+    const blob = 'x'.repeat(64 * 1024);
+    for (let sent = 0; observers() > before && sent < 400; sent++) {
+      tunnel.send({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/blob', params: { blob } } });
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(observers()).toBe(before);
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    res.resume();
+    await new Promise((resolve) => res.once('end', resolve));
+    const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    expect(events.at(-1)).toBe('dropped');
+    expect(text).toContain('The client did not keep up with the events');
+    expect(tunnel.ws.readyState).toBe(WebSocket.OPEN);
+    await tunnel.close();
+  }, 20000);
+});
