@@ -123,6 +123,9 @@ describe('message types', () => {
     const complete = await tunnel.next((f) => f.type === 'register_complete');
     expect(complete).toMatchObject({ status: 'error', message: expect.any(String) });
     expect(complete.message).not.toMatch(/nope|at \w+ \(/);
+    // Reachable for raw calls, but not announced as ready.
+    const details = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${complete.sessionId}`, { token: gw.mintToken('alice@example.com') });
+    expect(details.body.state).toBe('registered');
   });
 
   test('an initialize result over the register.server caps is refused, not cached', async () => {
