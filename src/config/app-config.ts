@@ -39,6 +39,16 @@ export interface AppConfig {
   sse: {
     keepaliveMs: number;
   };
+  mcp: {
+    /** An MCP client session with no open HTTP exchange for this long is closed. */
+    sessionIdleTimeoutMs: number;
+    /** MCP client sessions the gateway holds at once, all servers together. */
+    maxSessions: number;
+    /** Events kept per MCP session for Last-Event-ID resumption; the oldest go first. */
+    eventStoreMaxEvents: number;
+    /** Browser origins allowed besides the gateway's own; `*` allows any. */
+    allowedOrigins: string[];
+  };
   redisUrl: string | undefined;
 }
 
@@ -75,6 +85,10 @@ export const CONFIG_DEFAULTS = {
   REQUEST_TIMEOUT_MS: '60000',
   MAX_BODY_BYTES: String(4 * 1024 * 1024),
   SSE_KEEPALIVE_MS: '15000',
+  MCP_SESSION_IDLE_TIMEOUT_MS: '1800000',
+  MCP_MAX_SESSIONS: '10000',
+  MCP_EVENT_STORE_MAX_EVENTS: '1000',
+  MCP_ALLOWED_ORIGINS: '',
   REDIS_URL: '',
 } as const;
 
@@ -109,6 +123,14 @@ class Reader {
       return Number(CONFIG_DEFAULTS[key]);
     }
     return n;
+  }
+
+  /** Comma-separated values, trimmed, empty ones skipped. */
+  list(key: ConfigKey): string[] {
+    return this.raw(key)
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   }
 
   oneOf<T extends string>(key: ConfigKey, allowed: readonly T[], caseInsensitive = true): T {
@@ -156,6 +178,12 @@ export function loadConfig(env: Env): AppConfig {
     },
     sse: {
       keepaliveMs: r.int('SSE_KEEPALIVE_MS', 100),
+    },
+    mcp: {
+      sessionIdleTimeoutMs: r.int('MCP_SESSION_IDLE_TIMEOUT_MS', 1000),
+      maxSessions: r.int('MCP_MAX_SESSIONS', 1),
+      eventStoreMaxEvents: r.int('MCP_EVENT_STORE_MAX_EVENTS', 10, 1_000_000),
+      allowedOrigins: r.list('MCP_ALLOWED_ORIGINS'),
     },
     redisUrl: r.optional('REDIS_URL'),
   };
