@@ -16,11 +16,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     let message = 'Internal server error';
     if (exception instanceof HttpException) {
       status = exception.getStatus();
-      message = messageOf(exception);
-    } else if (isClientError(exception)) {
-      // body-parser errors (bad JSON, too large) carry a 4xx status and a safe `type`.
-      status = exception.status;
-      message = exception.type === 'entity.too.large' ? 'Request body is too large' : 'Request body is not valid JSON';
+      message = bodyParserMessage(exception.cause) ?? messageOf(exception);
     } else {
       this.logger.error({ msg: 'Unhandled error', error: exception instanceof Error ? exception.stack : String(exception) });
     }
@@ -37,7 +33,10 @@ function messageOf(exception: HttpException): string {
   return typeof message === 'string' ? message : exception.message;
 }
 
-function isClientError(err: unknown): err is { status: number; type?: string } {
-  const status = (err as { status?: unknown })?.status;
-  return typeof status === 'number' && status >= 400 && status < 500;
+/** body-parser's own texts quote the parser; callers get a fixed sentence instead. */
+function bodyParserMessage(cause: unknown): string | undefined {
+  const type = (cause as { type?: unknown } | undefined)?.type;
+  if (type === 'entity.parse.failed') return 'Request body is not valid JSON';
+  if (type === 'entity.too.large') return 'Request body is too large';
+  return undefined;
 }

@@ -119,7 +119,8 @@ class Reader {
     const value = this.raw(key);
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < min || n > max) {
-      this.problems.push(`${key} must be a whole number between ${min} and ${max} (got "${value}")`);
+      const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `between ${min} and ${max}`;
+      this.problems.push(`${key} must be a whole number ${range} (got "${value}")`);
       return Number(CONFIG_DEFAULTS[key]);
     }
     return n;

@@ -63,7 +63,11 @@ export class TunnelRelay {
 
   /** A request of the gateway's own (e.g. re-subscribing a resource); the answer is not needed. */
   fireAndForget(tunnel: TunnelSession, request: Omit<JsonRpcRequest, 'id'>, id: string): void {
-    tunnel.call({ ...request, id }, this.config.requests.defaultTimeoutMs).catch(() => undefined);
+    try {
+      tunnel.call({ ...request, id }, this.config.requests.defaultTimeoutMs).catch(() => undefined);
+    } catch {
+      // Busy: the subscription is restored by the next client that subscribes.
+    }
   }
 }
 

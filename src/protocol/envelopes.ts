@@ -149,7 +149,7 @@ function optionalObject(source: Record<string, unknown>, key: string, into: Reco
   const value = source[key];
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) return `server.${key} must be an object`;
-  if (JSON.stringify(value).length > SERVER_INFO_LIMITS.objectBytes) {
+  if (Buffer.byteLength(JSON.stringify(value)) > SERVER_INFO_LIMITS.objectBytes) {
     return `server.${key} is larger than ${SERVER_INFO_LIMITS.objectBytes} bytes`;
   }
   into[key] = value;

@@ -91,8 +91,9 @@ export class TunnelSession {
 
   /**
    * Sends a request and resolves with its answer, carrying the caller's original id.
-   * Rejects with CallError on timeout (after telling the server to cancel), when the tunnel closes,
-   * when the caller cancels it, or when too many calls are in flight.
+   * Rejects with CallError on timeout (after telling the server to cancel), when the tunnel closes or
+   * when the caller cancels it; throws CallError (reason `busy`) at once when too many calls are in
+   * flight, so a caller that does not wait can still report it.
    *
    * With a `caller`, the request's `_meta.progressToken` is replaced by the call's tunnel id (tokens
    * chosen by different callers may collide) and progress goes back to that caller only.
@@ -101,13 +102,12 @@ export class TunnelSession {
     if (!this.isOpen) return Promise.reject(new CallError('closed', 'The tunnel is closed'));
     const progressToken = caller ? progressTokenOf(request.params) : undefined;
     const context: CallContext = caller ? { caller, progressToken } : {};
-    let opened: { tunnelId: string; answer: Promise<JsonRpcResponse> };
-    try {
-      opened = this.pending.open(request.id, timeoutMs, (expiredId) => this.cancelRemote(expiredId, 'Request timed out at the gateway'), context);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const { tunnelId, answer } = opened;
+    const { tunnelId, answer } = this.pending.open(
+      request.id,
+      timeoutMs,
+      (expiredId) => this.cancelRemote(expiredId, 'Request timed out at the gateway'),
+      context,
+    );
     try {
       const params = progressToken === undefined ? request.params : withProgressToken(request.params, tunnelId);
       this.forward({ ...request, id: tunnelId, ...(params === undefined ? {} : { params }) });

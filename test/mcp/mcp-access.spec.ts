@@ -82,7 +82,7 @@ test('a session id is bound to its creator: another user (even an admin) present
 test('a non-initialize request without a session id gets 400', async () => {
   const res = await post('shared', {}, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
   expect(res.status).toBe(400);
-  expect((await res.json()).error.message).toMatch(/Mcp-Session-Id/);
+  expect(((await res.json()) as any).error.message).toMatch(/Mcp-Session-Id/);
 });
 
 test('Origin is validated: foreign origins get 403, listed and same origins pass', async () => {
@@ -110,7 +110,7 @@ test('the standalone SSE stream is marked unbuffered for proxies', async () => {
 
 test('the catalog shows each caller only what it can reach', async () => {
   const names = async (headers: Record<string, string>) =>
-    ((await (await fetch(`${gw.httpUrl}/servers`, { headers })).json()).servers as { name: string }[]).map((s) => s.name);
+    (((await (await fetch(`${gw.httpUrl}/servers`, { headers })).json()) as any).servers as { name: string }[]).map((s) => s.name);
   expect(await names(bearer(alice))).toEqual(['alices', 'shared']);
   expect(await names(bearer(admin))).toEqual(['alices', 'shared']);
   expect(await names(bearer(bob))).toEqual(['shared']);

@@ -163,7 +163,7 @@ test('the catalog lists the server with its URL and, once listed, its tool count
   const tools = await c.listTools();
   const res = await fetch(`${gw.httpUrl}/servers`, { headers: { Authorization: `Bearer ${token}` } });
   expect(res.status).toBe(200);
-  const body = await res.json();
+  const body = (await res.json()) as any;
   expect(body.servers).toEqual([
     expect.objectContaining({
       name: 'basic',

@@ -1,0 +1,490 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: latency, throughput and CPU of every path of issue 5 against the same stdio echo
+ * server, memory per idle tunnel, tunnel register time, SSE fan-out, and a CPU profile of the
+ * gateway under load. Writes docs/benchmarks.md and bench/.out/results.json.
+ * Not a test: nothing here asserts a timing. Settings (environment):
+ *
+ *   BENCH_DURATION=5     seconds per measured run          BENCH_WARMUP=2   seconds of warm-up per case
+ *   BENCH_RUNS=3         runs per case (median + min..max) BENCH_CONCURRENCY=1,64
+ *   BENCH_PATHS=1,1s,2,3,4,5   which paths (1s = direct with the SDK echo server)
+ *   BENCH_TUNNEL=auto|cli|bench   tunnel client behind paths 2-4 (auto: the CLI once it is on main)
+ *   ECHO_IMPL=raw|sdk    echo server behind every path     BENCH_MEM_RUNS=3  BENCH_TUNNELS=1000,10000
+ *   BENCH_SSE_SUBSCRIBERS=1000  BENCH_SSE_EVENTS=100  BENCH_SSE_RUNS=3
+ *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
+ *   BENCH_OUT=docs/benchmarks.md   BENCH_GATEWAY_ROOT=<another built checkout> (gateway from there)
+ *   BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=30 BENCH_RETRIES=2: before each run, wait up to 30 s until
+ *     other processes use < 10% of a core; repeat a run (at most 2 times per case) if they used > 20%;
+ *     BENCH_QUIET_BUDGET=120: seconds of such waiting in the whole run at most
+ *   node bench/run.mjs --report-only: rewrite the report from bench/.out/results.json
+ */
+import { fork, execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuMs, listenDrops, machineBusyMs, rssKiB } from './lib/proc.mjs';
+import { spread } from './lib/stats.mjs';
+import { httpLoad } from './lib/load.mjs';
+import {
+  GATEWAY_ROOT,
+  ROOT,
+  cliAvailable,
+  directPath,
+  gatewayMcpPath,
+  gatewayMemory,
+  gatewayRestPath,
+  rawRelayPath,
+  startGateway,
+  stopTree,
+  supergatewayPath,
+  supergatewayVersion,
+} from './lib/paths.mjs';
+import { openTunnel, openTunnels, closeTunnels } from './lib/tunnels.mjs';
+import { summarizeProfile } from './profile-summary.mjs';
+import { writeReport } from './lib/report.mjs';
+
+const env = process.env;
+const num = (v, d) => (v === undefined || v === '' ? d : Number(v));
+const list = (v, d) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : d);
+const CFG = {
+  durationS: num(env.BENCH_DURATION, 5),
+  warmupS: num(env.BENCH_WARMUP, 2),
+  runs: num(env.BENCH_RUNS, 3),
+  concurrency: list(env.BENCH_CONCURRENCY, ['1', '64']).map(Number),
+  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '5']),
+  tunnel: env.BENCH_TUNNEL || 'auto',
+  echoImpl: env.ECHO_IMPL || 'raw',
+  memRuns: num(env.BENCH_MEM_RUNS, 3),
+  tunnelCounts: list(env.BENCH_TUNNELS, ['1000', '10000']).map(Number),
+  sseSubscribers: num(env.BENCH_SSE_SUBSCRIBERS, 1000),
+  sseEvents: num(env.BENCH_SSE_EVENTS, 100),
+  sseRuns: num(env.BENCH_SSE_RUNS, 3),
+  profileS: num(env.BENCH_PROFILE_DURATION, 10),
+  profileSse: env.BENCH_PROFILE_SSE === '1',
+  soakS: num(env.BENCH_SOAK, 0),
+  out: env.BENCH_OUT || 'docs/benchmarks.md',
+  quietPct: num(env.BENCH_QUIET_PCT, 10),
+  quietWaitS: num(env.BENCH_QUIET_WAIT, 30),
+  quietBudgetS: num(env.BENCH_QUIET_BUDGET, 120),
+  retries: num(env.BENCH_RETRIES, 2),
+};
+const OUT_DIR = `${ROOT}bench/.out`;
+const SECRET = 'bench-secret-0123456789abcdef';
+
+const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+const { signToken } = await import(`${ROOT}dist/auth/sign-token.js`).catch((err) => {
+  console.error(`dist/ is missing or broken (${err.message}); run npm run build first`);
+  process.exit(1);
+});
+const TOKEN = signToken({ secret: SECRET, sub: 'bench', expiresIn: '6h' });
+const tunnelKind = CFG.tunnel === 'auto' ? (cliAvailable() ? 'cli' : 'bench') : CFG.tunnel;
+
+function machine() {
+  const cpus = os.cpus();
+  let commit = 'unknown';
+  let dirty = false;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: GATEWAY_ROOT }).toString().trim();
+    dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench'], { cwd: GATEWAY_ROOT }).toString().trim() !== '';
+  } catch {
+    // not a git checkout
+  }
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memGiB: os.totalmem() / 2 ** 30,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    date: new Date().toISOString(),
+    commit,
+    dirty,
+    loadavg: os.loadavg(),
+  };
+}
+
+/** CPU counters around a measured window. */
+function snapshot(target) {
+  const pathPids = target.pathPids().filter(Boolean);
+  let pathCpu = 0;
+  for (const pid of pathPids) {
+    try {
+      pathCpu += cpuMs(pid);
+    } catch {
+      // exited
+    }
+  }
+  const self = process.cpuUsage();
+  return {
+    t: performance.now(),
+    gateway: target.gatewayPid ? cpuMs(target.gatewayPid) : NaN,
+    path: pathCpu,
+    loadgen: (self.user + self.system) / 1000,
+    busy: machineBusyMs(),
+  };
+}
+
+/**
+ * Waits (up to BENCH_QUIET_WAIT seconds) until processes the bench did not start use less than
+ * BENCH_QUIET_PCT % of one core, measured over half a second while everything of ours is idle.
+ * Others may share this machine (a developer's test run), which would distort every figure.
+ */
+let quietBudgetMs = CFG.quietBudgetS * 1000;
+async function waitForQuiet() {
+  const started = Date.now();
+  const deadline = started + Math.min(CFG.quietWaitS * 1000, Math.max(0, quietBudgetMs));
+  let pct;
+  for (;;) {
+    const a = machineBusyMs();
+    const s0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(500);
+    const s1 = process.cpuUsage(s0);
+    pct = (100 * (machineBusyMs() - a - (s1.user + s1.system) / 1000)) / (performance.now() - t0);
+    if (pct < CFG.quietPct || Date.now() > deadline) break;
+  }
+  quietBudgetMs -= Date.now() - started;
+  if (pct >= CFG.quietPct) log(`  machine still busy (${pct.toFixed(0)}% of a core used by others); measuring anyway`);
+  return pct;
+}
+
+/** Warm-up, then CFG.runs measured runs at each concurrency. */
+async function measure(name, target) {
+  const byC = {};
+  for (const c of CFG.concurrency) {
+    await target.prepare?.(c);
+    await target.run(c, CFG.warmupS);
+    const runs = [];
+    for (let r = 0, retries = 0; r < CFG.runs; r++) {
+      await waitForQuiet();
+      const a = snapshot(target);
+      const res = await target.run(c, CFG.durationS);
+      const b = snapshot(target);
+      const per1k = (x) => (1000 * x) / Math.max(1, res.ok);
+      const wallMs = b.t - a.t;
+      const ours = b.path - a.path + (b.loadgen - a.loadgen);
+      const foreignPct = (100 * Math.max(0, b.busy - a.busy - ours)) / wallMs;
+      if (foreignPct > CFG.quietPct * 2 && retries < CFG.retries) {
+        retries++;
+        log(`${name} c=${c} run ${r + 1}: others used ${foreignPct.toFixed(0)}% of a core meanwhile; run repeated`);
+        r--;
+        continue;
+      }
+      runs.push({
+        rps: res.rps,
+        p50: res.latency.p50,
+        p99: res.latency.p99,
+        ok: res.ok,
+        failed: res.failed,
+        firstError: res.firstError,
+        gatewayCpuPer1k: per1k(b.gateway - a.gateway),
+        pathCpuPer1k: per1k(b.path - a.path),
+        loadgenCpuPer1k: per1k(b.loadgen - a.loadgen),
+        // CPU used on the machine by anything not started by the bench, in % of one core
+        foreignPct,
+      });
+      log(`${name} c=${c} run ${r + 1}: ${res.rps.toFixed(0)} req/s, p50 ${res.latency.p50.toFixed(3)} ms, p99 ${res.latency.p99.toFixed(3)} ms, gateway ${runs.at(-1).gatewayCpuPer1k.toFixed(0)} ms CPU/1k, failed ${res.failed}`);
+    }
+    await target.release?.(c);
+    const pick = (k) => spread(runs.map((x) => x[k]));
+    byC[c] = {
+      runs,
+      rps: pick('rps'),
+      p50: pick('p50'),
+      p99: pick('p99'),
+      gatewayCpuPer1k: pick('gatewayCpuPer1k'),
+      pathCpuPer1k: pick('pathCpuPer1k'),
+      loadgenCpuPer1k: pick('loadgenCpuPer1k'),
+      foreignPct: pick('foreignPct'),
+      failed: runs.reduce((n, x) => n + x.failed, 0),
+    };
+  }
+  return byC;
+}
+
+const PATHS = {
+  1: { title: '1 direct: SDK client on the stdio server', setup: () => directPath({ impl: CFG.echoImpl }) },
+  '1s': { title: '1s direct, SDK-based echo server (for the choice of echo server)', setup: () => directPath({ impl: 'sdk' }) },
+  2: { title: '2 raw relay (node:http + ws, no auth)', setup: () => rawRelayPath({ impl: CFG.echoImpl, tunnelKind }) },
+  3: { title: '3 gateway POST /reverse-proxy/sessions/:id/request, auth on', setup: () => gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
+  4: { title: '4 gateway MCP Streamable HTTP, SDK client, auth on', setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
+  5: { title: `5 supergateway ${supergatewayVersion()} stdio -> Streamable HTTP --stateful, SDK client`, setup: () => supergatewayPath({ impl: CFG.echoImpl }) },
+  6: { title: '6 cluster: paths 3 and 4 through a replica without the tunnel' },
+};
+
+async function runPaths() {
+  const results = {};
+  for (const id of CFG.paths) {
+    const def = PATHS[id];
+    if (!def?.setup) continue;
+    log(`path ${def.title}`);
+    let target;
+    try {
+      target = await def.setup();
+      if (target.missing) {
+        results[id] = { title: def.title, missing: target.missing };
+        log(`  not measured: ${target.missing}`);
+        continue;
+      }
+      results[id] = { title: def.title, byC: await measure(`path ${id}`, target) };
+    } catch (err) {
+      results[id] = { title: def.title, missing: `failed: ${err.message.split('\n')[0]}` };
+      log(`  failed: ${err.stack}`);
+    } finally {
+      await target?.stop?.().catch(() => undefined);
+    }
+  }
+  results[6] = { title: PATHS[6].title, missing: 'cluster mode is not built yet (no replica that can forward to the one holding the tunnel)' };
+  return results;
+}
+
+/** RSS and heap growth per idle tunnel at each count, and the time for the first batch to register all at once. */
+async function runMemory() {
+  const runs = [];
+  const max = Math.max(...CFG.tunnelCounts);
+  for (let r = 0; r < CFG.memRuns; r++) {
+    const gw = await startGateway({ secret: SECRET, env: { MAX_SESSIONS_PER_USER: String(max + 100) }, probe: true });
+    const sockets = [];
+    try {
+      await sleep(500);
+      const base = await gatewayMemory(gw.proc);
+      const rss0 = rssKiB(gw.proc.pid);
+      const run = { registerMs: NaN, points: [] };
+      let opened = 0;
+      for (const n of [...CFG.tunnelCounts].sort((a, b) => a - b)) {
+        const first = opened === 0;
+        if (first) await waitForQuiet();
+        const cpu0 = cpuMs(gw.proc.pid);
+        const drops0 = listenDrops();
+        const batch = await openTunnels({ url: gw.wsUrl, token: TOKEN, count: n - opened, prefix: `idle${opened}`, parallel: first ? n : 500 });
+        sockets.push(...batch.sockets);
+        if (first) {
+          run.registerMs = batch.ms;
+          run.registerCount = n;
+          run.registerCpuMs = cpuMs(gw.proc.pid) - cpu0;
+          run.registerP50Ms = batch.p50Ms;
+          run.listenDrops = listenDrops() - drops0;
+        }
+        opened = n;
+        await sleep(1000);
+        const mem = await gatewayMemory(gw.proc);
+        const rss = rssKiB(gw.proc.pid);
+        run.points.push({
+          n,
+          rssPerTunnelKiB: (rss - rss0) / n,
+          heapPerTunnelKiB: (mem.heapUsed - base.heapUsed) / 1024 / n,
+          rssMiB: rss / 1024,
+        });
+      }
+      runs.push(run);
+      log(`memory run ${r + 1}: ${run.registerCount} tunnels registered in ${run.registerMs.toFixed(0)} ms (half in ${run.registerP50Ms.toFixed(0)} ms, gateway CPU ${run.registerCpuMs} ms, listen-queue drops ${run.listenDrops}); ${run.points.map((p) => `${p.n}: ${p.rssPerTunnelKiB.toFixed(1)} KiB RSS, ${p.heapPerTunnelKiB.toFixed(1)} KiB heap per tunnel`).join('; ')}`);
+    } catch (err) {
+      log(`memory run ${r + 1} failed: ${err.message}`);
+      runs.push({ error: err.message });
+    } finally {
+      await closeTunnels(sockets);
+      await gw.proc.stop();
+    }
+  }
+  const ok = runs.filter((r) => !r.error);
+  const points = {};
+  for (const n of CFG.tunnelCounts) {
+    const ps = ok.map((r) => r.points.find((p) => p.n === n)).filter(Boolean);
+    points[n] = {
+      rssPerTunnelKiB: spread(ps.map((p) => p.rssPerTunnelKiB)),
+      heapPerTunnelKiB: spread(ps.map((p) => p.heapPerTunnelKiB)),
+      rssMiB: spread(ps.map((p) => p.rssMiB)),
+    };
+  }
+  return {
+    runs,
+    points,
+    registerCount: Math.min(...CFG.tunnelCounts),
+    registerMs: spread(ok.map((r) => r.registerMs)),
+    registerCpuMs: spread(ok.map((r) => r.registerCpuMs)),
+    registerP50Ms: spread(ok.map((r) => r.registerP50Ms)),
+    listenDrops: ok.map((r) => r.listenDrops),
+    errors: runs.filter((r) => r.error).map((r) => r.error),
+  };
+}
+
+/** One session, N SSE subscribers (in a child process), M notifications from the tunnel per run. */
+async function runSse() {
+  const profDir = `${OUT_DIR}/profiles-sse`;
+  if (CFG.profileSse) {
+    rmSync(profDir, { recursive: true, force: true });
+    mkdirSync(profDir, { recursive: true });
+  }
+  const spawnedAt = performance.now();
+  const gw = await startGateway(CFG.profileSse ? { secret: SECRET, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir], probe: true } : { secret: SECRET });
+  let profileFrom;
+  const child = fork(`${ROOT}bench/sse-subscribers.mjs`, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = (type, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.off('message', on);
+        reject(new Error(`no "${type}" from the subscribers within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = (m) => {
+        if (m.type === 'error') log(`sse: ${m.message}`);
+        if (m.type !== type) return;
+        clearTimeout(timer);
+        child.off('message', on);
+        resolve(m);
+      };
+      child.on('message', on);
+    });
+  const tally = async () => {
+    const p = next('tally', 10000);
+    child.send({ cmd: 'tally' });
+    return p;
+  };
+  const runs = [];
+  let tunnel;
+  try {
+    tunnel = await openTunnel(gw.wsUrl, TOKEN, 'sse-source');
+    const connected = next('connected', 60000);
+    child.send({ cmd: 'open', url: `${gw.base}/reverse-proxy/sse/${tunnel.sessionId}`, token: TOKEN, count: CFG.sseSubscribers });
+    const c = await connected;
+    log(`sse: ${c.count} subscribers connected in ${c.ms.toFixed(0)} ms`);
+    let sent = 0;
+    for (let r = 0; r < CFG.sseRuns; r++) {
+      child.send({ cmd: 'expect', expected: sent + CFG.sseEvents });
+      await sleep(100);
+      const done = next('done', 120000);
+      const cpu0 = cpuMs(gw.proc.pid);
+      const t0 = performance.now();
+      profileFrom ??= t0;
+      for (let i = 0; i < CFG.sseEvents; i++) {
+        tunnel.ws.send(JSON.stringify({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { n: ++sent } } } }));
+      }
+      let ms;
+      let complete = true;
+      try {
+        await done;
+        ms = performance.now() - t0;
+      } catch {
+        complete = false;
+        ms = performance.now() - t0;
+      }
+      const t = await tally();
+      const delivered = complete ? CFG.sseSubscribers * CFG.sseEvents : t.received - CFG.sseSubscribers * (sent - CFG.sseEvents);
+      const run = { ms, delivered, eventsPerS: (1000 * delivered) / ms, gatewayCpuPer1k: (1000 * (cpuMs(gw.proc.pid) - cpu0)) / delivered, closed: t.closed, complete };
+      runs.push(run);
+      log(`sse run ${r + 1}: ${delivered} events in ${ms.toFixed(0)} ms = ${run.eventsPerS.toFixed(0)} events/s, ${t.closed} subscribers dropped`);
+    }
+  } finally {
+    child.send({ cmd: 'close' });
+    tunnel?.ws.terminate();
+    if (CFG.profileSse) {
+      gw.proc.child.send({ cmd: 'exit' });
+      await gw.proc.exited;
+    } else await gw.proc.stop();
+  }
+  let profile;
+  if (CFG.profileSse) {
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    profile = { file: `bench/.out/profiles-sse/${file}`, ...summarizeProfile(JSON.parse(readFileSync(`${profDir}/${file}`, 'utf8')), 15, { fromUs: (profileFrom - spawnedAt) * 1000 }) };
+  }
+  return {
+    profile,
+    runs,
+    eventsPerS: spread(runs.map((r) => r.eventsPerS)),
+    gatewayCpuPer1k: spread(runs.map((r) => r.gatewayCpuPer1k)),
+    dropped: Math.max(0, ...runs.map((r) => r.closed)),
+  };
+}
+
+/** Path 3 at the highest concurrency with the gateway under --cpu-prof; summarizes the profile. */
+async function runProfile() {
+  const dir = `${OUT_DIR}/profiles`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const c = Math.max(...CFG.concurrency);
+  const spawnedAt = performance.now();
+  const target = await gatewayRestPath({
+    impl: CFG.echoImpl,
+    tunnelKind,
+    secret: SECRET,
+    token: TOKEN,
+    nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
+    probe: true,
+  });
+  let res;
+  let window;
+  try {
+    await target.run(c, CFG.warmupS);
+    await waitForQuiet();
+    const from = performance.now();
+    res = await target.run(c, CFG.profileS);
+    // only the measured load: start-up and warm-up are left out of the summary
+    window = { fromUs: (from - spawnedAt) * 1000, toUs: (performance.now() - spawnedAt) * 1000 };
+  } finally {
+    target.gateway.proc.child.send({ cmd: 'exit' });
+    await target.gateway.proc.exited;
+    await target.stop();
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error('the gateway wrote no .cpuprofile');
+  const file = `${dir}/${files.sort((a, b) => statSync(`${dir}/${b}`).mtimeMs - statSync(`${dir}/${a}`).mtimeMs)[0]}`;
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, window);
+  log(`profile: ${res.rps.toFixed(0)} req/s under --cpu-prof, ${summary.busyMs.toFixed(0)} ms busy; written to ${file}`);
+  return { c, rps: res.rps, requests: res.ok, file: file.slice(ROOT.length), ...summary };
+}
+
+/** Path 3 at c=16 for CFG.soakS seconds; heap after a full GC sampled every ~10% of the time. */
+async function runSoak() {
+  const target = await gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, probe: true });
+  const samples = [];
+  try {
+    await target.run(16, CFG.warmupS);
+    const step = Math.max(5, CFG.soakS / 10);
+    for (let t = 0; t < CFG.soakS; t += step) {
+      const res = await target.run(16, step);
+      const mem = await gatewayMemory(target.gateway.proc);
+      samples.push({ t: t + step, rps: res.rps, heapMiB: mem.heapUsed / 2 ** 20, rssMiB: mem.rss / 2 ** 20 });
+      log(`soak ${t + step}s: ${res.rps.toFixed(0)} req/s, heap after GC ${samples.at(-1).heapMiB.toFixed(1)} MiB, RSS ${samples.at(-1).rssMiB.toFixed(0)} MiB`);
+    }
+  } finally {
+    await target.stop();
+  }
+  const heaps = samples.map((s) => s.heapMiB);
+  const first = heaps[0];
+  return { samples, growthPct: (100 * (Math.max(...heaps.slice(1)) - first)) / first, lastVsFirstPct: (100 * (heaps.at(-1) - first)) / first };
+}
+
+async function main() {
+  const started = Date.now();
+  mkdirSync(OUT_DIR, { recursive: true });
+  const info = machine();
+  log(`node ${info.node}, ${info.cores} x ${info.cpu}, tunnel client: ${tunnelKind}, echo server: ${CFG.echoImpl}`);
+  const results = { machine: info, config: { ...CFG, tunnelKind, gatewayRoot: GATEWAY_ROOT === ROOT ? undefined : GATEWAY_ROOT }, paths: await runPaths() };
+  const guard = async (name, fn) => {
+    try {
+      return await fn();
+    } catch (err) {
+      log(`${name} failed: ${err.stack}`);
+      return { error: err.message.split('\n')[0] };
+    }
+  };
+  if (CFG.memRuns > 0) results.memory = await guard('memory', runMemory);
+  if (CFG.sseRuns > 0) results.sse = await guard('sse', runSse);
+  if (CFG.profileS > 0) {
+    results.profile = await guard('profile', runProfile);
+    results.jwt = await guard('jwt micro-benchmark', async () =>
+      JSON.parse(execFileSync(process.execPath, [`${ROOT}bench/jwt-verify.mjs`], { cwd: ROOT }).toString()),
+    );
+  }
+  if (CFG.soakS > 0) results.soak = await guard('soak', runSoak);
+  results.elapsedS = (Date.now() - started) / 1000;
+  writeFileSync(`${OUT_DIR}/results.json`, JSON.stringify(results, null, 2));
+  writeReport(results, `${ROOT}${CFG.out}`);
+  log(`done in ${results.elapsedS.toFixed(0)} s; wrote ${CFG.out} and bench/.out/results.json`);
+}
+
+if (process.argv.includes('--report-only')) {
+  const results = JSON.parse(readFileSync(`${OUT_DIR}/results.json`, 'utf8'));
+  writeReport(results, `${ROOT}${results.config.out}`);
+  log(`rewrote ${results.config.out} from bench/.out/results.json`);
+} else await main();
+process.exit(0);

@@ -1,0 +1,206 @@
+/**
+ * Keeps one local MCP server running: starts it, does the MCP handshake, restarts it with backoff
+ * when it exits, and gives up after too many crashes in a row. Independent of the gateway
+ * connection, so the server survives any number of reconnects.
+ */
+import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
+import { classifyJsonRpc } from '../protocol/json-rpc.js';
+import { Backoff, formatDelay } from './backoff.js';
+import type { LocalTarget } from './config.js';
+import { HandshakeError, initializeLocalServer, type HandshakeResult } from './handshake.js';
+import type { LocalServer, LocalServerExit, LocalServerFactory } from './local-server.js';
+import type { Logger } from './logger.js';
+
+export interface SupervisorHandlers {
+  /** The server is up and initialized (again). */
+  ready(handshake: HandshakeResult, server: LocalServer): void;
+  /** A message from the server that is not the supervisor's own handshake traffic. */
+  message(message: unknown): void;
+  /** The server is gone and will be restarted in `restartInMs`. */
+  down(exit: LocalServerExit, restartInMs: number): void;
+  /** The server cannot be kept running; the client should exit with `exitCode`. */
+  failed(reason: string, exitCode: number, stderrTail: string[]): void;
+}
+
+export interface SupervisorOptions {
+  target: LocalTarget;
+  create: LocalServerFactory;
+  handshakeTimeoutMs: number;
+  /** Consecutive crashes tolerated; one more and the supervisor gives up. */
+  maxRestarts: number;
+  restartDelayMs: number;
+  clientInfo: { name: string; version: string };
+  logger: Logger;
+}
+
+interface OwnCall {
+  resolve: (answer: JsonRpcResponse) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+type State = 'idle' | 'starting' | 'ready' | 'down' | 'stopped';
+
+export class LocalSupervisor {
+  private state: State = 'idle';
+  private server: LocalServer | undefined;
+  private readonly ownCalls = new Map<string, OwnCall>();
+  private readonly backoff: Backoff;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Why the current server is being stopped by us, to report instead of "killed by SIGTERM". */
+  private stopReason: string | undefined;
+
+  constructor(
+    private readonly options: SupervisorOptions,
+    private readonly handlers: SupervisorHandlers,
+  ) {
+    this.backoff = new Backoff({ baseMs: options.restartDelayMs });
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** A getter, so TypeScript does not narrow `state` across the awaits in launch(). */
+  private get stopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    void this.launch();
+  }
+
+  /** Delivers a message to the running server; rejects when there is none. */
+  send(message: JsonRpcMessage): Promise<void> {
+    if (this.state !== 'ready' || !this.server) return Promise.reject(new Error('the local server is not running'));
+    return this.server.send(message);
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    clearTimeout(this.restartTimer);
+    this.backoff.dispose();
+    this.failOwnCalls(new Error('stopping'));
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      this.options.logger.info(`stopping the local server${server.pid ? ` (pid ${server.pid})` : ''}`);
+      await server.stop();
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const { logger } = this.options;
+    const server = this.options.create(this.options.target);
+    this.server = server;
+    this.state = 'starting';
+    this.stopReason = undefined;
+    server.onmessage = (message) => this.onServerMessage(server, message);
+    server.onoutput = (line) => logger.info(`local server: ${line}`);
+    server.onexit = (exit) => this.onServerExit(server, exit);
+    try {
+      await server.start();
+    } catch (err) {
+      if (this.stopped) return;
+      const error = err as NodeJS.ErrnoException;
+      this.server = undefined;
+      this.state = 'down';
+      // A missing command will not appear by retrying; 127 is what a shell exits with for it.
+      this.handlers.failed(`cannot start the local server: ${error.message}`, error.code === 'ENOENT' ? 127 : 1, []);
+      return;
+    }
+    logger.info(
+      server.pid !== undefined ? `local server started (pid ${server.pid})` : `connected to the local server at ${server.label}`,
+    );
+
+    let handshake: HandshakeResult;
+    try {
+      handshake = await initializeLocalServer(
+        {
+          call: (request) => this.call(server, request),
+          notify: (notification) => server.send(notification),
+          warn: (message) => logger.warn(message),
+        },
+        this.options.clientInfo,
+      );
+    } catch (err) {
+      if (this.server !== server || this.stopped) return;
+      // Counts as a crash: the exit handler restarts it or gives up.
+      this.stopReason = err instanceof HandshakeError ? err.message : `did not complete the MCP handshake: ${(err as Error).message}`;
+      logger.error(`the local server ${this.stopReason}`);
+      void server.stop();
+      return;
+    }
+    if (this.server !== server || this.state !== 'starting') return;
+    server.setProtocolVersion(handshake.protocolVersion);
+    this.state = 'ready';
+    this.backoff.markUp();
+    logger.info(`local server ready: ${String(handshake.serverInfo.name ?? server.label)} ${String(handshake.serverInfo.version ?? '')}, protocol ${handshake.protocolVersion}`.trimEnd());
+    this.handlers.ready(handshake, server);
+  }
+
+  /** One of the supervisor's own requests (the handshake), answered without involving the tunnel. */
+  private call(server: LocalServer, request: JsonRpcRequest): Promise<JsonRpcResponse> {
+    const id = String(request.id);
+    const timeoutMs = this.options.handshakeTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.ownCalls.delete(id);
+        reject(new HandshakeError(`did not answer ${request.method} within ${formatDelay(timeoutMs)}`));
+      }, timeoutMs);
+      this.ownCalls.set(id, { resolve, reject, timer });
+      server.send(request).catch((err: Error) => {
+        clearTimeout(timer);
+        this.ownCalls.delete(id);
+        reject(err);
+      });
+    });
+  }
+
+  private onServerMessage(server: LocalServer, message: unknown): void {
+    if (server !== this.server) return;
+    if (classifyJsonRpc(message) === 'response') {
+      const id = String((message as JsonRpcResponse).id);
+      const own = this.ownCalls.get(id);
+      if (own) {
+        // The handshake's answer stays here; the gateway never sees it.
+        this.ownCalls.delete(id);
+        clearTimeout(own.timer);
+        own.resolve(message as JsonRpcResponse);
+        return;
+      }
+    }
+    this.handlers.message(message);
+  }
+
+  private onServerExit(server: LocalServer, exit: LocalServerExit): void {
+    if (server !== this.server || this.state === 'stopped') return;
+    this.server = undefined;
+    this.state = 'down';
+    this.backoff.markDown();
+    const reported: LocalServerExit = this.stopReason ? { ...exit, reason: this.stopReason } : exit;
+    this.failOwnCalls(new HandshakeError(reported.reason));
+    if (this.backoff.attempt >= this.options.maxRestarts) {
+      const crashes = this.backoff.attempt + 1;
+      this.handlers.failed(
+        `the local server ${reported.reason}${crashes > 1 ? ` (${crashes} times in a row)` : ''}`,
+        exit.code !== null && exit.code !== 0 ? exit.code : 1,
+        reported.stderrTail,
+      );
+      return;
+    }
+    const delay = this.backoff.next();
+    this.handlers.down(reported, delay);
+    this.restartTimer = setTimeout(() => void this.launch(), delay);
+  }
+
+  private failOwnCalls(error: Error): void {
+    for (const call of this.ownCalls.values()) {
+      clearTimeout(call.timer);
+      call.reject(error);
+    }
+    this.ownCalls.clear();
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * One tunnel: a local MCP server (kept alive by the supervisor) joined to the gateway (kept
+ * connected by the link), and the relay between them.
+ *
+ * Relay rules, both ways newline-delimited JSON-RPC:
+ * - gateway `request`/`response` envelope -> the local server, whatever the payload;
+ * - local answer (id + result/error) -> `response`; notification -> `notification`;
+ *   server-to-client request (method + id) -> `request`.
+ * Answers are only sent for calls that came over the current connection: the gateway numbers its
+ * calls per session, so an answer from before a reconnect could match a new, unrelated call.
+ * Notifications and server requests made while disconnected wait in a bounded outbox.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { NotificationFrame, RequestFrame, ResponseFrame } from '../protocol/envelopes.js';
+import {
+  classifyJsonRpc,
+  jsonRpcError,
+  JsonRpcErrorCode,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../protocol/json-rpc.js';
+import { formatDelay } from './backoff.js';
+import type { TunnelOptions } from './config.js';
+import { GatewayLink } from './gateway-link.js';
+import type { HandshakeResult } from './handshake.js';
+import { localServerFactory, type LocalServer, type LocalServerExit, type LocalServerFactory } from './local-server.js';
+import { LocalSupervisor } from './local-supervisor.js';
+import type { Logger } from './logger.js';
+import { Outbox } from './outbox.js';
+import { buildRegistration } from './registration.js';
+
+export interface TunnelClientDeps {
+  logger: Logger;
+  version: string;
+  /** Where the local server's stderr lines go; default process.stderr. */
+  stderr?: (line: string) => void;
+  createLocalServer?: LocalServerFactory;
+}
+
+interface InFlight {
+  id: JsonRpcId;
+  timer?: NodeJS.Timeout;
+}
+
+/** How long the gateway may take to answer `register`. */
+const REGISTER_TIMEOUT_MS = 30_000;
+
+const idKey = (id: JsonRpcId): string => `${typeof id}:${id}`;
+
+export class TunnelClient {
+  private readonly supervisor: LocalSupervisor;
+  private readonly link: GatewayLink;
+  private readonly outbox: Outbox;
+  /** Gateway requests handed to the local server on the current connection and not answered yet. */
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly logger: Logger;
+  private finished = false;
+  private resolveDone!: (code: number) => void;
+  private readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
+  private announcedName: string | undefined;
+
+  constructor(
+    private readonly options: TunnelOptions,
+    deps: TunnelClientDeps,
+  ) {
+    this.logger = deps.logger;
+    this.outbox = new Outbox(options.maxBuffered);
+    const create = deps.createLocalServer ?? localServerFactory({ stdio: { stderr: deps.stderr } });
+    this.supervisor = new LocalSupervisor(
+      {
+        target: options.local,
+        create,
+        handshakeTimeoutMs: options.startupTimeoutMs,
+        maxRestarts: options.maxRestarts,
+        restartDelayMs: options.reconnectDelayMs,
+        clientInfo: { name: 'mcp-tunnel', version: deps.version },
+        logger: this.logger,
+      },
+      {
+        ready: (handshake, server) => this.onLocalReady(handshake, server),
+        message: (message) => this.fromLocal(message),
+        down: (exit, restartInMs) => this.onLocalDown(exit, restartInMs),
+        failed: (reason, exitCode, tail) => this.onLocalFailed(reason, exitCode, tail),
+      },
+    );
+    this.link = new GatewayLink(
+      {
+        url: options.gatewayUrl,
+        token: options.token,
+        ca: options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined,
+        insecure: options.insecure,
+        keepaliveMs: options.keepaliveMs,
+        reconnectDelayMs: options.reconnectDelayMs,
+        maxRetries: options.maxRetries,
+        registerTimeoutMs: REGISTER_TIMEOUT_MS,
+        userAgent: `mcp-tunnel/${deps.version}`,
+        logger: this.logger,
+      },
+      {
+        registered: () => this.flushOutbox(),
+        payload: (message) => this.fromGateway(message),
+        disconnected: () => this.forgetInFlight(),
+        fatal: (message) => {
+          this.logger.error(message);
+          void this.finish(1);
+        },
+      },
+    );
+  }
+
+  /** Starts the tunnel; resolves with the process exit code once it has ended. */
+  run(): Promise<number> {
+    this.supervisor.start();
+    return this.done;
+  }
+
+  /** Graceful shutdown: unregister, close the socket, stop the local server. */
+  stop(): Promise<number> {
+    void this.finish(0);
+    return this.done;
+  }
+
+  private async finish(code: number): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    for (const entry of this.inFlight.values()) clearTimeout(entry.timer);
+    await Promise.allSettled([this.link.stop(), this.supervisor.stop()]);
+    this.resolveDone(code);
+  }
+
+  // ---- local server lifecycle ----
+
+  private onLocalReady(handshake: HandshakeResult, server: LocalServer): void {
+    if (this.finished) return;
+    const { server: registration, warnings } = buildRegistration({
+      handshake,
+      protocol: server.protocol,
+      name: this.options.name,
+      description: this.options.description,
+    });
+    for (const warning of warnings) this.logger.warn(warning);
+    if (this.announcedName !== registration.name && this.options.name === undefined) {
+      this.logger.info(`registering as "${registration.name}" (from the server's serverInfo.name; --name overrides)`);
+    }
+    this.announcedName = registration.name;
+    this.link.up(registration);
+  }
+
+  private onLocalDown(exit: LocalServerExit, restartInMs: number): void {
+    if (this.finished) return;
+    this.logger.warn(`the local server ${exit.reason}; restarting it in ${formatDelay(restartInMs)}`);
+    // Callers waiting on it learn now, not at their timeout.
+    this.failInFlight(`The local server ${exit.reason} before answering`);
+    // Whatever the dead server queued refers to state that is gone.
+    this.outbox.clear();
+    void this.link.down('local server restarting');
+  }
+
+  private onLocalFailed(reason: string, exitCode: number, stderrTail: string[]): void {
+    if (this.finished) return;
+    this.logger.error(`${reason}; giving up`);
+    if (stderrTail.length > 0) {
+      this.logger.error(`last lines it wrote to stderr:\n  ${stderrTail.join('\n  ')}`);
+    }
+    this.failInFlight(`The local server ${reason}`);
+    void this.finish(exitCode);
+  }
+
+  // ---- relay: gateway -> local ----
+
+  private fromGateway(payload: unknown): void {
+    if (this.finished) return;
+    const kind = classifyJsonRpc(payload);
+    if (kind === undefined) {
+      this.logger.warn(`ignoring a payload from the gateway that is not JSON-RPC: ${JSON.stringify(payload)?.slice(0, 200)}`);
+      return;
+    }
+    const message = payload as JsonRpcMessage;
+    if (kind === 'request') {
+      const request = message as JsonRpcRequest;
+      if (!this.supervisor.isReady) {
+        this.answer(jsonRpcError(request.id, JsonRpcErrorCode.TunnelClosed, 'The local server is restarting'));
+        return;
+      }
+      this.track(request);
+    } else if (kind === 'notification' && (message as JsonRpcNotification).method === 'notifications/cancelled') {
+      const requestId = ((message as JsonRpcNotification).params as Record<string, unknown> | undefined)?.requestId;
+      if (typeof requestId === 'string' || typeof requestId === 'number') this.untrack(requestId);
+    }
+    this.supervisor.send(message).catch((err: Error) => {
+      this.logger.warn(`could not deliver a message to the local server: ${err.message}`);
+      if (kind === 'request') {
+        const { id } = message as JsonRpcRequest;
+        if (this.untrack(id)) this.answer(jsonRpcError(id, JsonRpcErrorCode.InternalError, `Could not reach the local server: ${err.message}`));
+      }
+    });
+  }
+
+  private track(request: JsonRpcRequest): void {
+    const entry: InFlight = { id: request.id };
+    const timeoutMs = this.options.requestTimeoutMs;
+    if (timeoutMs !== undefined) {
+      entry.timer = setTimeout(() => {
+        if (!this.untrack(request.id)) return;
+        this.answer(jsonRpcError(request.id, JsonRpcErrorCode.RequestTimeout, `The local server did not answer within ${formatDelay(timeoutMs)}`));
+        this.supervisor
+          .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: request.id, reason: 'Timed out in the tunnel client' } })
+          .catch(() => undefined);
+      }, timeoutMs);
+    }
+    this.inFlight.set(idKey(request.id), entry);
+  }
+
+  /** Forgets a call; true when it was still waiting. */
+  private untrack(id: JsonRpcId): boolean {
+    const entry = this.inFlight.get(idKey(id));
+    if (!entry) return false;
+    clearTimeout(entry.timer);
+    this.inFlight.delete(idKey(id));
+    return true;
+  }
+
+  private failInFlight(message: string): void {
+    for (const entry of [...this.inFlight.values()]) {
+      this.untrack(entry.id);
+      this.answer(jsonRpcError(entry.id, JsonRpcErrorCode.InternalError, message));
+    }
+  }
+
+  /** The connection those calls came over is gone, and the gateway has failed them already. */
+  private forgetInFlight(): void {
+    for (const entry of this.inFlight.values()) clearTimeout(entry.timer);
+    this.inFlight.clear();
+  }
+
+  private answer(response: JsonRpcResponse): void {
+    this.link.send({ type: 'response', payload: response });
+  }
+
+  // ---- relay: local -> gateway ----
+
+  private fromLocal(message: unknown): void {
+    if (this.finished) return;
+    const kind = classifyJsonRpc(message);
+    if (kind === undefined) {
+      this.logger.warn(`ignoring output from the local server that is not JSON-RPC: ${JSON.stringify(message)?.slice(0, 200)}`);
+      return;
+    }
+    const payload = message as JsonRpcMessage;
+    if (kind === 'response') {
+      const { id } = payload as JsonRpcResponse;
+      if (id === null || !this.untrack(id)) {
+        this.logger.debug(`dropping an answer no caller on this connection waits for (id ${JSON.stringify(id)})`);
+        return;
+      }
+      const frame: ResponseFrame = { type: 'response', payload };
+      if (!this.link.send(frame)) this.logger.debug(`the gateway connection closed before answer ${JSON.stringify(id)} could be sent`);
+      return;
+    }
+    const frame: NotificationFrame | RequestFrame = { type: kind, payload };
+    if (this.link.send(frame)) return;
+    if (this.outbox.push(frame) && this.outbox.dropped === 1) {
+      this.logger.warn(`the gateway is unreachable and ${this.outbox.limit} messages are waiting; dropping the oldest from now on`);
+    }
+  }
+
+  private flushOutbox(): void {
+    const { frames, dropped } = this.outbox.drain();
+    if (frames.length === 0) return;
+    this.logger.info(`sending ${frames.length} message${frames.length === 1 ? '' : 's'} held while not connected${dropped ? ` (${dropped} older ones were dropped)` : ''}`);
+    for (const frame of frames) this.link.send(frame);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The real CLI and fixture against the real gateway (test/support/gateway.ts): a tool call from
+ * POST /reverse-proxy/sessions/:id/request through the tunnel and back, a crash seen by the
+ * caller, and a gateway restart behind the same URL.
+ */
+import { createServer, Socket, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { CliProcess, FIXTURE_COMMAND, killAll, waitUntil } from './helpers/cli-process.js';
+
+interface SessionInfo {
+  session_id: string;
+  name: string;
+}
+
+async function sessions(gw: RunningGateway, token: string): Promise<SessionInfo[]> {
+  const res = await fetch(`${gw.httpUrl}/reverse-proxy/sessions`, { headers: { Authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { sessions: SessionInfo[] }).sessions;
+}
+
+async function post(gw: RunningGateway, token: string, sessionId: string, body: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${gw.httpUrl}/reverse-proxy/sessions/${sessionId}/request`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('against the real gateway', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterEach(() => killAll());
+  afterAll(() => gw.close());
+
+  test('a tool call from POST /reverse-proxy/sessions/:id/request goes through the tunnel and back', async () => {
+    const token = gw.mintToken('alice@example.com');
+    const cli = new CliProcess(['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.httpUrl, '--token', token, '--name', 'e2e-echo']);
+    const [, sessionId] = await cli.waitForLog(/connected as session (\S+)/);
+    await cli.waitForLog(/registered as "e2e-echo"/);
+    expect((await sessions(gw, token)).map((s) => [s.session_id, s.name])).toContainEqual([sessionId, 'e2e-echo']);
+
+    const { status, json } = await post(gw, token, sessionId, {
+      jsonrpc: '2.0',
+      id: 42,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'through the gateway' } },
+    });
+    expect(status).toBe(200);
+    expect(json).toEqual({ jsonrpc: '2.0', id: 42, result: { content: [{ type: 'text', text: 'through the gateway' }] } });
+
+    cli.kill('SIGTERM');
+    expect((await cli.waitForExit()).code).toBe(0);
+    await eventually(async () => !(await sessions(gw, token)).some((s) => s.session_id === sessionId), 'the session is gone');
+  });
+
+  test('a crash fails the waiting caller at once; the restarted server registers again under the same name', async () => {
+    const token = gw.mintToken('bob@example.com');
+    const cli = new CliProcess(['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.httpUrl, '--token', token, '--name', 'e2e-crash', '--reconnect-delay', '0.05']);
+    const [, firstSession] = await cli.waitForLog(/connected as session (\S+)/);
+    await cli.waitForLog(/registered as/);
+
+    const { json } = await post(gw, token, firstSession, { jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'crash', arguments: { code: 3 } } });
+    expect(json).toMatchObject({ jsonrpc: '2.0', id: 'c', error: { message: expect.stringMatching(/local server exited with code 3/) } });
+
+    await waitUntil(() => [...cli.stderr.matchAll(/registered as "e2e-crash"/g)].length === 2, 'the tunnel registered again');
+    const listed = (await sessions(gw, token)).filter((s) => s.name === 'e2e-crash');
+    expect(listed).toHaveLength(1);
+    expect(listed[0].session_id).not.toBe(firstSession);
+    const again = await post(gw, token, listed[0].session_id, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'ok' } } });
+    expect(again.json.result.content[0].text).toBe('ok');
+  });
+
+  test('a second tunnel of the same user under the same name replaces the first, which exits instead of fighting back', async () => {
+    const token = gw.mintToken('dave@example.com');
+    const args = ['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.httpUrl, '--token', token, '--name', 'e2e-twice', '--reconnect-delay', '0.05'];
+    const first = new CliProcess(args);
+    await first.waitForLog(/registered as "e2e-twice"/);
+    const second = new CliProcess(args);
+    const [, secondSession] = await second.waitForLog(/connected as session (\S+)/);
+
+    expect((await first.waitForExit()).code).toBe(1);
+    expect(first.stderr).toContain('another tunnel registered the name "e2e-twice" and replaced this one');
+    expect((await sessions(gw, token)).filter((s) => s.name === 'e2e-twice').map((s) => s.session_id)).toEqual([secondSession]);
+    expect(second.hasExited).toBe(false);
+  });
+});
+
+/** A TCP forwarder standing in for a stable address (DNS name, load balancer) in front of a gateway that restarts. */
+class Forwarder {
+  target = 0;
+  private readonly sockets = new Set<Socket>();
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<Forwarder> {
+    let forwarder!: Forwarder;
+    const server = createServer((client) => {
+      const upstream = new Socket();
+      upstream.connect(forwarder.target, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        forwarder.sockets.add(s);
+        s.on('close', () => forwarder.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    forwarder = new Forwarder(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return forwarder;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+test('a gateway restart: the client reconnects and registers again under the same name', async () => {
+  const forwarder = await Forwarder.start();
+  let gw = await startGateway();
+  try {
+    forwarder.target = gw.port;
+    const token = gw.mintToken('carol@example.com');
+    const cli = new CliProcess(['--local-stdio', FIXTURE_COMMAND, '--gateway', forwarder.url, '--token', token, '--name', 'e2e-restart', '--reconnect-delay', '0.05']);
+    await cli.waitForLog(/registered as "e2e-restart"/);
+
+    await gw.close();
+    // Same secret, so the token still holds; same address in front of it.
+    gw = await startGateway();
+    forwarder.target = gw.port;
+
+    await waitUntil(() => [...cli.stderr.matchAll(/registered as "e2e-restart"/g)].length === 2, 'the tunnel registered with the new gateway', 20_000);
+    const [session] = (await sessions(gw, token)).filter((s) => s.name === 'e2e-restart');
+    const { json } = await post(gw, token, session.session_id, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'after restart' } } });
+    expect(json.result.content[0].text).toBe('after restart');
+    expect(cli.serverPids).toHaveLength(1);
+  } finally {
+    await killAll();
+    await gw.close();
+    await forwarder.close();
+  }
+});
