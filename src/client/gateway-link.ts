@@ -5,7 +5,7 @@
  * the link instead of hammering the gateway.
  */
 import WebSocket, { type RawData } from 'ws';
-import type { RegisteredServer, TunnelToGatewayFrame } from '../protocol/envelopes.js';
+import { TunnelCloseCode, type RegisteredServer, type TunnelToGatewayFrame } from '../protocol/envelopes.js';
 import { Backoff, formatDelay } from './backoff.js';
 import { displayUrl } from './gateway-url.js';
 import type { Logger } from './logger.js';
@@ -301,7 +301,7 @@ export class GatewayLink {
     if (REFUSAL_CLOSE_CODES.has(code)) {
       return `the gateway closed the connection (${code}${reason ? `: ${reason}` : ''}); check the token`;
     }
-    if (conn.registered && /replaced/i.test(reason)) {
+    if (conn.registered && (code === TunnelCloseCode.Replaced || /replaced/i.test(reason))) {
       // Another tunnel took the name over; fighting back would make the two evict each other forever.
       return `another tunnel registered the name "${this.server?.name}" and replaced this one`;
     }

@@ -25,6 +25,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness probe' })
+  @ApiOkResponse({ description: '{"status":"ok","info":{"registry":{"status":"up","sessions":N}},...}' })
   @ApiServiceUnavailableResponse({ description: 'Not ready' })
   ready() {
     return this.health.check([() => this.registryIndicator()]);

@@ -9,6 +9,12 @@ import type { JsonRpcMessage } from './json-rpc.js';
 export const TUNNEL_PATH = '/reverse-proxy/ws';
 export const TUNNEL_PATH_ALIAS = '/reverse-proxy';
 
+/** WebSocket close codes the gateway uses besides the standard ones (1000, 1001, 1008, 1009). */
+export const TunnelCloseCode = {
+  /** Another tunnel of the same owner registered this tunnel's name and took it over. */
+  Replaced: 4000,
+} as const;
+
 /** What a tunnel tells the gateway about the server behind it. */
 export interface RegisteredServer {
   name: string;

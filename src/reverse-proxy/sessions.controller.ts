@@ -19,6 +19,7 @@ import {
 import {
   ApiAcceptedResponse,
   ApiBadGatewayResponse,
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiBody,
   ApiForbiddenResponse,
@@ -28,6 +29,7 @@ import {
   ApiOperation,
   ApiParam,
   ApiProduces,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -114,6 +116,8 @@ export class SessionsController {
   @ApiBody({ type: JsonRpcMessageDto })
   @ApiOkResponse({ description: "The server's JSON-RPC response, with the caller's id.", type: JsonRpcMessageDto })
   @ApiAcceptedResponse({ type: SentResultDto })
+  @ApiBadRequestResponse({ description: 'The body is not one JSON-RPC message, or a query option is invalid.' })
+  @ApiServiceUnavailableResponse({ description: 'Too many requests in flight on this session.' })
   @ApiGatewayTimeoutResponse({ description: 'No answer within the timeout; the server was sent notifications/cancelled.' })
   @ApiBadGatewayResponse({ description: 'The tunnel closed before answering.' })
   @ApiNotFoundResponse({ description: 'Session <id> not found' })

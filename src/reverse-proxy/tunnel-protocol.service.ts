@@ -2,7 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { parseTunnelFrame, type GatewayToTunnelFrame, type RegisteredServer } from '../protocol/envelopes.js';
+import {
+  parseTunnelFrame,
+  SERVER_INFO_LIMITS,
+  TunnelCloseCode,
+  type GatewayToTunnelFrame,
+  type RegisteredServer,
+} from '../protocol/envelopes.js';
 import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
 
@@ -86,7 +92,7 @@ export class TunnelProtocolService {
       session.close('name in use', 1008);
       return;
     }
-    claim.replaced?.close('replaced');
+    claim.replaced?.close('replaced', TunnelCloseCode.Replaced);
     session.server = { ...server, name };
     session.state = 'registered';
     this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success' });
@@ -118,6 +124,13 @@ export class TunnelProtocolService {
         return { status: 'error', message: 'The local server refused initialize' };
       }
       const result = answer.result as Record<string, unknown>;
+      // The same cap as on register.server, so every session holds a bounded server description.
+      const tooLarge = (['capabilities', 'serverInfo'] as const).find(
+        (key) => isObject(result[key]) && Buffer.byteLength(JSON.stringify(result[key])) > SERVER_INFO_LIMITS.objectBytes,
+      );
+      if (tooLarge) {
+        return { status: 'error', message: `The local server's ${tooLarge} is larger than ${SERVER_INFO_LIMITS.objectBytes} bytes` };
+      }
       const server = session.server!;
       if (typeof result.protocolVersion === 'string') server.protocolVersion = result.protocolVersion.slice(0, 32);
       if (isObject(result.capabilities)) server.capabilities = result.capabilities;

@@ -1,0 +1,183 @@
+import { ConfigError, loadConfig } from '../../src/config/app-config.js';
+
+const SECRET = 'a-secret-of-sixteen+';
+
+/** The problems loadConfig reports for an environment (fails when it does not throw). */
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected loadConfig to refuse this environment');
+}
+
+test('defaults a user would expect', () => {
+  expect(loadConfig({ JWT_SECRET: SECRET })).toEqual({
+    port: 3000,
+    host: '0.0.0.0',
+    logLevel: 'info',
+    logFormat: 'json',
+    auth: {
+      required: true,
+      mcpClientAuthEnabled: false,
+      jwtSecret: SECRET,
+      jwtAlgorithm: 'HS256',
+      jwtIssuer: undefined,
+      jwtAudience: undefined,
+      allowQueryToken: true,
+      trustProxyAuth: false,
+      proxyUserHeader: 'x-authenticated-user',
+    },
+    tunnel: {
+      maxFrameBytes: 4 * 1024 * 1024,
+      maxSessionsPerUser: 50,
+      maxPendingPerSession: 1024,
+      pingIntervalMs: 30000,
+      idleTimeoutMs: 90000,
+      handshakeTimeoutMs: 10000,
+    },
+    requests: { defaultTimeoutMs: 60000, maxBodyBytes: 4 * 1024 * 1024 },
+    sse: { keepaliveMs: 15000 },
+    redisUrl: undefined,
+  });
+});
+
+test('reads every setting', () => {
+  const config = loadConfig({
+    PORT: '8080',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'DEBUG',
+    LOG_FORMAT: 'pretty',
+    AUTH_REQUIRED: 'no',
+    MCP_CLIENT_AUTH_ENABLED: 'off',
+    JWT_SECRET: SECRET,
+    JWT_ALGORITHM: 'HS512',
+    JWT_ISSUER: 'issuer.example',
+    JWT_AUDIENCE: 'gateway',
+    ALLOW_QUERY_TOKEN: 'false',
+    TRUST_PROXY_AUTH: '1',
+    PROXY_USER_HEADER: 'X-Forwarded-User',
+    MAX_FRAME_BYTES: '2048',
+    MAX_SESSIONS_PER_USER: '3',
+    MAX_PENDING_PER_SESSION: '7',
+    PING_INTERVAL_MS: '1000',
+    IDLE_TIMEOUT_MS: '3000',
+    HANDSHAKE_TIMEOUT_MS: '500',
+    REQUEST_TIMEOUT_MS: '1500',
+    MAX_BODY_BYTES: '4096',
+    SSE_KEEPALIVE_MS: '250',
+    REDIS_URL: 'redis://localhost:6379',
+  });
+  expect(config).toEqual({
+    port: 8080,
+    host: '127.0.0.1',
+    logLevel: 'debug',
+    logFormat: 'pretty',
+    auth: {
+      required: false,
+      mcpClientAuthEnabled: false,
+      jwtSecret: SECRET,
+      jwtAlgorithm: 'HS512',
+      jwtIssuer: 'issuer.example',
+      jwtAudience: 'gateway',
+      allowQueryToken: false,
+      trustProxyAuth: true,
+      proxyUserHeader: 'x-forwarded-user',
+    },
+    tunnel: {
+      maxFrameBytes: 2048,
+      maxSessionsPerUser: 3,
+      maxPendingPerSession: 7,
+      pingIntervalMs: 1000,
+      idleTimeoutMs: 3000,
+      handshakeTimeoutMs: 500,
+    },
+    requests: { defaultTimeoutMs: 1500, maxBodyBytes: 4096 },
+    sse: { keepaliveMs: 250 },
+    redisUrl: 'redis://localhost:6379',
+  });
+});
+
+test('empty and blank values mean the default; values are trimmed', () => {
+  const config = loadConfig({ JWT_SECRET: SECRET, PORT: '', LOG_LEVEL: '   ', MAX_SESSIONS_PER_USER: ' 5 ' });
+  expect([config.port, config.logLevel, config.tunnel.maxSessionsPerUser]).toEqual([3000, 'info', 5]);
+});
+
+describe('authentication switches', () => {
+  test('refuses to start with auth on and no secret', () => {
+    expect(problems({})).toEqual([
+      'JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)',
+    ]);
+  });
+
+  test('MCP_CLIENT_AUTH_ENABLED turns auth on even with AUTH_REQUIRED=false', () => {
+    expect(problems({ AUTH_REQUIRED: 'false', MCP_CLIENT_AUTH_ENABLED: 'true' })).toEqual([
+      expect.stringContaining('JWT_SECRET is required'),
+    ]);
+    const config = loadConfig({ AUTH_REQUIRED: 'false', MCP_CLIENT_AUTH_ENABLED: 'true', JWT_SECRET: SECRET });
+    expect(config.auth.required).toBe(true);
+    expect(config.auth.mcpClientAuthEnabled).toBe(true);
+  });
+
+  test('auth off needs no secret', () => {
+    const config = loadConfig({ AUTH_REQUIRED: 'false' });
+    expect(config.auth.required).toBe(false);
+    expect(config.auth.jwtSecret).toBeUndefined();
+  });
+
+  test('a short secret is refused', () => {
+    expect(problems({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET must be at least 16 characters']);
+  });
+
+  test('the error message names the problem for a person', () => {
+    expect(() => loadConfig({})).toThrow(/^Invalid configuration:\n {2}- JWT_SECRET is required/);
+  });
+});
+
+describe('every bad value gets a clear message', () => {
+  test.each([
+    ['PORT', 'abc', 'PORT must be a whole number between 0 and 65535 (got "abc")'],
+    ['PORT', '70000', 'PORT must be a whole number between 0 and 65535 (got "70000")'],
+    ['PORT', '-1', 'PORT must be a whole number between 0 and 65535 (got "-1")'],
+    ['PORT', '80.5', 'PORT must be a whole number between 0 and 65535 (got "80.5")'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of error, warn, info, debug (got "loud")'],
+    ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be one of json, pretty (got "xml")'],
+    ['AUTH_REQUIRED', 'maybe', 'AUTH_REQUIRED must be true or false (got "maybe")'],
+    ['MCP_CLIENT_AUTH_ENABLED', 'sure', 'MCP_CLIENT_AUTH_ENABLED must be true or false (got "sure")'],
+    ['ALLOW_QUERY_TOKEN', 'nope', 'ALLOW_QUERY_TOKEN must be true or false (got "nope")'],
+    ['TRUST_PROXY_AUTH', '2', 'TRUST_PROXY_AUTH must be true or false (got "2")'],
+    ['JWT_ALGORITHM', 'RS256', 'JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "RS256")'],
+    ['JWT_ALGORITHM', 'none', 'JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "none")'],
+    ['JWT_ALGORITHM', 'hs256', 'JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "hs256")'],
+    ['MAX_FRAME_BYTES', '100', 'MAX_FRAME_BYTES must be a whole number between 1024 and 268435456 (got "100")'],
+    ['MAX_FRAME_BYTES', '4MB', 'MAX_FRAME_BYTES must be a whole number between 1024 and 268435456 (got "4MB")'],
+    ['MAX_SESSIONS_PER_USER', '0', 'MAX_SESSIONS_PER_USER must be a whole number of at least 1 (got "0")'],
+    ['MAX_PENDING_PER_SESSION', 'many', 'MAX_PENDING_PER_SESSION must be a whole number of at least 1 (got "many")'],
+    ['HANDSHAKE_TIMEOUT_MS', '5', 'HANDSHAKE_TIMEOUT_MS must be a whole number of at least 100 (got "5")'],
+    ['REQUEST_TIMEOUT_MS', '1s', 'REQUEST_TIMEOUT_MS must be a whole number of at least 10 (got "1s")'],
+    ['MAX_BODY_BYTES', '10', 'MAX_BODY_BYTES must be a whole number of at least 1024 (got "10")'],
+    ['SSE_KEEPALIVE_MS', '0', 'SSE_KEEPALIVE_MS must be a whole number of at least 100 (got "0")'],
+  ])('%s=%s', (key, value, message) => {
+    expect(problems({ JWT_SECRET: SECRET, [key]: value })).toEqual([message]);
+  });
+
+  test('PING_INTERVAL_MS below its minimum', () => {
+    expect(problems({ JWT_SECRET: SECRET, PING_INTERVAL_MS: '50' })).toContain(
+      'PING_INTERVAL_MS must be a whole number of at least 100 (got "50")',
+    );
+  });
+
+  test('IDLE_TIMEOUT_MS must be longer than PING_INTERVAL_MS', () => {
+    expect(problems({ JWT_SECRET: SECRET, PING_INTERVAL_MS: '1000', IDLE_TIMEOUT_MS: '1000' })).toEqual([
+      'IDLE_TIMEOUT_MS must be longer than PING_INTERVAL_MS',
+    ]);
+  });
+
+  test('lists every problem at once', () => {
+    const found = problems({ PORT: 'x', LOG_LEVEL: 'y', AUTH_REQUIRED: 'z' });
+    expect(found).toHaveLength(4);
+    expect(found.join('\n')).toMatch(/PORT[\s\S]*LOG_LEVEL[\s\S]*AUTH_REQUIRED[\s\S]*JWT_SECRET/);
+  });
+});

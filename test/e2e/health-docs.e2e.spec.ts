@@ -1,0 +1,124 @@
+import { FakeTunnel } from '../support/fake-tunnel.js';
+import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { http } from '../support/http.js';
+
+let gw: RunningGateway;
+beforeAll(async () => {
+  gw = await startGateway();
+});
+afterAll(() => gw.close());
+
+test('GET /health answers without auth', async () => {
+  const res = await http('GET', `${gw.httpUrl}/health`);
+  expect([res.status, res.body]).toEqual([200, { status: 'ok' }]);
+});
+
+test('GET /ready answers without auth and counts sessions', async () => {
+  const res = await http('GET', `${gw.httpUrl}/ready`);
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ status: 'ok', info: { registry: { status: 'up', sessions: 0 } } });
+  const { tunnel } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'));
+  expect((await http('GET', `${gw.httpUrl}/ready`)).body.info.registry.sessions).toBe(1);
+  await tunnel.close();
+});
+
+test('every answer carries a request id, and a sane X-Request-ID is echoed', async () => {
+  const generated = await http('GET', `${gw.httpUrl}/health`);
+  expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  const echoed = await http('GET', `${gw.httpUrl}/health`, { headers: { 'X-Request-ID': 'trace-123' } });
+  expect(echoed.headers.get('x-request-id')).toBe('trace-123');
+  const refused = await http('GET', `${gw.httpUrl}/health`, { headers: { 'X-Request-ID': 'bad id\twith junk' } });
+  expect(refused.headers.get('x-request-id')).not.toBe('bad id\twith junk');
+});
+
+test('an unknown route is a JSON 404 without internals', async () => {
+  const res = await http('GET', `${gw.httpUrl}/nope`);
+  expect(res.status).toBe(404);
+  expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+});
+
+test('Swagger UI is served at /docs', async () => {
+  const res = await fetch(`${gw.httpUrl}/docs`);
+  expect(res.status).toBe(200);
+  expect(await res.text()).toMatch(/swagger/i);
+});
+
+describe('/docs-json', () => {
+  let doc: any;
+  beforeAll(async () => {
+    const res = await http('GET', `${gw.httpUrl}/docs-json`);
+    expect(res.status).toBe(200);
+    doc = res.body;
+  });
+
+  test('lists every route', () => {
+    const operations = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`))
+      .sort();
+    expect(operations).toEqual(
+      [
+        'GET /health',
+        'GET /ready',
+        'GET /reverse-proxy/sessions',
+        'GET /reverse-proxy/sessions/{id}',
+        'DELETE /reverse-proxy/sessions/{id}',
+        'POST /reverse-proxy/sessions/{id}/request',
+        'GET /reverse-proxy/sse/{id}',
+      ].sort(),
+    );
+  });
+
+  test('every route has a summary and documents its success answer', () => {
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect([path, method, typeof op.summary]).toEqual([path, method, 'string']);
+        expect([path, method, Object.keys(op.responses).some((code) => code.startsWith('2'))]).toEqual([path, method, true]);
+      }
+    }
+  });
+
+  test('admin routes require a bearer token; probes do not', () => {
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const op of Object.values(ops)) {
+        expect([path, Boolean(op.security?.some((s: Record<string, unknown>) => 'bearer' in s))]).toEqual([path, path.startsWith('/reverse-proxy')]);
+      }
+    }
+  });
+
+  test('POST request documents its body, query options and every outcome', () => {
+    const op = doc.paths['/reverse-proxy/sessions/{id}/request'].post;
+    expect(op.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/JsonRpcMessageDto');
+    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(
+      ['path:id', 'query:timeout_ms', 'query:wait'].sort(),
+    );
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '202', '400', '401', '403', '404', '502', '503', '504']);
+  });
+
+  test('answers are described with DTO schemas', () => {
+    expect(doc.paths['/reverse-proxy/sessions'].get.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/SessionListDto',
+    );
+    expect(doc.paths['/reverse-proxy/sessions/{id}'].get.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/SessionDto',
+    );
+    expect(doc.paths['/reverse-proxy/sessions/{id}'].delete.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/DisconnectResultDto',
+    );
+    expect(Object.keys(doc.components.schemas.SessionDto.properties).sort()).toEqual(
+      [
+        'session_id',
+        'name',
+        'user',
+        'state',
+        'server_info',
+        'connected_at',
+        'last_activity',
+        'message_count',
+        'bytes_transferred',
+        'bytes_in',
+        'bytes_out',
+        'pending_requests',
+      ].sort(),
+    );
+  });
+});
