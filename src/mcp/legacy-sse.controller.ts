@@ -1,8 +1,10 @@
 import { Controller, Get, Inject, Logger, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiProduces,
@@ -44,6 +46,7 @@ export class LegacySseController {
   @Get('sse')
   @ApiOperation({ summary: 'Open a legacy HTTP+SSE session (first event: `endpoint`)' })
   @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream: `endpoint` first, then `message` events carrying JSON-RPC messages.' })
   @ApiNotFoundResponse({ description: 'Unknown server.' })
   async open(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Res() res: Response): Promise<void> {
     const { session, transport } = this.opener.openLegacySse(name, principal, res);
@@ -61,6 +64,7 @@ export class LegacySseController {
   @Post('messages')
   @ApiOperation({ summary: 'Send a JSON-RPC message to a legacy SSE session (answers arrive on its stream)' })
   @ApiQuery({ name: 'sessionId', description: 'From the `endpoint` event' })
+  @ApiAcceptedResponse({ description: 'Accepted; the answer arrives on the session\'s stream.' })
   @ApiNotFoundResponse({ description: 'Unknown or ended session.' })
   async message(
     @Param('name') name: string,

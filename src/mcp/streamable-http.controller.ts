@@ -1,11 +1,14 @@
 import { Controller, Delete, Get, Logger, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiProduces,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -40,6 +43,9 @@ export class StreamableHttpController {
 
   @Post()
   @ApiOperation({ summary: 'Send JSON-RPC messages (initialize opens a session; Mcp-Session-Id afterwards)' })
+  @ApiProduces('text/event-stream', 'application/json')
+  @ApiOkResponse({ description: 'The answers, as an SSE stream (with any progress and server requests before them); Mcp-Session-Id header after initialize.' })
+  @ApiAcceptedResponse({ description: 'Only notifications or responses were sent.' })
   @ApiNotFoundResponse({ description: 'Unknown server, or unknown/expired session (re-initialize).' })
   @ApiBadRequestResponse({ description: 'Mcp-Session-Id missing on a non-initialize request, or a transport rule broken.' })
   async post(
@@ -65,6 +71,8 @@ export class StreamableHttpController {
 
   @Get()
   @ApiOperation({ summary: 'Open the session\'s server-to-client SSE stream (Last-Event-ID resumes a stream)' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream: notifications for the whole session, or the replay of a resumed stream.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
   async get(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.existing(name, principal, req, res, undefined);
@@ -72,6 +80,7 @@ export class StreamableHttpController {
 
   @Delete()
   @ApiOperation({ summary: 'End the session; its requests in flight are cancelled at the server' })
+  @ApiOkResponse({ description: 'The session is over.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
   async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.existing(name, principal, req, res, undefined);
