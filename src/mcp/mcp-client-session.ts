@@ -101,9 +101,12 @@ export class McpClientSession implements TunnelCaller {
       (expiredId) => void this.send(cancelled(expiredId, 'The gateway stopped waiting for an answer')),
       { origin },
     );
-    void this.send({ ...request, id: clientId }, relatedRequestId).then((sent) => {
+    const message = { ...request, id: clientId };
+    void (async () => {
+      // The call's own stream may be gone (client reconnecting); the session-wide stream then carries it.
+      const sent = (await this.send(message, relatedRequestId)) || (relatedRequestId !== undefined && (await this.send(message)));
       if (!sent) this.asks.fail(clientId, new CallError('closed', 'The MCP client is not reachable'));
-    });
+    })();
     return answer;
   }
 
