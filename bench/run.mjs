@@ -43,6 +43,15 @@ import { openTunnel, openTunnels, closeTunnels } from './lib/tunnels.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { writeReport } from './lib/report.mjs';
 
+// The SDK's Streamable HTTP client passes one AbortSignal to every fetch and undici drops each
+// request's listener only when the request is collected: thousands pile up under load (see
+// bench/profile-notes.md). Load-generator noise, not a finding about the gateway: keep it quiet.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  if (String(warning?.message ?? warning).includes('abort listeners added to [AbortSignal]')) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+
 const env = process.env;
 const num = (v, d) => (v === undefined || v === '' ? d : Number(v));
 const list = (v, d) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : d);
@@ -457,7 +466,7 @@ async function main() {
   const started = Date.now();
   mkdirSync(OUT_DIR, { recursive: true });
   const info = machine();
-  log(`node ${info.node}, ${info.cores} x ${info.cpu}, tunnel client: ${tunnelKind}, echo server: ${CFG.echoImpl}`);
+  log(`pid ${process.pid}, node ${info.node}, ${info.cores} x ${info.cpu}, tunnel client: ${tunnelKind}, echo server: ${CFG.echoImpl}`);
   const results = { machine: info, config: { ...CFG, tunnelKind, gatewayRoot: GATEWAY_ROOT === ROOT ? undefined : GATEWAY_ROOT }, paths: await runPaths() };
   const guard = async (name, fn) => {
     try {

@@ -57,6 +57,20 @@ export function writeReport(results, file) {
     '',
   );
 
+  // Was the machine shared while this ran?
+  const foreign = Object.values(paths)
+    .filter((r) => r.byC)
+    .flatMap((r) => Object.values(r.byC).map((x) => x.foreignPct.median));
+  const worst = Math.max(0, ...foreign);
+  if (worst > 20) {
+    p(
+      `> **This run was disturbed:** processes the bench did not start used up to ${fix(worst, 0)}% of a core (median per case) while`,
+      '> cases were measured (see the "foreign" column). Throughput and latency are lower and noisier than on an idle machine;',
+      '> CPU per 1,000 requests is affected least. Ratios between paths measured in the same run remain the fairest comparison.',
+      '',
+    );
+  }
+
   // Latency and throughput
   p(
     '## Latency and throughput',
