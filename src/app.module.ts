@@ -5,6 +5,7 @@ import { ConfigModule } from './config/config.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { RequestLogMiddleware } from './common/request-log.middleware.js';
 import { HealthModule } from './health/health.module.js';
+import { McpModule } from './mcp/mcp.module.js';
 import { ReverseProxyModule } from './reverse-proxy/reverse-proxy.module.js';
 
 /** The gateway, built from one validated configuration. */
@@ -13,7 +14,7 @@ export class AppModule implements NestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ReverseProxyModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), ReverseProxyModule, McpModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
     };
   }

@@ -40,6 +40,16 @@ export interface AppConfig {
     keepaliveMs: number;
     maxBacklog: number;
   };
+  mcp: {
+    /** An MCP client session with no open HTTP exchange for this long is closed. */
+    sessionIdleTimeoutMs: number;
+    /** MCP client sessions the gateway holds at once, all servers together. */
+    maxSessions: number;
+    /** Events kept per MCP session for Last-Event-ID resumption; the oldest go first. */
+    eventStoreMaxEvents: number;
+    /** Browser origins allowed besides the gateway's own; `*` allows any. */
+    allowedOrigins: string[];
+  };
   redisUrl: string | undefined;
 }
 
@@ -77,6 +87,10 @@ export const CONFIG_DEFAULTS = {
   MAX_BODY_BYTES: String(4 * 1024 * 1024),
   SSE_KEEPALIVE_MS: '15000',
   SSE_MAX_BACKLOG: '256',
+  MCP_SESSION_IDLE_TIMEOUT_MS: '1800000',
+  MCP_MAX_SESSIONS: '10000',
+  MCP_EVENT_STORE_MAX_EVENTS: '1000',
+  MCP_ALLOWED_ORIGINS: '',
   REDIS_URL: '',
 } as const;
 
@@ -112,6 +126,14 @@ class Reader {
       return Number(CONFIG_DEFAULTS[key]);
     }
     return n;
+  }
+
+  /** Comma-separated values, trimmed, empty ones skipped. */
+  list(key: ConfigKey): string[] {
+    return this.raw(key)
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   }
 
   oneOf<T extends string>(key: ConfigKey, allowed: readonly T[], caseInsensitive = true): T {
@@ -160,6 +182,12 @@ export function loadConfig(env: Env): AppConfig {
     sse: {
       keepaliveMs: r.int('SSE_KEEPALIVE_MS', 100),
       maxBacklog: r.int('SSE_MAX_BACKLOG', 1),
+    },
+    mcp: {
+      sessionIdleTimeoutMs: r.int('MCP_SESSION_IDLE_TIMEOUT_MS', 1000),
+      maxSessions: r.int('MCP_MAX_SESSIONS', 1),
+      eventStoreMaxEvents: r.int('MCP_EVENT_STORE_MAX_EVENTS', 10, 1_000_000),
+      allowedOrigins: r.list('MCP_ALLOWED_ORIGINS'),
     },
     redisUrl: r.optional('REDIS_URL'),
   };

@@ -1,6 +1,7 @@
 import type { JsonRpcId, JsonRpcResponse } from '../protocol/json-rpc.js';
+import type { CallContext, InFlightCall } from './call-context.js';
 
-export type CallFailure = 'timeout' | 'closed' | 'busy';
+export type CallFailure = 'timeout' | 'closed' | 'busy' | 'cancelled';
 
 /** Why a call through a tunnel got no answer. The message is safe to show to callers. */
 export class CallError extends Error {
@@ -15,6 +16,7 @@ export class CallError extends Error {
 
 interface PendingCall {
   originalId: JsonRpcId;
+  context: CallContext;
   resolve: (response: JsonRpcResponse) => void;
   reject: (error: CallError) => void;
   timer: NodeJS.Timeout;
@@ -23,7 +25,7 @@ interface PendingCall {
 /**
  * The one correlation table of a tunnel: every call sent down the tunnel gets a tunnel-unique id,
  * so callers that chose the same id never see each other's answers; the caller's id is put back
- * on the way out.
+ * on the way out. The same class correlates requests the gateway sends up to an MCP client.
  */
 export class PendingCalls {
   private readonly calls = new Map<string, PendingCall>();
@@ -32,6 +34,8 @@ export class PendingCalls {
   constructor(
     private readonly limit: number,
     private readonly prefix = 'gw-',
+    /** Who answers, for timeout messages. */
+    private readonly peer = 'the tunnel',
   ) {}
 
   get size(): number {
@@ -46,6 +50,7 @@ export class PendingCalls {
     originalId: JsonRpcId,
     timeoutMs: number,
     onTimeout: (tunnelId: string) => void,
+    context: CallContext = {},
   ): { tunnelId: string; answer: Promise<JsonRpcResponse> } {
     if (this.calls.size >= this.limit) {
       throw new CallError('busy', `Too many requests in flight on this session (limit ${this.limit})`);
@@ -55,9 +60,9 @@ export class PendingCalls {
       const timer = setTimeout(() => {
         if (!this.calls.delete(tunnelId)) return;
         onTimeout(tunnelId);
-        reject(new CallError('timeout', `No answer from the tunnel within ${timeoutMs} ms`));
+        reject(new CallError('timeout', `No answer from ${this.peer} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.calls.set(tunnelId, { originalId, resolve, reject, timer });
+      this.calls.set(tunnelId, { originalId, context, resolve, reject, timer });
     });
     return { tunnelId, answer };
   }
@@ -82,9 +87,40 @@ export class PendingCalls {
     this.calls.delete(tunnelId);
   }
 
+  /** Rejects one call; returns whether it was in flight. */
+  fail(tunnelId: string, error: CallError): boolean {
+    const call = this.calls.get(tunnelId);
+    if (!call) return false;
+    clearTimeout(call.timer);
+    this.calls.delete(tunnelId);
+    call.reject(error);
+    return true;
+  }
+
   /** The caller's id for a tunnel id still in flight. */
   originalId(tunnelId: string): JsonRpcId | undefined {
     return this.calls.get(tunnelId)?.originalId;
+  }
+
+  /** What was recorded with a call still in flight. */
+  get(tunnelId: string): InFlightCall | undefined {
+    const call = this.calls.get(tunnelId);
+    return call && { tunnelId, callerRequestId: call.originalId, context: call.context };
+  }
+
+  /** The tunnel id of the first call in flight that matches. */
+  find(match: (call: InFlightCall) => boolean): string | undefined {
+    for (const [tunnelId, call] of this.calls) {
+      if (match({ tunnelId, callerRequestId: call.originalId, context: call.context })) return tunnelId;
+    }
+    return undefined;
+  }
+
+  /** Every call in flight, most recent first. */
+  newestFirst(): InFlightCall[] {
+    const out: InFlightCall[] = [];
+    for (const [tunnelId, call] of this.calls) out.push({ tunnelId, callerRequestId: call.originalId, context: call.context });
+    return out.reverse();
   }
 
   /** Rejects every call in flight, e.g. when the tunnel closes. */

@@ -186,6 +186,7 @@ function toHttpError(err: unknown): Error {
     case 'timeout':
       return new GatewayTimeoutException(err.message);
     case 'closed':
+    case 'cancelled':
       return new BadGatewayException(err.message);
     case 'busy':
       return new ServiceUnavailableException(err.message);

@@ -2,11 +2,15 @@ import { Subject, type Observable } from 'rxjs';
 import type { GatewayToTunnelFrame, RegisteredServer } from '../protocol/envelopes.js';
 import {
   classifyJsonRpc,
+  type JsonRpcId,
   type JsonRpcMessage,
+  type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../protocol/json-rpc.js';
+import type { CallContext, InFlightCall, TunnelCaller } from './call-context.js';
 import { CallError, PendingCalls } from './pending-calls.js';
+import { publishAsEvent, type ServerRequestRouter } from './server-request-router.js';
 import type { SessionEvent } from './session-event.js';
 
 /** The part of a WebSocket a session needs; lets unit tests use a plain object. */
@@ -43,6 +47,7 @@ export class TunnelSession {
   lastHeartbeatReplyAt = 0;
 
   private readonly pending: PendingCalls;
+  private serverRequestRouter: ServerRequestRouter = publishAsEvent;
   private readonly events = new Subject<SessionEvent>();
   /** Hot stream of this session's events; completes after `closed`. */
   readonly events$: Observable<SessionEvent> = this.events.asObservable();
@@ -86,19 +91,75 @@ export class TunnelSession {
 
   /**
    * Sends a request and resolves with its answer, carrying the caller's original id.
-   * Rejects with CallError on timeout (after telling the server to cancel) or when the tunnel closes; throws CallError
-   * (reason `busy`) at once when too many calls are in flight, so a caller that does not wait can still report it.
+   * Rejects with CallError on timeout (after telling the server to cancel), when the tunnel closes or
+   * when the caller cancels it; throws CallError (reason `busy`) at once when too many calls are in
+   * flight, so a caller that does not wait can still report it.
+   *
+   * With a `caller`, the request's `_meta.progressToken` is replaced by the call's tunnel id (tokens
+   * chosen by different callers may collide) and progress goes back to that caller only.
    */
-  call(request: JsonRpcRequest, timeoutMs: number): Promise<JsonRpcResponse> {
+  call(request: JsonRpcRequest, timeoutMs: number, caller?: TunnelCaller): Promise<JsonRpcResponse> {
     if (!this.isOpen) return Promise.reject(new CallError('closed', 'The tunnel is closed'));
-    const { tunnelId, answer } = this.pending.open(request.id, timeoutMs, (expiredId) => this.cancelRemote(expiredId));
+    const progressToken = caller ? progressTokenOf(request.params) : undefined;
+    const context: CallContext = caller ? { caller, progressToken } : {};
+    const { tunnelId, answer } = this.pending.open(
+      request.id,
+      timeoutMs,
+      (expiredId) => this.cancelRemote(expiredId, 'Request timed out at the gateway'),
+      context,
+    );
     try {
-      this.forward({ ...request, id: tunnelId });
+      const params = progressToken === undefined ? request.params : withProgressToken(request.params, tunnelId);
+      this.forward({ ...request, id: tunnelId, ...(params === undefined ? {} : { params }) });
     } catch (err) {
       this.pending.drop(tunnelId);
       return Promise.reject(err);
     }
     return answer;
+  }
+
+  /**
+   * Gives up on one call: its caller is rejected with CallError('cancelled') and the server gets
+   * notifications/cancelled with the id it knows. Returns whether the call was in flight.
+   */
+  cancel(tunnelId: string, reason: string): boolean {
+    if (!this.pending.fail(tunnelId, new CallError('cancelled', reason))) return false;
+    this.cancelRemote(tunnelId, reason);
+    return true;
+  }
+
+  /** The tunnel id of the call `caller` made with its own id, while in flight. */
+  findCall(callerKey: string, callerRequestId: JsonRpcId): string | undefined {
+    return this.pending.find((call) => call.context.caller?.key === callerKey && call.callerRequestId === callerRequestId);
+  }
+
+  /** Cancels every call a caller has in flight, e.g. when its MCP session ends. */
+  cancelCallsOf(callerKey: string, reason: string): number {
+    let cancelled = 0;
+    for (const call of this.pending.newestFirst()) {
+      if (call.context.caller?.key === callerKey && this.cancel(call.tunnelId, reason)) cancelled++;
+    }
+    return cancelled;
+  }
+
+  /** Calls in flight, most recent first. */
+  inFlight(): InFlightCall[] {
+    return this.pending.newestFirst();
+  }
+
+  /** The call in flight under this tunnel id. */
+  inFlightCall(tunnelId: string): InFlightCall | undefined {
+    return this.pending.get(tunnelId);
+  }
+
+  /** Replaces who answers the server's own requests; `undefined` restores publishing them as events. */
+  routeServerRequestsWith(router: ServerRequestRouter | undefined): void {
+    this.serverRequestRouter = router ?? publishAsEvent;
+  }
+
+  /** Publishes an event to this session's subscribers. */
+  publish(event: SessionEvent): void {
+    if (this.isOpen || event.type === 'closed') this.events.next(event);
   }
 
   /** Records an inbound frame's size; the gateway calls this for every frame. */
@@ -122,6 +183,11 @@ export class TunnelSession {
       this.emit({ type: 'response', payload: restored });
       return 'routed';
     }
+    if (kind === 'request') {
+      this.serverRequestRouter.route(message as JsonRpcRequest, this);
+      return 'routed';
+    }
+    if (this.deliverProgress(message as JsonRpcNotification)) return 'routed';
     this.emit({ type: kind, payload: message });
     return 'routed';
   }
@@ -145,12 +211,34 @@ export class TunnelSession {
     this.events.next(event);
   }
 
-  private cancelRemote(tunnelId: string): void {
-    if (!this.isOpen) return;
-    this.forward({
-      jsonrpc: '2.0',
-      method: 'notifications/cancelled',
-      params: { requestId: tunnelId, reason: 'Request timed out at the gateway' },
-    });
+  /** Progress for a call whose caller asked for it goes to that caller only, with its own token. */
+  private deliverProgress(notification: JsonRpcNotification): boolean {
+    if (notification.method !== 'notifications/progress') return false;
+    const params = notification.params as Record<string, unknown> | undefined;
+    const token = params?.progressToken;
+    if (typeof token !== 'string') return false;
+    const call = this.pending.get(token);
+    const caller = call?.context.caller;
+    if (!call || !caller || call.context.progressToken === undefined) return false;
+    caller.onProgress({ ...notification, params: { ...params, progressToken: call.context.progressToken } }, call.callerRequestId);
+    return true;
   }
+
+  private cancelRemote(tunnelId: string, reason: string): void {
+    if (!this.isOpen) return;
+    this.forward({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: tunnelId, reason } });
+  }
+}
+
+function progressTokenOf(params: JsonRpcRequest['params']): string | number | undefined {
+  if (!params || Array.isArray(params)) return undefined;
+  const meta = params._meta;
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const token = (meta as Record<string, unknown>).progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+function withProgressToken(params: JsonRpcRequest['params'], token: string): JsonRpcRequest['params'] {
+  const object = params as Record<string, unknown>;
+  return { ...object, _meta: { ...(object._meta as Record<string, unknown>), progressToken: token } };
 }

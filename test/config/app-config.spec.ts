@@ -40,6 +40,7 @@ test('defaults a user would expect', () => {
     },
     requests: { defaultTimeoutMs: 60000, maxBodyBytes: 4 * 1024 * 1024 },
     sse: { keepaliveMs: 15000, maxBacklog: 256 },
+    mcp: { sessionIdleTimeoutMs: 1800000, maxSessions: 10000, eventStoreMaxEvents: 1000, allowedOrigins: [] },
     redisUrl: undefined,
   });
 });
@@ -69,6 +70,10 @@ test('reads every setting', () => {
     MAX_BODY_BYTES: '4096',
     SSE_KEEPALIVE_MS: '250',
     SSE_MAX_BACKLOG: '10',
+    MCP_SESSION_IDLE_TIMEOUT_MS: '60000',
+    MCP_MAX_SESSIONS: '20',
+    MCP_EVENT_STORE_MAX_EVENTS: '50',
+    MCP_ALLOWED_ORIGINS: ' http://localhost:6274, ,https://app.example ',
     REDIS_URL: 'redis://localhost:6379',
   });
   expect(config).toEqual({
@@ -97,6 +102,12 @@ test('reads every setting', () => {
     },
     requests: { defaultTimeoutMs: 1500, maxBodyBytes: 4096 },
     sse: { keepaliveMs: 250, maxBacklog: 10 },
+    mcp: {
+      sessionIdleTimeoutMs: 60000,
+      maxSessions: 20,
+      eventStoreMaxEvents: 50,
+      allowedOrigins: ['http://localhost:6274', 'https://app.example'],
+    },
     redisUrl: 'redis://localhost:6379',
   });
 });

@@ -64,6 +64,12 @@ describe('/docs-json', () => {
         'DELETE /reverse-proxy/sessions/{id}',
         'POST /reverse-proxy/sessions/{id}/request',
         'GET /reverse-proxy/sse/{id}',
+        'GET /servers',
+        'POST /servers/{name}/mcp',
+        'GET /servers/{name}/mcp',
+        'DELETE /servers/{name}/mcp',
+        'GET /servers/{name}/sse',
+        'POST /servers/{name}/messages',
       ].sort(),
     );
   });
@@ -77,10 +83,10 @@ describe('/docs-json', () => {
     }
   });
 
-  test('admin routes require a bearer token; probes do not', () => {
+  test('admin and MCP routes require a bearer token; probes do not', () => {
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const op of Object.values(ops)) {
-        expect([path, Boolean(op.security?.some((s: Record<string, unknown>) => 'bearer' in s))]).toEqual([path, path.startsWith('/reverse-proxy')]);
+        expect([path, Boolean(op.security?.some((s: Record<string, unknown>) => 'bearer' in s))]).toEqual([path, path.startsWith('/reverse-proxy') || path.startsWith('/servers')]);
       }
     }
   });

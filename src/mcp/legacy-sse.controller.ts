@@ -1,0 +1,86 @@
+import { Controller, Get, Inject, Logger, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import type { Request, Response } from 'express';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import type { Principal } from '../auth/principal.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { replySessionNotFound } from './mcp-http-replies.js';
+import { McpSessionOpener } from './mcp-session-opener.service.js';
+import { OriginGuard } from './origin.guard.js';
+
+/**
+ * The legacy HTTP+SSE transport (MCP 2024-11-05) for old clients: GET `/servers/:name/sse` holds
+ * the session's event stream and announces `/servers/:name/messages?sessionId=…` for POSTs.
+ * The session ends when the stream closes.
+ */
+@ApiTags('mcp')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
+@ApiForbiddenResponse({ description: 'Origin not allowed, or the server belongs to another user.' })
+@ApiParam({ name: 'name', description: 'Server name given at register' })
+@Controller('servers/:name')
+@UseGuards(OriginGuard, JwtAuthGuard)
+export class LegacySseController {
+  private readonly logger = new Logger('LegacySse');
+
+  constructor(
+    private readonly opener: McpSessionOpener,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get('sse')
+  @ApiOperation({ summary: 'Open a legacy HTTP+SSE session (first event: `endpoint`)' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream: `endpoint` first, then `message` events carrying JSON-RPC messages.' })
+  @ApiNotFoundResponse({ description: 'Unknown server.' })
+  async open(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Res() res: Response): Promise<void> {
+    const { session, transport } = this.opener.openLegacySse(name, principal, res);
+    session.beginExchange();
+    // Proxies such as nginx would otherwise buffer the stream; the SDK transport does not set it.
+    res.setHeader('X-Accel-Buffering', 'no');
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), this.config.sse.keepaliveMs);
+    res.once('close', () => {
+      clearInterval(keepalive);
+      session.endExchange();
+    });
+    await transport.start();
+  }
+
+  @Post('messages')
+  @ApiOperation({ summary: 'Send a JSON-RPC message to a legacy SSE session (answers arrive on its stream)' })
+  @ApiQuery({ name: 'sessionId', description: 'From the `endpoint` event' })
+  @ApiAcceptedResponse({ description: 'Accepted; the answer arrives on the session\'s stream.' })
+  @ApiNotFoundResponse({ description: 'Unknown or ended session.' })
+  async message(
+    @Param('name') name: string,
+    @Query('sessionId') sessionId: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const session = typeof sessionId === 'string' ? this.opener.find(sessionId, name, principal, 'sse') : undefined;
+    if (!session) return replySessionNotFound(res);
+    session.touch();
+    try {
+      await (session.transport as SSEServerTransport).handlePostMessage(req, res, req.body);
+    } catch (err) {
+      // The SDK has answered already (its stream was gone); nothing else to send.
+      this.logger.debug({ msg: 'Legacy SSE message refused', sessionId: session.id, error: String(err) });
+    }
+  }
+}

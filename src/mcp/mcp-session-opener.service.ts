@@ -1,0 +1,77 @@
+import { ForbiddenException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { canAccess, type Principal } from '../auth/principal.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { SessionRegistry } from '../reverse-proxy/session-registry.js';
+import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import { BoundedEventStore } from './bounded-event-store.js';
+import { McpClientSession, type McpTransportKind } from './mcp-client-session.js';
+import { McpSessionBridge } from './mcp-session-bridge.service.js';
+import { McpSessionStore } from './mcp-session-store.service.js';
+import { serverIdentityOf } from './server-identity.js';
+
+/**
+ * Opens MCP client sessions on a server name for a caller (checking that the name is served and
+ * the caller may reach it), and finds them again for that caller only.
+ */
+@Injectable()
+export class McpSessionOpener {
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly sessions: McpSessionStore,
+    private readonly bridge: McpSessionBridge,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** A Streamable HTTP session; the SDK transport gives the client its id when it initializes. */
+  openStreamableHttp(name: string, principal: Principal): { session: McpClientSession; transport: StreamableHTTPServerTransport } {
+    const tunnel = this.reachableServer(name, principal);
+    const id = randomUUID();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      eventStore: new BoundedEventStore(this.config.mcp.eventStoreMaxEvents),
+      keepAliveMs: this.config.sse.keepaliveMs,
+      maxRequestBodySize: this.config.requests.maxBodyBytes,
+    });
+    return { session: this.open(id, tunnel, principal, 'streamable-http', transport), transport };
+  }
+
+  /** A legacy HTTP+SSE session on the GET stream `res`; messages come back to `messagesPath?sessionId=`. */
+  openLegacySse(name: string, principal: Principal, res: ServerResponse): { session: McpClientSession; transport: SSEServerTransport } {
+    const tunnel = this.reachableServer(name, principal);
+    const transport = new SSEServerTransport(`/servers/${encodeURIComponent(name)}/messages`, res);
+    return { session: this.open(transport.sessionId, tunnel, principal, 'sse', transport), transport };
+  }
+
+  /**
+   * The caller's session with this id on this name. Another user's id, or an id of the other
+   * transport, is as unknown as a made-up one (404), so ids cannot be probed.
+   */
+  find(id: string, name: string, principal: Principal, kind: McpTransportKind): McpClientSession | undefined {
+    const session = this.sessions.get(id);
+    if (!session || !session.isOpen || session.serverName !== name || session.kind !== kind) return undefined;
+    return session.user === principal.user ? session : undefined;
+  }
+
+  private open(id: string, tunnel: TunnelSession, principal: Principal, kind: McpTransportKind, transport: Transport): McpClientSession {
+    const session = new McpClientSession(id, tunnel.name!, principal.user, kind, transport, serverIdentityOf(tunnel), {
+      maxAsks: this.config.tunnel.maxPendingPerSession,
+      askTimeoutMs: this.config.requests.defaultTimeoutMs,
+    });
+    this.bridge.attach(session);
+    return session;
+  }
+
+  private reachableServer(name: string, principal: Principal): TunnelSession {
+    const tunnel = this.registry.byName(name);
+    if (!tunnel || tunnel.state !== 'ready') throw new NotFoundException(`Server ${name.slice(0, 128)} not found`);
+    if (!canAccess(principal, tunnel.owner)) throw new ForbiddenException('Not authorized for this server');
+    if (this.sessions.isFull) throw new ServiceUnavailableException('Too many MCP sessions on this gateway; try again later');
+    return tunnel;
+  }
+}

@@ -1,0 +1,112 @@
+import { Controller, Delete, Get, Logger, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
+import type { Principal } from '../auth/principal.js';
+import type { McpClientSession } from './mcp-client-session.js';
+import { replyJsonRpcError, replySessionNotFound } from './mcp-http-replies.js';
+import { McpSessionOpener } from './mcp-session-opener.service.js';
+import { OriginGuard } from './origin.guard.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+
+const SESSION_HEADER = 'mcp-session-id';
+
+/**
+ * `/servers/:name/mcp`: the MCP Streamable HTTP transport (revisions 2025-03-26 to 2025-11-25),
+ * one SDK transport per client session. The SDK applies the transport rules (Accept, protocol
+ * version header, SSE framing, resumption); this door finds or opens the session.
+ */
+@ApiTags('mcp')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
+@ApiForbiddenResponse({ description: 'Origin not allowed, or the server belongs to another user.' })
+@ApiParam({ name: 'name', description: 'Server name given at register' })
+@Controller('servers/:name/mcp')
+@UseGuards(OriginGuard, JwtAuthGuard)
+export class StreamableHttpController {
+  private readonly logger = new Logger('StreamableHttp');
+
+  constructor(private readonly opener: McpSessionOpener) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Send JSON-RPC messages (initialize opens a session; Mcp-Session-Id afterwards)' })
+  @ApiProduces('text/event-stream', 'application/json')
+  @ApiOkResponse({ description: 'The answers, as an SSE stream (with any progress and server requests before them); Mcp-Session-Id header after initialize.' })
+  @ApiAcceptedResponse({ description: 'Only notifications or responses were sent.' })
+  @ApiNotFoundResponse({ description: 'Unknown server, or unknown/expired session (re-initialize).' })
+  @ApiBadRequestResponse({ description: 'Mcp-Session-Id missing on a non-initialize request, or a transport rule broken.' })
+  async post(
+    @Param('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const body: unknown = req.body;
+    if (req.header(SESSION_HEADER) === undefined) {
+      if (!isInitialize(body)) {
+        // The stateless 2026-07-28 revision would be served here; SDK 1.32 does not implement it.
+        return replyJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      }
+      const { session, transport } = this.opener.openStreamableHttp(name, principal);
+      await this.handle(session, req, res, body);
+      // A refused initialize (bad Accept, malformed) leaves a transport with no session: drop it.
+      if (transport.sessionId === undefined) await session.close();
+      return;
+    }
+    await this.existing(name, principal, req, res, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Open the session\'s server-to-client SSE stream (Last-Event-ID resumes a stream)' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream: notifications for the whole session, or the replay of a resumed stream.' })
+  @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
+  async get(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.existing(name, principal, req, res, undefined);
+  }
+
+  @Delete()
+  @ApiOperation({ summary: 'End the session; its requests in flight are cancelled at the server' })
+  @ApiOkResponse({ description: 'The session is over.' })
+  @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
+  async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.existing(name, principal, req, res, undefined);
+  }
+
+  private async existing(name: string, principal: Principal, req: Request, res: Response, body: unknown): Promise<void> {
+    const id = req.header(SESSION_HEADER);
+    if (id === undefined) return replyJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const session = this.opener.find(id, name, principal, 'streamable-http');
+    if (!session) return replySessionNotFound(res);
+    await this.handle(session, req, res, body);
+  }
+
+  private async handle(session: McpClientSession, req: Request, res: Response, body: unknown): Promise<void> {
+    session.beginExchange();
+    res.once('close', () => session.endExchange());
+    try {
+      await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.method === 'POST' ? body : undefined);
+    } catch (err) {
+      this.logger.error({ msg: 'Streamable HTTP request failed', sessionId: session.id, error: String(err) });
+      replyJsonRpcError(res, 500, -32603, 'Internal error');
+    }
+  }
+}
+
+function isInitialize(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
+}

@@ -1,0 +1,85 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import type { JsonRpcNotification } from '../protocol/json-rpc.js';
+import { SessionRegistry } from '../reverse-proxy/session-registry.js';
+import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { McpClientSession } from './mcp-client-session.js';
+import { McpServerRequestRouter } from './mcp-server-request-router.js';
+import { McpSessionStore } from './mcp-session-store.service.js';
+import { ResourceSubscriptions } from './resource-subscriptions.service.js';
+import { ServerCatalog } from './server-catalog.service.js';
+import { sameServerIdentity, serverIdentityOf } from './server-identity.js';
+
+/**
+ * Connects every registered tunnel to the MCP sessions of its name: installs the server-request
+ * router, delivers the server's notifications to the sessions that should see them, and, when a
+ * name is re-registered, keeps the sessions that can carry on and ends the others.
+ */
+@Injectable()
+export class TunnelEventFanout implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('McpFanout');
+  private changes: Subscription | undefined;
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly sessions: McpSessionStore,
+    private readonly router: McpServerRequestRouter,
+    private readonly subscriptions: ResourceSubscriptions,
+    private readonly catalog: ServerCatalog,
+  ) {}
+
+  onModuleInit(): void {
+    this.changes = this.registry.changes$.subscribe((change) => {
+      if (change.type === 'registered') this.onRegistered(change.session);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.changes?.unsubscribe();
+  }
+
+  private onRegistered(tunnel: TunnelSession): void {
+    const name = tunnel.name;
+    if (!name) return;
+    tunnel.routeServerRequestsWith(this.router);
+    // Completes by itself when the tunnel closes.
+    tunnel.events$.subscribe((event) => {
+      if (event.type === 'notification') this.deliver(tunnel, event.payload as JsonRpcNotification);
+    });
+    const identity = serverIdentityOf(tunnel);
+    for (const session of this.sessions.ofServer(name)) {
+      if (sameServerIdentity(session.server, identity)) continue;
+      // Its client negotiated capabilities this server no longer has: a 404 makes it re-initialize.
+      this.logger.log({ msg: 'Server changed under an MCP session, ending it', sessionId: session.id, server: name });
+      void session.close();
+    }
+    this.subscriptions.restore(tunnel);
+  }
+
+  private deliver(tunnel: TunnelSession, notification: JsonRpcNotification): void {
+    const name = tunnel.name ?? '';
+    const params = (notification.params ?? {}) as Record<string, unknown>;
+    const method = notification.method;
+    if (method === 'notifications/resources/updated') {
+      if (typeof params.uri === 'string') this.sendTo(this.subscriptions.subscribersOf(name, params.uri), notification);
+      return;
+    }
+    if (method === 'notifications/cancelled') {
+      // The server withdrew one of its own requests; only the client holding it hears of it.
+      const requestId = params.requestId;
+      if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+      const reason = typeof params.reason === 'string' ? params.reason : undefined;
+      for (const session of this.sessions.ofServer(name)) session.withdrawAsk(tunnel.id, requestId, reason);
+      return;
+    }
+    if (method === 'notifications/tools/list_changed') this.catalog.forgetTools(tunnel);
+    if (method.endsWith('/list_changed') || method === 'notifications/message') {
+      this.sendTo(this.sessions.ofServer(name), notification);
+    }
+    // Anything else (progress nobody owns, unknown methods) concerns no MCP client in particular.
+  }
+
+  private sendTo(sessions: McpClientSession[], notification: JsonRpcNotification): void {
+    for (const session of sessions) if (session.initialized) void session.send(notification);
+  }
+}

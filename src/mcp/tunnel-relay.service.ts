@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import {
+  JsonRpcErrorCode,
+  jsonRpcError,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../protocol/json-rpc.js';
+import { CallError } from '../reverse-proxy/pending-calls.js';
+import { SessionRegistry } from '../reverse-proxy/session-registry.js';
+import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { McpClientSession } from './mcp-client-session.js';
+import { ServerCatalog } from './server-catalog.service.js';
+
+/**
+ * Carries a client's request down the tunnel that currently serves its session's name and its
+ * answer back. Ids and progress tokens are rewritten by the tunnel session itself.
+ */
+@Injectable()
+export class TunnelRelay {
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly catalog: ServerCatalog,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * The ready tunnel serving this session's name, if it is still run by the same owner (a name
+   * freed and taken by someone else must not inherit the old owner's clients).
+   */
+  tunnelOf(session: McpClientSession): TunnelSession | undefined {
+    const tunnel = this.registry.byName(session.serverName);
+    if (!tunnel || tunnel.state !== 'ready' || tunnel.owner !== session.server.owner) return undefined;
+    return tunnel;
+  }
+
+  /**
+   * Relays one request and sends the client its answer (or a JSON-RPC error). Resolves with the
+   * answer, or undefined when there was none to send (no tunnel, failure, or cancelled by the client).
+   */
+  async relay(session: McpClientSession, request: JsonRpcRequest): Promise<JsonRpcResponse | undefined> {
+    const tunnel = this.tunnelOf(session);
+    if (!tunnel) {
+      await session.send(
+        jsonRpcError(request.id, JsonRpcErrorCode.TunnelClosed, `Server "${session.serverName}" is not connected to the gateway`),
+      );
+      return undefined;
+    }
+    try {
+      const answer = await tunnel.call(request, this.config.requests.defaultTimeoutMs, session);
+      this.catalog.observe(tunnel, request, answer);
+      await session.send(answer);
+      return answer;
+    } catch (err) {
+      if (!(err instanceof CallError)) throw err;
+      // The client withdrew the request; MCP says no answer follows a cancellation.
+      if (err.reason === 'cancelled') return undefined;
+      await session.send(jsonRpcError(request.id, errorCodeFor(err), err.message));
+      return undefined;
+    }
+  }
+
+  /** A request of the gateway's own (e.g. re-subscribing a resource); the answer is not needed. */
+  fireAndForget(tunnel: TunnelSession, request: Omit<JsonRpcRequest, 'id'>, id: string): void {
+    try {
+      tunnel.call({ ...request, id }, this.config.requests.defaultTimeoutMs).catch(() => undefined);
+    } catch {
+      // Busy: the subscription is restored by the next client that subscribes.
+    }
+  }
+}
+
+function errorCodeFor(err: CallError): number {
+  switch (err.reason) {
+    case 'timeout':
+      return JsonRpcErrorCode.RequestTimeout;
+    case 'busy':
+      return JsonRpcErrorCode.TunnelBusy;
+    default:
+      return JsonRpcErrorCode.TunnelClosed;
+  }
+}
