@@ -11,8 +11,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(private readonly auth: AuthService) {
     super({
       jwtFromRequest: (req: Request) => auth.extractToken(req) ?? null,
-      secretOrKeyProvider: (_req: Request, _token: string, done: (err: Error | null, secret?: string) => void) =>
-        auth.secret ? done(null, auth.secret) : done(new AuthError('Token authentication is not configured')),
+      secretOrKeyProvider: (_req: Request, _token: string, done: (err: Error | null, secret?: Buffer) => void) =>
+        // passport-jwt hands the key to jsonwebtoken as is, which takes a KeyObject (typed here as Buffer).
+        auth.secret ? done(null, auth.secret as unknown as Buffer) : done(new AuthError('Token authentication is not configured')),
       ...auth.verifyOptions,
     });
   }

@@ -1,7 +1,9 @@
-import { Injectable, Logger, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -13,6 +15,11 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 @Injectable()
 export class RequestLogMiddleware implements NestMiddleware {
   private readonly logger = new Logger('HTTP');
+  private readonly debug: boolean;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.debug = config.logLevel === 'debug';
+  }
 
   use(req: Request & { id?: string; user?: Principal }, res: Response, next: NextFunction): void {
     const header = req.headers['x-request-id'];
@@ -21,6 +28,8 @@ export class RequestLogMiddleware implements NestMiddleware {
     res.setHeader('X-Request-ID', id);
     const started = process.hrtime.bigint();
     res.once('finish', () => {
+      // Most requests log nothing; build the entry only for those that do.
+      if (!this.debug && res.statusCode < 500) return;
       const entry = {
         msg: 'request',
         requestId: id,
