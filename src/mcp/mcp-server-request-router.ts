@@ -12,6 +12,7 @@ import { publishAsEvent, type ServerRequestRouter } from '../reverse-proxy/serve
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
 import { McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
+import { StatelessCaller } from './stateless-caller.js';
 
 /**
  * `_meta` key a server (or its tunnel client) may set on a request to the client, naming the
@@ -22,6 +23,8 @@ export const RELATED_REQUEST_META_KEY = 'io.modelcontextprotocol/related-request
 
 type Target =
   | { kind: 'client'; session: McpClientSession; relatedRequestId: JsonRpcId }
+  /** A 2026-07-28 client: the question travels in-band, as `input_required` on its call. */
+  | { kind: 'stateless'; caller: StatelessCaller }
   /** Leave it to the REST/SSE door (a REST call is in flight, or no MCP client uses this server). */
   | { kind: 'events' }
   | { kind: 'nobody' };
@@ -52,6 +55,9 @@ export class McpServerRequestRouter implements ServerRequestRouter {
               : reply(tunnel, jsonRpcError(request.id, JsonRpcErrorCode.InternalError, `The MCP client did not answer: ${(err as Error).message}`)),
         );
         return;
+      case 'stateless':
+        target.caller.ask(request);
+        return;
       case 'nobody':
         // A ping only asks whether the other side is alive, and the gateway is.
         if (request.method === 'ping') return reply(tunnel, { jsonrpc: '2.0', id: request.id, result: {} });
@@ -70,10 +76,11 @@ export class McpServerRequestRouter implements ServerRequestRouter {
     const calls = tunnel.inFlight();
     for (const call of calls) {
       const target = this.targetOf(call, request.method);
-      if (target?.kind === 'client') return target;
+      if (target?.kind === 'client' || target?.kind === 'stateless') return target;
     }
     if (calls.some((call) => call.context.caller === undefined)) return { kind: 'events' };
-    if (this.sessions.ofServer(tunnel.name ?? '').length === 0) return { kind: 'events' };
+    const mcpCallers = this.sessions.ofServer(tunnel.name ?? '').length > 0 || calls.some((call) => call.context.caller instanceof StatelessCaller);
+    if (!mcpCallers) return { kind: 'events' };
     return { kind: 'nobody' };
   }
 
@@ -83,6 +90,7 @@ export class McpServerRequestRouter implements ServerRequestRouter {
     if (caller instanceof McpClientSession && caller.isOpen && caller.canAnswer(method)) {
       return { kind: 'client', session: caller, relatedRequestId: call.callerRequestId };
     }
+    if (caller instanceof StatelessCaller && caller.canAnswer(method)) return { kind: 'stateless', caller };
     return undefined;
   }
 }

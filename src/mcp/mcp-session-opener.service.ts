@@ -67,10 +67,16 @@ export class McpSessionOpener {
     return session;
   }
 
-  private reachableServer(name: string, principal: Principal): TunnelSession {
+  /** The ready tunnel serving `name`, if the caller may reach it (404 unknown name, 403 someone else's server). */
+  reachable(name: string, principal: Principal): TunnelSession {
     const tunnel = this.registry.byName(name);
     if (!tunnel || tunnel.state !== 'ready') throw new NotFoundException(`Server ${name.slice(0, 128)} not found`);
     if (!canAccess(principal, tunnel.owner)) throw new ForbiddenException('Not authorized for this server');
+    return tunnel;
+  }
+
+  private reachableServer(name: string, principal: Principal): TunnelSession {
+    const tunnel = this.reachable(name, principal);
     if (this.sessions.isFull) throw new ServiceUnavailableException('Too many MCP sessions on this gateway; try again later');
     return tunnel;
   }

@@ -10,6 +10,7 @@ import { McpSessionStore } from './mcp-session-store.service.js';
 import { OriginGuard } from './origin.guard.js';
 import { ResourceSubscriptions } from './resource-subscriptions.service.js';
 import { ServerCatalog } from './server-catalog.service.js';
+import { StatelessMcpDoor } from './stateless-mcp.service.js';
 import { StreamableHttpController } from './streamable-http.controller.js';
 import { TunnelEventFanout } from './tunnel-event-fanout.service.js';
 import { TunnelRelay } from './tunnel-relay.service.js';
@@ -28,6 +29,7 @@ import { TunnelRelay } from './tunnel-relay.service.js';
     TunnelEventFanout,
     ServerCatalog,
     OriginGuard,
+    StatelessMcpDoor,
   ],
 })
 export class McpModule {}

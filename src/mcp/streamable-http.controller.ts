@@ -20,14 +20,18 @@ import type { McpClientSession } from './mcp-client-session.js';
 import { replyJsonRpcError, replySessionNotFound } from './mcp-http-replies.js';
 import { McpSessionOpener } from './mcp-session-opener.service.js';
 import { OriginGuard } from './origin.guard.js';
+import { STATELESS_REVISION, StatelessMcpDoor } from './stateless-mcp.service.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
 
 const SESSION_HEADER = 'mcp-session-id';
 
 /**
- * `/servers/:name/mcp`: the MCP Streamable HTTP transport (revisions 2025-03-26 to 2025-11-25),
- * one SDK transport per client session. The SDK applies the transport rules (Accept, protocol
- * version header, SSE framing, resumption); this door finds or opens the session.
+ * `/servers/:name/mcp`: the MCP Streamable HTTP transport. Session-based revisions (2025-03-26 to
+ * 2025-11-25) get one SDK transport per client session; the SDK applies the transport rules
+ * (Accept, protocol version header, SSE framing, resumption) and this door finds or opens the
+ * session. A POST without `Mcp-Session-Id` that the SDK classifies as 2026-07-28 traffic goes to
+ * the stateless door instead, so both eras share the URL.
  */
 @ApiTags('mcp')
 @ApiBearerAuth()
@@ -39,7 +43,10 @@ const SESSION_HEADER = 'mcp-session-id';
 export class StreamableHttpController {
   private readonly logger = new Logger('StreamableHttp');
 
-  constructor(private readonly opener: McpSessionOpener) {}
+  constructor(
+    private readonly opener: McpSessionOpener,
+    private readonly stateless: StatelessMcpDoor,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Send JSON-RPC messages (initialize opens a session; Mcp-Session-Id afterwards)' })
@@ -56,8 +63,19 @@ export class StreamableHttpController {
   ): Promise<void> {
     const body: unknown = req.body;
     if (req.header(SESSION_HEADER) === undefined) {
+      // Which era is this request? The SDK's own routing rule (body-first: a per-request `_meta` envelope claim).
+      const era = classifyInboundRequest({
+        httpMethod: 'POST',
+        protocolVersionHeader: req.header('mcp-protocol-version'),
+        mcpMethodHeader: req.header('mcp-method'),
+        mcpNameHeader: req.header('mcp-name'),
+        body,
+      });
+      if (era.kind !== 'legacy') {
+        // 2026-07-28 (or a request claiming it that breaks its rules: the SDK answers those).
+        return this.stateless.serve(this.opener.reachable(name, principal), principal, req, res);
+      }
       if (!isInitialize(body)) {
-        // The stateless 2026-07-28 revision would be served here; SDK 1.32 does not implement it.
         return replyJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       }
       const { session, transport } = this.opener.openStreamableHttp(name, principal);
@@ -88,6 +106,11 @@ export class StreamableHttpController {
 
   private async existing(name: string, principal: Principal, req: Request, res: Response, body: unknown): Promise<void> {
     const id = req.header(SESSION_HEADER);
+    if (id === undefined && req.method !== 'POST' && req.header('mcp-protocol-version') === STATELESS_REVISION) {
+      // The stateless revision has no session stream to open and no session to end.
+      res.setHeader('Allow', 'POST');
+      return replyJsonRpcError(res, 405, -32000, 'Method Not Allowed: the 2026-07-28 revision uses POST only');
+    }
     if (id === undefined) return replyJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const session = this.opener.find(id, name, principal, 'streamable-http');
     if (!session) return replySessionNotFound(res);

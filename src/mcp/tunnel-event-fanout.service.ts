@@ -9,6 +9,7 @@ import { McpSessionStore } from './mcp-session-store.service.js';
 import { ResourceSubscriptions } from './resource-subscriptions.service.js';
 import { ServerCatalog } from './server-catalog.service.js';
 import { sameServerIdentity, serverIdentityOf } from './server-identity.js';
+import { StatelessMcpDoor } from './stateless-mcp.service.js';
 
 /**
  * Connects every registered tunnel to the MCP sessions of its name: installs the server-request
@@ -26,6 +27,7 @@ export class TunnelEventFanout implements OnModuleInit, OnModuleDestroy {
     private readonly router: McpServerRequestRouter,
     private readonly subscriptions: ResourceSubscriptions,
     private readonly catalog: ServerCatalog,
+    private readonly stateless: StatelessMcpDoor,
   ) {}
 
   onModuleInit(): void {
@@ -60,6 +62,8 @@ export class TunnelEventFanout implements OnModuleInit, OnModuleDestroy {
     const name = tunnel.name ?? '';
     const params = (notification.params ?? {}) as Record<string, unknown>;
     const method = notification.method;
+    // 2026-07-28 clients hear of changes on their `subscriptions/listen` streams.
+    this.stateless.publish(name, notification);
     if (method === 'notifications/resources/updated') {
       if (typeof params.uri === 'string') this.sendTo(this.subscriptions.subscribersOf(name, params.uri), notification);
       return;

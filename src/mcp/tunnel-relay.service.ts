@@ -71,7 +71,8 @@ export class TunnelRelay {
   }
 }
 
-function errorCodeFor(err: CallError): number {
+/** The JSON-RPC error code a client gets for a call that got no answer. */
+export function errorCodeFor(err: CallError): number {
   switch (err.reason) {
     case 'timeout':
       return JsonRpcErrorCode.RequestTimeout;

@@ -1,0 +1,256 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  createMcpHandler,
+  ProtocolError,
+  Server,
+  type AuthInfo,
+  type InputRequiredResult,
+  type JSONRPCRequest,
+  type McpHttpHandler,
+  type McpRequestContext,
+  type Notification,
+  type ServerContext,
+  type ServerEvent,
+} from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { Request, Response } from 'express';
+import type { Subscription } from 'rxjs';
+import type { Principal } from '../auth/principal.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { JsonRpcErrorCode, jsonRpcError, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
+import { CallError } from '../reverse-proxy/pending-calls.js';
+import { SessionRegistry } from '../reverse-proxy/session-registry.js';
+import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import { initializeResult } from './initialize-result.js';
+import { ServerCatalog } from './server-catalog.service.js';
+import { StatelessCaller } from './stateless-caller.js';
+import { errorCodeFor } from './tunnel-relay.service.js';
+
+/** The revision this door serves; it is the only stateless one so far. */
+export const STATELESS_REVISION = '2026-07-28';
+
+/** What the door hands the SDK's per-request server factory (through `authInfo.extra`, the SDK's pass-through). */
+interface StatelessRequestContext {
+  tunnel: TunnelSession;
+  principal: Principal;
+}
+
+type NodeHandler = ReturnType<typeof toNodeHandler>;
+
+/**
+ * The stateless 2026-07-28 revision of `/servers/:name/mcp`. The SDK's `createMcpHandler` (strict,
+ * `legacy: 'reject'`; 2025-era traffic never reaches it) applies the revision's rules: protocol
+ * version and `_meta` envelope checks, `Mcp-Method` / `Mcp-Name` against the body, required client
+ * capabilities, `resultType` stamping, per-request JSON or SSE answers, `subscriptions/listen`.
+ * Each request gets a throw-away SDK `Server` that answers `server/discover` from what the tunnel
+ * registered and relays everything else through the tunnel's one correlation table.
+ */
+@Injectable()
+export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('McpStateless');
+  /** One SDK handler per server name: its `subscriptions/listen` bus carries that name's changes only. */
+  private readonly handlers = new Map<string, { handler: McpHttpHandler; node: NodeHandler }>();
+  private changes: Subscription | undefined;
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly catalog: ServerCatalog,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    // A name nobody serves any more drops its handler (and its listen streams): state stays bounded.
+    this.changes = this.registry.changes$.subscribe((change) => {
+      const name = change.session.name;
+      if (change.type === 'removed' && name !== undefined && !this.registry.byName(name)) this.drop(name);
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.changes?.unsubscribe();
+    await Promise.all([...this.handlers.keys()].map((name) => this.drop(name)));
+  }
+
+  /** Serves one 2026-era POST for a caller already allowed to reach `tunnel`. */
+  async serve(tunnel: TunnelSession, principal: Principal, req: Request, res: Response): Promise<void> {
+    const context: StatelessRequestContext = { tunnel, principal };
+    const authInfo: AuthInfo = { token: '', clientId: principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
+    (req as Request & { auth?: AuthInfo }).auth = authInfo;
+    await this.handlerFor(tunnel.name!).node(req, res, req.body);
+  }
+
+  /** A server change for the name's `subscriptions/listen` streams. */
+  publish(name: string, notification: JsonRpcNotification): void {
+    const entry = this.handlers.get(name);
+    if (!entry) return;
+    const event = serverEventOf(notification);
+    if (event) entry.handler.bus.publish(event);
+  }
+
+  private handlerFor(name: string): { handler: McpHttpHandler; node: NodeHandler } {
+    let entry = this.handlers.get(name);
+    if (!entry) {
+      const handler = createMcpHandler((ctx) => this.serverFor(ctx), {
+        legacy: 'reject',
+        keepAliveMs: this.config.sse.keepaliveMs,
+        maxSubscriptions: this.config.mcp.maxSessions,
+        onerror: (error) => this.logger.debug({ msg: 'Stateless MCP request refused or failed', server: name, error: error.message }),
+      });
+      entry = { handler, node: toNodeHandler(handler) };
+      this.handlers.set(name, entry);
+    }
+    return entry;
+  }
+
+  private async drop(name: string): Promise<void> {
+    const entry = this.handlers.get(name);
+    if (!entry) return;
+    this.handlers.delete(name);
+    await entry.handler.close().catch(() => undefined);
+  }
+
+  /** The per-request SDK server: the registered identity, and a relay for every method it does not answer itself. */
+  private serverFor(ctx: McpRequestContext): Server {
+    const { tunnel, principal } = (ctx.authInfo?.extra as { gateway: StatelessRequestContext }).gateway;
+    const registered = initializeResult(tunnel.server!, STATELESS_REVISION);
+    const server = new Server(registered.serverInfo as { name: string; version: string }, {
+      capabilities: registered.capabilities as Record<string, unknown>,
+      ...(typeof registered.instructions === 'string' ? { instructions: registered.instructions } : {}),
+    });
+    server.fallbackRequestHandler = (request, handlerCtx) => this.relay(tunnel, principal, request, handlerCtx as ServerContext);
+    // 2026-era clients send no notification the server needs (cancelling is closing the stream).
+    server.fallbackNotificationHandler = async () => undefined;
+    return server;
+  }
+
+  private async relay(
+    tunnel: TunnelSession,
+    principal: Principal,
+    request: JSONRPCRequest,
+    ctx: ServerContext,
+  ): Promise<Record<string, unknown>> {
+    const state = ctx.mcpReq.requestState();
+    if (typeof state === 'string') return this.resume(tunnel, principal, request, ctx, state);
+    if (!tunnel.isOpen || tunnel.state !== 'ready') {
+      throw new ProtocolError(JsonRpcErrorCode.TunnelClosed, `Server "${tunnel.name}" is not connected to the gateway`);
+    }
+    const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
+    const caller = new StatelessCaller(principal.user, request.method, (capabilities ?? {}) as Record<string, unknown>);
+    // The envelope and any MRTR fields were lifted out by the SDK; what remains of _meta (a progress token) goes down.
+    const meta = ctx.mcpReq._meta;
+    const params = { ...(request.params ?? {}), ...(meta && Object.keys(meta).length > 0 ? { _meta: meta } : {}) };
+    const forwarded: JsonRpcRequest = { jsonrpc: '2.0', id: request.id, method: request.method, params };
+    let answer: Promise<JsonRpcResponse>;
+    try {
+      answer = tunnel.call(forwarded, this.config.requests.defaultTimeoutMs, caller);
+    } catch (err) {
+      throw toProtocolError(err);
+    }
+    caller.answer = answer;
+    answer
+      .then((response) => this.catalog.observe(tunnel, forwarded, response))
+      .catch(() => undefined)
+      .finally(() => {
+        // Questions the client never answered must not leave the server waiting.
+        for (const ask of caller.asks.splice(0)) {
+          forwardQuietly(tunnel, jsonRpcError(ask.request.id, JsonRpcErrorCode.InternalError, 'The request this input was for has ended'));
+        }
+      });
+    return this.round(tunnel, caller, ctx);
+  }
+
+  /** A retry carrying `requestState`: hand the client's answers to the server and wait on the same call. */
+  private async resume(
+    tunnel: TunnelSession,
+    principal: Principal,
+    request: JSONRPCRequest,
+    ctx: ServerContext,
+    state: string,
+  ): Promise<Record<string, unknown>> {
+    const call = tunnel.inFlight().find((c) => c.context.caller?.key === state);
+    const caller = call?.context.caller;
+    if (!(caller instanceof StatelessCaller) || caller.user !== principal.user || caller.method !== request.method) {
+      throw new ProtocolError(JsonRpcErrorCode.InvalidParams, 'Invalid params: unknown or expired requestState');
+    }
+    const responses = ctx.mcpReq.inputResponses ?? {};
+    for (const [key, result] of Object.entries(responses)) {
+      const ask = caller.take(key);
+      if (ask) forwardQuietly(tunnel, { jsonrpc: '2.0', id: ask.request.id, result: result as Record<string, unknown> });
+    }
+    return this.round(tunnel, caller, ctx);
+  }
+
+  /**
+   * One round of a call: resolves with the server's result, or with `input_required` when the
+   * server asks the client something first. A stream that closes before either cancels the call.
+   */
+  private async round(
+    tunnel: TunnelSession,
+    caller: StatelessCaller,
+    ctx: ServerContext,
+  ): Promise<Record<string, unknown>> {
+    const answer = caller.answer!;
+    caller.attach({ notify: (n) => ctx.mcpReq.notify(n as Notification) });
+    ctx.mcpReq.signal.addEventListener(
+      'abort',
+      () => {
+        if (!caller.parked) tunnel.cancelCallsOf(caller.key, 'The client closed the request stream');
+      },
+      { once: true },
+    );
+    const outcome = await Promise.race([
+      answer.then(
+        (response) => ({ kind: 'answer' as const, response }),
+        (error: unknown) => ({ kind: 'failed' as const, error }),
+      ),
+      caller.inputNeeded().then(() => ({ kind: 'input' as const })),
+    ]);
+    if (outcome.kind === 'input') {
+      caller.park();
+      const result: InputRequiredResult = {
+        resultType: 'input_required',
+        inputRequests: Object.fromEntries(
+          caller.asks.map((ask) => [ask.key, { method: ask.request.method, ...(ask.request.params ? { params: ask.request.params } : {}) }]),
+        ) as InputRequiredResult['inputRequests'],
+        requestState: caller.key,
+      };
+      return result as unknown as Record<string, unknown>;
+    }
+    if (outcome.kind === 'failed') throw toProtocolError(outcome.error);
+    const response = outcome.response;
+    if ('error' in response) throw new ProtocolError(response.error.code, response.error.message, response.error.data);
+    return response.result as Record<string, unknown>;
+  }
+}
+
+function toProtocolError(err: unknown): ProtocolError {
+  if (err instanceof CallError) return new ProtocolError(errorCodeFor(err), err.message);
+  return new ProtocolError(JsonRpcErrorCode.InternalError, 'Internal error');
+}
+
+function forwardQuietly(tunnel: TunnelSession, message: JsonRpcResponse): void {
+  try {
+    tunnel.forward(message);
+  } catch {
+    // The tunnel closed; the call fails with it.
+  }
+}
+
+function serverEventOf(notification: JsonRpcNotification): ServerEvent | undefined {
+  switch (notification.method) {
+    case 'notifications/tools/list_changed':
+      return { kind: 'tools_list_changed' };
+    case 'notifications/prompts/list_changed':
+      return { kind: 'prompts_list_changed' };
+    case 'notifications/resources/list_changed':
+      return { kind: 'resources_list_changed' };
+    case 'notifications/resources/updated': {
+      const uri = (notification.params as Record<string, unknown> | undefined)?.uri;
+      return typeof uri === 'string' ? { kind: 'resource_updated', uri } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
