@@ -58,6 +58,11 @@ export class StatelessCaller implements TunnelCaller {
     this.parked = false;
   }
 
+  /** Whether `exchange` is the one carrying the call now (a late close of an earlier round's stream is no cancellation). */
+  carriedBy(exchange: StatelessExchange): boolean {
+    return this.exchange === exchange && !this.parked;
+  }
+
   /** The round ends with `input_required`; the call stays in flight until the client retries (or it times out). */
   park(): void {
     this.parked = true;

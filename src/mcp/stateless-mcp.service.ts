@@ -39,6 +39,14 @@ interface StatelessRequestContext {
 
 type NodeHandler = ReturnType<typeof toNodeHandler>;
 
+interface HandlerEntry {
+  handler: McpHttpHandler;
+  node: NodeHandler;
+  /** Requests being answered (listen streams not counted); a retired handler closes when none is left. */
+  active: number;
+  retired: boolean;
+}
+
 /**
  * The stateless 2026-07-28 revision of `/servers/:name/mcp`. The SDK's `createMcpHandler` (strict,
  * `legacy: 'reject'`; 2025-era traffic never reaches it) applies the revision's rules: protocol
@@ -51,7 +59,7 @@ type NodeHandler = ReturnType<typeof toNodeHandler>;
 export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('McpStateless');
   /** One SDK handler per server name: its `subscriptions/listen` bus carries that name's changes only. */
-  private readonly handlers = new Map<string, { handler: McpHttpHandler; node: NodeHandler }>();
+  private readonly handlers = new Map<string, HandlerEntry>();
   private changes: Subscription | undefined;
 
   constructor(
@@ -70,7 +78,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.changes?.unsubscribe();
-    await Promise.all([...this.handlers.keys()].map((name) => this.drop(name)));
+    await Promise.all([...this.handlers.keys()].map((name) => this.drop(name, true)));
   }
 
   /** Serves one 2026-era POST for a caller already allowed to reach `tunnel`. */
@@ -78,7 +86,15 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     const context: StatelessRequestContext = { tunnel, principal };
     const authInfo: AuthInfo = { token: '', clientId: principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
     (req as Request & { auth?: AuthInfo }).auth = authInfo;
-    await this.handlerFor(tunnel.name!).node(req, res, req.body);
+    const entry = this.handlerFor(tunnel.name!);
+    const counted = (req.body as { method?: unknown } | undefined)?.method !== 'subscriptions/listen';
+    if (counted) entry.active++;
+    try {
+      await entry.node(req, res, req.body);
+    } finally {
+      if (counted) entry.active--;
+      if (entry.retired && entry.active === 0) await this.close(entry);
+    }
   }
 
   /** A server change for the name's `subscriptions/listen` streams. */
@@ -89,7 +105,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     if (event) entry.handler.bus.publish(event);
   }
 
-  private handlerFor(name: string): { handler: McpHttpHandler; node: NodeHandler } {
+  private handlerFor(name: string): HandlerEntry {
     let entry = this.handlers.get(name);
     if (!entry) {
       const handler = createMcpHandler((ctx) => this.serverFor(ctx), {
@@ -98,16 +114,25 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
         maxSubscriptions: this.config.mcp.maxSessions,
         onerror: (error) => this.logger.debug({ msg: 'Stateless MCP request refused or failed', server: name, error: error.message }),
       });
-      entry = { handler, node: toNodeHandler(handler) };
+      entry = { handler, node: toNodeHandler(handler), active: 0, retired: false };
       this.handlers.set(name, entry);
     }
     return entry;
   }
 
-  private async drop(name: string): Promise<void> {
+  /**
+   * Retires a name's handler: new requests get a fresh one; it closes (ending its listen streams)
+   * once the requests it is answering have had their answers, e.g. the error of a dropped tunnel.
+   */
+  private async drop(name: string, now = false): Promise<void> {
     const entry = this.handlers.get(name);
     if (!entry) return;
     this.handlers.delete(name);
+    entry.retired = true;
+    if (now || entry.active === 0) await this.close(entry);
+  }
+
+  private async close(entry: HandlerEntry): Promise<void> {
     await entry.handler.close().catch(() => undefined);
   }
 
@@ -134,7 +159,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     const state = ctx.mcpReq.requestState();
     if (typeof state === 'string') return this.resume(tunnel, principal, request, ctx, state);
     if (!tunnel.isOpen || tunnel.state !== 'ready') {
-      throw new ProtocolError(JsonRpcErrorCode.TunnelClosed, `Server "${tunnel.name}" is not connected to the gateway`);
+      throw notConnected(`Server "${tunnel.name}" is not connected to the gateway`);
     }
     const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
     const caller = new StatelessCaller(principal.user, request.method, (capabilities ?? {}) as Record<string, unknown>);
@@ -192,11 +217,13 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     ctx: ServerContext,
   ): Promise<Record<string, unknown>> {
     const answer = caller.answer!;
-    caller.attach({ notify: (n) => ctx.mcpReq.notify(n as Notification) });
+    const exchange = { notify: (n: JsonRpcNotification) => ctx.mcpReq.notify(n as Notification) };
+    caller.attach(exchange);
+    // The 2026 revision's cancellation: the client closes the request's stream.
     ctx.mcpReq.signal.addEventListener(
       'abort',
       () => {
-        if (!caller.parked) tunnel.cancelCallsOf(caller.key, 'The client closed the request stream');
+        if (caller.carriedBy(exchange)) tunnel.cancelCallsOf(caller.key, 'The client closed the request stream');
       },
       { once: true },
     );
@@ -225,8 +252,22 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   }
 }
 
+/**
+ * The 2026-07-28 revision gives -32002 to "resource not found" (the SDK rewrites it to -32602 on the
+ * wire), so a server that is not connected is reported to stateless clients as -32000, with the
+ * reason in `data`; timeouts (-32001) and a busy tunnel (-32003) keep the gateway's codes.
+ */
+const NOT_CONNECTED = -32000;
+
+function notConnected(message: string): ProtocolError {
+  return new ProtocolError(NOT_CONNECTED, message, { reason: 'server-not-connected' });
+}
+
 function toProtocolError(err: unknown): ProtocolError {
-  if (err instanceof CallError) return new ProtocolError(errorCodeFor(err), err.message);
+  if (err instanceof CallError) {
+    const code = errorCodeFor(err);
+    return code === JsonRpcErrorCode.TunnelClosed ? notConnected(err.message) : new ProtocolError(code, err.message);
+  }
   return new ProtocolError(JsonRpcErrorCode.InternalError, 'Internal error');
 }
 

@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
+import { SseReader } from '../support/sse-reader.js';
 import { connectStreamable, textOf } from '../support/mcp-clients.js';
 import { createTestServer, type TestServer } from '../support/test-mcp-server.js';
 import { serveThroughTunnel, type TunnelledServer } from '../support/tunnelled-mcp-server.js';
@@ -253,4 +254,43 @@ test('another user gets 403 for a stateless request on a server they do not own'
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: envelope } }),
   });
   expect(res.status).toBe(403);
+});
+
+test('list_changed from the server reaches a subscriptions/listen stream of that name only', async () => {
+  await serve('st-listen');
+  await serve('st-listen-other');
+  const open = async (name: string, notifications: Record<string, unknown>) => {
+    const res = await modernPost(name, 'listen-1', 'subscriptions/listen', { notifications });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = new SseReader(res.body!);
+    cleanups.push(() => reader.cancel());
+    // The stream opens with its acknowledgement, so the subscription is in place from here on.
+    await reader.until((e) => JSON.parse(e.data).method === 'notifications/subscriptions/acknowledged');
+    return reader;
+  };
+  const listener = await open('st-listen', { toolsListChanged: true });
+  const other = await open('st-listen-other', { toolsListChanged: true, resourceSubscriptions: ['fixture://marker'] });
+  const announce = await modernPost('st-listen', 1, 'tools/call', { name: 'announce', arguments: {} });
+  expect(((await announce.json()) as any).result.content[0].text).toBe('announced');
+  const changed = await listener.until((e) => JSON.parse(e.data).method === 'notifications/tools/list_changed');
+  expect(JSON.parse(changed.data).method).toBe('notifications/tools/list_changed');
+  // The other name's server now reports an update: it is the first thing that stream carries,
+  // so the first server's list_changed (already delivered above) never went there.
+  const touch = await modernPost('st-listen-other', 1, 'tools/call', { name: 'touch', arguments: { uri: 'fixture://marker' } });
+  expect(((await touch.json()) as any).result.content[0].text).toBe('touched');
+  const first = JSON.parse((await other.next())!.data);
+  expect(first.method).toBe('notifications/resources/updated');
+  expect(first.params.uri).toBe('fixture://marker');
+});
+
+test('when the tunnel drops, a stateless call in flight fails at once (-32000: the revision gives -32002 to resource-not-found)', async () => {
+  const { tunnelled, test } = await serve('st-drop');
+  const pending = modernPost('st-drop', 1, 'tools/call', { name: 'hold', arguments: {} }).then((r) => r.json() as Promise<any>);
+  await test.nextHeld();
+  await tunnelled.close();
+  const answer = await pending;
+  expect(answer.id).toBe(1);
+  expect(answer.error.code).toBe(-32000);
+  expect(answer.error.data).toEqual({ reason: 'server-not-connected' });
 });
