@@ -4,6 +4,7 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiForbiddenResponse,
+  ApiMethodNotAllowedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -49,12 +50,15 @@ export class StreamableHttpController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Send JSON-RPC messages (initialize opens a session; Mcp-Session-Id afterwards)' })
+  @ApiOperation({
+    summary:
+      'Send JSON-RPC messages (initialize opens a session; Mcp-Session-Id afterwards). A request of the stateless 2026-07-28 revision (_meta envelope, Mcp-Method / Mcp-Name headers) needs no session.',
+  })
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ description: 'The answers, as an SSE stream (with any progress and server requests before them); Mcp-Session-Id header after initialize.' })
   @ApiAcceptedResponse({ description: 'Only notifications or responses were sent.' })
   @ApiNotFoundResponse({ description: 'Unknown server, or unknown/expired session (re-initialize).' })
-  @ApiBadRequestResponse({ description: 'Mcp-Session-Id missing on a non-initialize request, or a transport rule broken.' })
+  @ApiBadRequestResponse({ description: 'Mcp-Session-Id missing on a non-initialize 2025-era request, or a transport rule broken (2026-07-28: Mcp-Method / Mcp-Name disagreeing with the body, missing envelope, unsupported revision).' })
   async post(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,
@@ -92,6 +96,7 @@ export class StreamableHttpController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream: notifications for the whole session, or the replay of a resumed stream.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
+  @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
   async get(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.existing(name, principal, req, res, undefined);
   }
@@ -100,6 +105,7 @@ export class StreamableHttpController {
   @ApiOperation({ summary: 'End the session; its requests in flight are cancelled at the server' })
   @ApiOkResponse({ description: 'The session is over.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
+  @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
   async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.existing(name, principal, req, res, undefined);
   }

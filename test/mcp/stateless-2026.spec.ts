@@ -122,6 +122,22 @@ test('a request naming the 2026 revision in its header without the _meta envelop
   expect(res.body.error.code).toBe(-32602);
 });
 
+test('an envelope naming a revision the gateway does not serve, or disagreeing with the header, is refused with 400', async () => {
+  const { tunnelled } = await serve('st-version');
+  const post = (headerVersion: string, envelopeVersion: string) =>
+    http('POST', `${gw.httpUrl}/servers/st-version/mcp`, {
+      token,
+      headers: { 'MCP-Protocol-Version': headerVersion, 'Mcp-Method': 'tools/list', Accept: 'application/json, text/event-stream' },
+      body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': envelopeVersion } } },
+    });
+  const unknown = await post('2099-01-01', '2099-01-01');
+  expect(unknown.status).toBe(400);
+  expect(JSON.stringify(unknown.body.error)).toContain(REVISION);
+  const mismatch = await post('2025-11-25', REVISION);
+  expect(mismatch.status).toBe(400);
+  expect(tunnelled.received.filter(isMethod('tools/list'))).toHaveLength(0);
+});
+
 test('GET and DELETE without a session are not part of the 2026 revision: 405; a 2025 client still gets 400 for them', async () => {
   await serve('st-methods');
   for (const method of ['GET', 'DELETE']) {
