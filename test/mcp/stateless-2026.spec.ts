@@ -30,10 +30,14 @@ async function serve(name: string): Promise<{ tunnelled: TunnelledServer; test: 
 }
 
 /** The official v2 SDK client, pinned to the stateless revision (connect probes with server/discover). */
-async function modernClient(name: string, capabilities: Record<string, unknown> = {}, asUser = token): Promise<Client> {
-  const client = new Client({ name: 'modern-client', version: '2.0.0' }, { capabilities, versionNegotiation: { mode: { pin: REVISION } } });
+async function modernClient(
+  name: string,
+  capabilities: Record<string, unknown> = {},
+  mode: 'auto' | 'legacy' | { pin: string } = { pin: REVISION },
+): Promise<Client> {
+  const client = new Client({ name: 'modern-client', version: '2.0.0' }, { capabilities, versionNegotiation: { mode } });
   const transport = new StreamableHTTPClientTransport(new URL(`${gw.httpUrl}/servers/${name}/mcp`), {
-    requestInit: { headers: { Authorization: `Bearer ${asUser}` } },
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
   });
   await client.connect(transport);
   cleanups.push(() => client.close());
@@ -98,6 +102,17 @@ test('the v2 SDK client lists and calls tools, reads resources and gets prompts 
   expect((read.contents[0] as { text?: string }).text).toBe('hello from the fixture');
   const prompt = await client.getPrompt({ name: 'greet', arguments: { who: 'Ada' } });
   expect((prompt.messages[0].content as { text?: string }).text).toBe('Hello, Ada!');
+});
+
+test('the v2 client negotiates 2026-07-28 in auto mode, and falls back to a 2025 session in its default legacy mode', async () => {
+  const { tunnelled } = await serve('st-negotiate');
+  const auto = await modernClient('st-negotiate', {}, 'auto');
+  expect(auto.getNegotiatedProtocolVersion()).toBe(REVISION);
+  expect(textOf(await auto.callTool({ name: 'echo', arguments: { text: 'auto' } }))).toBe('auto');
+  const legacy = await modernClient('st-negotiate', {}, 'legacy');
+  expect(legacy.getNegotiatedProtocolVersion()).toBe('2025-11-25');
+  expect(textOf(await legacy.callTool({ name: 'echo', arguments: { text: 'legacy' } }))).toBe('legacy');
+  expect(callsOf(tunnelled, 'echo').map((c) => c.params.arguments.text)).toEqual(['auto', 'legacy']);
 });
 
 test('Mcp-Method or Mcp-Name that disagree with the body are refused with 400 and never reach the server', async () => {
