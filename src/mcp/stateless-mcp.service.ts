@@ -220,13 +220,11 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     const exchange = { notify: (n: JsonRpcNotification) => ctx.mcpReq.notify(n as Notification) };
     caller.attach(exchange);
     // The 2026 revision's cancellation: the client closes the request's stream.
-    ctx.mcpReq.signal.addEventListener(
-      'abort',
-      () => {
-        if (caller.carriedBy(exchange)) tunnel.cancelCallsOf(caller.key, 'The client closed the request stream');
-      },
-      { once: true },
-    );
+    const cancel = () => {
+      if (caller.carriedBy(exchange)) tunnel.cancelCallsOf(caller.key, 'The client closed the request stream');
+    };
+    if (ctx.mcpReq.signal.aborted) cancel();
+    else ctx.mcpReq.signal.addEventListener('abort', cancel, { once: true });
     const outcome = await Promise.race([
       answer.then(
         (response) => ({ kind: 'answer' as const, response }),
