@@ -37,6 +37,12 @@ export function killAllChildrenNow(): void {
 }
 
 /**
+ * What `npx`/`npm exec` sets for the package it runs (this client); an `npx` inside the local
+ * command would read them as its own and run the wrong package.
+ */
+const NPM_EXEC_SETTINGS = new Set(['npm_config_package', 'npm_config_call', 'npm_config_yes']);
+
+/**
  * The child's environment: ours without the tunnel's own settings (REVERSE_PROXY_TOKEN is the
  * gateway credential; the local server, often third-party code fetched by npx, has no use for
  * it), plus what the config file sets for this server.
@@ -44,7 +50,7 @@ export function killAllChildrenNow(): void {
 export function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('REVERSE_PROXY_')) env[key] = value;
+    if (!key.startsWith('REVERSE_PROXY_') && !NPM_EXEC_SETTINGS.has(key)) env[key] = value;
   }
   return { ...env, ...extra };
 }

@@ -1,4 +1,4 @@
-import type { JsonRpcRequest } from '../protocol/json-rpc.js';
+import { JsonRpcErrorCode, jsonRpcError, type JsonRpcRequest } from '../protocol/json-rpc.js';
 import type { TunnelSession } from './tunnel-session.js';
 
 /**
@@ -9,9 +9,29 @@ export interface ServerRequestRouter {
   route(request: JsonRpcRequest, tunnel: TunnelSession): void;
 }
 
-/** The REST/SSE door's behaviour: publish the request as a `request` event; a subscriber answers through POST .../request. */
+/**
+ * The REST/SSE door's behaviour: publish the request as a `request` event for SSE subscribers to
+ * answer through POST .../request. With no subscriber nobody could answer, so the server gets an
+ * error at once instead of waiting out its own timeout (a ping is answered: the gateway is alive).
+ */
 export const publishAsEvent: ServerRequestRouter = {
   route(request, tunnel) {
-    tunnel.publish({ type: 'request', payload: request });
+    if (tunnel.streamSubscribers > 0) {
+      tunnel.publish({ type: 'request', payload: request });
+      return;
+    }
+    try {
+      tunnel.forward(
+        request.method === 'ping'
+          ? { jsonrpc: '2.0', id: request.id, result: {} }
+          : jsonRpcError(
+              request.id,
+              JsonRpcErrorCode.MethodNotFound,
+              `No client connected through the gateway can handle ${request.method} right now`,
+            ),
+      );
+    } catch {
+      // The tunnel closed meanwhile; the server went with it.
+    }
   },
 };

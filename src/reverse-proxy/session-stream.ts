@@ -24,6 +24,7 @@ export function sessionStream(session: TunnelSession, options: SessionStreamOpti
       subscriber.complete();
       return undefined;
     }
+    session.streamSubscribers++;
     let backlog = 0;
     const push = (message: MessageEvent): void => {
       backlog = options.isBackedUp() ? backlog + 1 : 0;
@@ -43,6 +44,7 @@ export function sessionStream(session: TunnelSession, options: SessionStreamOpti
       complete: () => subscriber.complete(),
     });
     return () => {
+      session.streamSubscribers--;
       clearInterval(keepalive);
       events.unsubscribe();
     };

@@ -43,6 +43,8 @@ export class TunnelSession {
   messagesOut = 0;
   bytesIn = 0;
   bytesOut = 0;
+  /** SSE streams following this session; server requests are published only while one is. */
+  streamSubscribers = 0;
   /** When the last heartbeat reply went out; replies are rate-limited so echoing clients cannot ping-pong. */
   lastHeartbeatReplyAt = 0;
 

@@ -119,6 +119,16 @@ test('the local server does not inherit the gateway token from the environment',
   expect(cli.hasExited).toBe(false);
 });
 
+test("npx's settings for this client do not reach the local server (an npx in its command would run the wrong package)", async () => {
+  const cli = new CliProcess(['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.url], { npm_config_package: '.', npm_config_call: 'x' });
+  const conn = await gw.nextConnection();
+  await conn.next('register');
+  const pkg = await conn.call(1, 'tools/call', { name: 'env', arguments: { name: 'npm_config_package' } });
+  const call = await conn.call(2, 'tools/call', { name: 'env', arguments: { name: 'npm_config_call' } });
+  expect([text(pkg), text(call)]).toEqual(['(unset)', '(unset)']);
+  expect(cli.hasExited).toBe(false);
+});
+
 test('--request-timeout answers the caller with an error when the local server is too slow', async () => {
   startCli(['--request-timeout', '0.3']);
   const conn = await gw.nextConnection();

@@ -269,3 +269,29 @@ describe('a subscriber that falls behind', () => {
     await tunnel.close();
   }, 20000);
 });
+
+describe('server requests nobody can answer', () => {
+  test('without an SSE subscriber the server gets a JSON-RPC error at once, and a ping is answered', async () => {
+    const { tunnel } = await register('unheard');
+    tunnel.send({ type: 'request', payload: { jsonrpc: '2.0', id: 'srv-1', method: 'roots/list' } });
+    const refusal = await tunnel.next((f) => f.type === 'request' && f.payload?.id === 'srv-1');
+    expect(refusal.payload).toEqual({
+      jsonrpc: '2.0',
+      id: 'srv-1',
+      error: { code: -32601, message: 'No client connected through the gateway can handle roots/list right now' },
+    });
+    tunnel.send({ type: 'request', payload: { jsonrpc: '2.0', id: 'srv-2', method: 'ping' } });
+    const pong = await tunnel.next((f) => f.type === 'request' && f.payload?.id === 'srv-2');
+    expect(pong.payload).toEqual({ jsonrpc: '2.0', id: 'srv-2', result: {} });
+  });
+
+  test('with an SSE subscriber the request is published for it to answer, not refused', async () => {
+    const { tunnel, sessionId } = await register('heard');
+    const sse = await subscribe(sessionId);
+    await sse.next((e) => e.event === 'connected');
+    tunnel.send({ type: 'request', payload: { jsonrpc: '2.0', id: 'srv-3', method: 'roots/list' } });
+    const event = await sse.next((e) => e.event === 'request');
+    expect(json(event)).toEqual({ jsonrpc: '2.0', id: 'srv-3', method: 'roots/list' });
+    expect(tunnel.frames.some((f) => f.type === 'request' && f.payload?.id === 'srv-3')).toBe(false);
+  });
+});

@@ -94,7 +94,21 @@ test('an answer nobody waits for is unmatched and not published', () => {
   expect(events).toEqual([]);
 });
 
+test('a server-to-client request nobody follows the session for is refused at once', () => {
+  const req = { jsonrpc: '2.0' as const, id: 'srv-9', method: 'elicitation/create', params: {} };
+  expect(session.receive(req)).toBe('routed');
+  expect(events).toEqual([]);
+  expect(socket.sent).toEqual([
+    {
+      type: 'request',
+      sessionId: session.id,
+      payload: { jsonrpc: '2.0', id: 'srv-9', error: { code: -32601, message: 'No client connected through the gateway can handle elicitation/create right now' } },
+    },
+  ]);
+});
+
 test('notifications and server-to-client requests become events', () => {
+  session.streamSubscribers = 1; // an SSE stream follows the session
   const note = { jsonrpc: '2.0' as const, method: 'notifications/tools/list_changed' };
   const req = { jsonrpc: '2.0' as const, id: 'srv-1', method: 'sampling/createMessage', params: {} };
   expect(session.receive(note)).toBe('routed');
