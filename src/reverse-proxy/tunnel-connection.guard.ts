@@ -16,6 +16,9 @@ export type UpgradeVerdict = { ok: true; principal: Principal } | { ok: false; s
 export class TunnelConnectionGuard {
   private readonly logger = new Logger('TunnelConnectionGuard');
   private readonly principals = new WeakMap<IncomingMessage, Principal>();
+  /** Upgrades verified but not yet connected, per owner: they count against the limit too. */
+  private readonly reserved = new Map<string | null, number>();
+  private readonly releases = new WeakMap<IncomingMessage, () => void>();
 
   constructor(
     private readonly auth: AuthService,
@@ -34,16 +37,35 @@ export class TunnelConnectionGuard {
       return { ok: false, status: 401, message };
     }
     const limit = this.config.tunnel.maxSessionsPerUser;
-    if (this.registry.countByOwner(principal.user) >= limit) {
-      this.logger.warn({ msg: 'Tunnel upgrade refused', reason: 'session limit', user: principal.user });
+    const owner = principal.user;
+    // Counted after the await: upgrades verified meanwhile hold a reservation, so a burst cannot overshoot.
+    if (this.registry.countByOwner(owner) + (this.reserved.get(owner) ?? 0) >= limit) {
+      this.logger.warn({ msg: 'Tunnel upgrade refused', reason: 'session limit', user: owner });
       return { ok: false, status: 429, message: `Too many sessions for this user (limit ${limit})` };
     }
+    this.reserve(req, owner);
     this.principals.set(req, principal);
     return { ok: true, principal };
   }
 
-  /** The principal a verified upgrade request carried. */
+  /** The principal a verified upgrade request carried; its reservation ends as the session takes its place. */
   principalOf(req: IncomingMessage): Principal | undefined {
+    this.releases.get(req)?.();
     return this.principals.get(req);
+  }
+
+  private reserve(req: IncomingMessage, owner: string | null): void {
+    this.reserved.set(owner, (this.reserved.get(owner) ?? 0) + 1);
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      const left = (this.reserved.get(owner) ?? 1) - 1;
+      if (left > 0) this.reserved.set(owner, left);
+      else this.reserved.delete(owner);
+    };
+    this.releases.set(req, release);
+    // An upgrade that dies between verification and connection gives its slot back too.
+    req.socket.once('close', release);
   }
 }
