@@ -4,7 +4,7 @@
  * notifications/initialized. What the server reports is what the gateway gets in `register`.
  */
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
+import { isObject, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
 
 export interface HandshakeResult {
   protocolVersion: string;
@@ -34,9 +34,6 @@ export interface HandshakeIo {
   warn?(message: string): void;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export async function initializeLocalServer(
   io: HandshakeIo,

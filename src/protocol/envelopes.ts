@@ -3,7 +3,7 @@
  * client and the gateway. Field names follow the reference gateway so its clients work unchanged.
  * Pure types and parsers: no Nest, no I/O.
  */
-import type { JsonRpcMessage } from './json-rpc.js';
+import { isObject, type JsonRpcMessage } from './json-rpc.js';
 
 /** Path the gateway serves the tunnel on; `/reverse-proxy` is accepted as an alias. */
 export const TUNNEL_PATH = '/reverse-proxy/ws';
@@ -111,8 +111,6 @@ export type GatewayToTunnelFrame =
   | RequestFrame
   | ErrorFrame;
 
-export type FrameType = TunnelToGatewayFrame['type'] | GatewayToTunnelFrame['type'];
-
 /** Limits on what a `register.server` may carry. */
 export const SERVER_INFO_LIMITS = {
   name: 128,
@@ -134,9 +132,6 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
 
 const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error });
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function optionalString(
   source: Record<string, unknown>,

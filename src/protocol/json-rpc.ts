@@ -56,7 +56,8 @@ export const JsonRpcErrorCode = {
   TunnelBusy: -32003,
 } as const;
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** True for a plain JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

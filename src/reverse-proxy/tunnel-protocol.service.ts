@@ -9,6 +9,7 @@ import {
   type GatewayToTunnelFrame,
   type RegisteredServer,
 } from '../protocol/envelopes.js';
+import { isObject } from '../protocol/json-rpc.js';
 import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
 
@@ -147,8 +148,4 @@ export class TunnelProtocolService {
   private reply(session: TunnelSession, frame: GatewayToTunnelFrame): void {
     if (session.isOpen) session.send(frame);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
