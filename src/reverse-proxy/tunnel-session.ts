@@ -182,7 +182,7 @@ export class TunnelSession {
     if (kind === 'response') {
       const restored = this.pending.settle(message as JsonRpcResponse);
       if (!restored) return 'unmatched';
-      this.emit({ type: 'response', payload: restored });
+      this.publish({ type: 'response', payload: restored });
       return 'routed';
     }
     if (kind === 'request') {
@@ -190,7 +190,7 @@ export class TunnelSession {
       return 'routed';
     }
     if (this.deliverProgress(message as JsonRpcNotification)) return 'routed';
-    this.emit({ type: kind, payload: message });
+    this.publish({ type: kind, payload: message });
     return 'routed';
   }
 
@@ -200,17 +200,13 @@ export class TunnelSession {
     this.state = 'closed';
     this.closeReason = reason;
     this.pending.failAll(new CallError('closed', `The tunnel closed (${reason})`));
-    this.emit({ type: 'closed', reason });
+    this.publish({ type: 'closed', reason });
     this.events.complete();
     try {
       this.socket.close(code, reason.slice(0, 120));
     } catch {
       // The socket may already be gone; the session is closed either way.
     }
-  }
-
-  private emit(event: SessionEvent): void {
-    this.events.next(event);
   }
 
   /** Progress for a call whose caller asked for it goes to that caller only, with its own token. */
