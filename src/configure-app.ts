@@ -1,15 +1,14 @@
-import { type INestApplication, ValidationPipe } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ValidationPipe } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { registerRequestLog } from './common/request-log.js';
 import type { AppConfig } from './config/app-config.js';
 import { TunnelConnectionGuard } from './reverse-proxy/tunnel-connection.guard.js';
 import { TunnelWsAdapter } from './reverse-proxy/tunnel-ws.adapter.js';
 
-/** Everything main.ts sets up on the app, shared with the e2e tests so they run the real thing. */
-export function configureApp(app: INestApplication, config: AppConfig): void {
-  const express = app as NestExpressApplication;
-  express.useBodyParser('json', { limit: config.requests.maxBodyBytes });
-  express.disable('x-powered-by');
+/** Everything main.ts sets up on the app, shared with the e2e tests (through createApp) so they run the real thing. */
+export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
+  registerRequestLog(app.getHttpAdapter().getInstance(), config.logLevel === 'debug');
   app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes));
   app.useGlobalPipes(
     new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),

@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
-import { configureApp } from './configure-app.js';
+import { createApp } from './create-app.js';
 import { logLevels } from './common/log-levels.js';
 
 async function bootstrap(): Promise<void> {
@@ -18,8 +16,7 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   const logger = new ConsoleLogger({ json: config.logFormat === 'json', logLevels: logLevels(config.logLevel) });
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger, bodyParser: false });
-  configureApp(app, config);
+  const app = await createApp(config, logger);
   await app.listen(config.port, config.host);
   logger.log({ msg: 'Gateway listening', url: `http://${config.host}:${config.port}`, auth: config.auth.required }, 'Bootstrap');
 }

@@ -1,7 +1,6 @@
 import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
-import { AuthError, AuthService } from './auth.service.js';
+import { AuthError, AuthService, type CredentialSource } from './auth.service.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -15,7 +14,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request & { user?: Principal }>();
+    const req = context.switchToHttp().getRequest<CredentialSource & { user?: Principal }>();
     if (this.auth.extractToken(req)) return (await super.canActivate(context)) as boolean;
     try {
       req.user = await this.auth.authenticate(req);

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
-import { AuthError, AuthService } from './auth.service.js';
+import { AuthError, AuthService, type CredentialSource } from './auth.service.js';
 import type { Principal } from './principal.js';
 
 /** passport-jwt strategy: same token sources, algorithms, issuer and audience as the tunnel upgrade. */
@@ -10,8 +9,8 @@ import type { Principal } from './principal.js';
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(private readonly auth: AuthService) {
     super({
-      jwtFromRequest: (req: Request) => auth.extractToken(req) ?? null,
-      secretOrKeyProvider: (_req: Request, _token: string, done: (err: Error | null, secret?: Buffer) => void) =>
+      jwtFromRequest: (req: CredentialSource) => auth.extractToken(req) ?? null,
+      secretOrKeyProvider: (_req: CredentialSource, _token: string, done: (err: Error | null, secret?: Buffer) => void) =>
         // passport-jwt hands the key to jsonwebtoken as is, which takes a KeyObject (typed here as Buffer).
         auth.secret ? done(null, auth.secret as unknown as Buffer) : done(new AuthError('Token authentication is not configured')),
       ...auth.verifyOptions,

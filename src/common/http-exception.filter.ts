@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 
 /**
@@ -11,17 +11,24 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     let status = HttpStatus.INTERNAL_SERVER_ERROR;
     let message = 'Internal server error';
     if (exception instanceof HttpException) {
       status = exception.getStatus();
-      message = bodyParserMessage(exception.cause) ?? messageOf(exception);
+      message = bodyErrorMessage(exception.cause) ?? messageOf(exception);
     } else {
       this.logger.error({ msg: 'Unhandled error', error: exception instanceof Error ? exception.stack : String(exception) });
     }
-    if (res.headersSent) return;
-    res.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, detail: message });
+    if (reply.raw.headersSent) return;
+    const body = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, detail: message };
+    if (!reply.sent) {
+      reply.status(status).send(body);
+      return;
+    }
+    // The MCP doors hijack the reply for the SDK transports before they look the server up.
+    const text = JSON.stringify(body);
+    reply.raw.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
   }
 }
 
@@ -33,10 +40,17 @@ function messageOf(exception: HttpException): string {
   return typeof message === 'string' ? message : exception.message;
 }
 
-/** body-parser's own texts quote the parser; callers get a fixed sentence instead. */
-function bodyParserMessage(cause: unknown): string | undefined {
-  const type = (cause as { type?: unknown } | undefined)?.type;
-  if (type === 'entity.parse.failed') return 'Request body is not valid JSON';
-  if (type === 'entity.too.large') return 'Request body is too large';
-  return undefined;
+/** Fastify's body-parser texts quote the parser; callers get a fixed sentence instead. */
+function bodyErrorMessage(cause: unknown): string | undefined {
+  switch ((cause as { code?: unknown } | undefined)?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'Request body is not valid JSON';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body is too large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Unsupported content type: send application/json';
+    default:
+      return undefined;
+  }
 }

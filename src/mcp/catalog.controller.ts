@@ -1,6 +1,6 @@
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
@@ -19,8 +19,8 @@ export class CatalogController {
   @Get()
   @ApiOperation({ summary: 'List the MCP servers reachable by the caller: own and anonymous ones, all for admins' })
   @ApiOkResponse({ type: ServerCatalogDto })
-  list(@CurrentPrincipal() principal: Principal, @Req() req: Request): ServerCatalogDto {
-    const servers = this.catalog.entries(principal, `${req.protocol}://${req.get('host') ?? 'localhost'}`);
+  list(@CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): ServerCatalogDto {
+    const servers = this.catalog.entries(principal, `${req.protocol}://${req.headers.host ?? 'localhost'}`);
     return { servers, total: servers.length };
   }
 }

@@ -13,7 +13,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
@@ -48,7 +48,10 @@ export class LegacySseController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream: `endpoint` first, then `message` events carrying JSON-RPC messages.' })
   @ApiNotFoundResponse({ description: 'Unknown server.' })
-  async open(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Res() res: Response): Promise<void> {
+  async open(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
+    // The SDK transport writes the stream to the Node response itself.
+    reply.hijack();
+    const res = reply.raw;
     const { session, transport } = this.opener.openLegacySse(name, principal, res);
     session.beginExchange();
     // Proxies such as nginx would otherwise buffer the stream; the SDK transport does not set it.
@@ -70,14 +73,16 @@ export class LegacySseController {
     @Param('name') name: string,
     @Query('sessionId') sessionId: string | undefined,
     @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
   ): Promise<void> {
+    reply.hijack();
+    const res = reply.raw;
     const session = typeof sessionId === 'string' ? this.opener.find(sessionId, name, principal, 'sse') : undefined;
     if (!session) return replySessionNotFound(res);
     session.touch();
     try {
-      await (session.transport as SSEServerTransport).handlePostMessage(req, res, req.body);
+      await (session.transport as SSEServerTransport).handlePostMessage(req.raw, res, req.body);
     } catch (err) {
       // The SDK has answered already (its stream was gone); nothing else to send.
       this.logger.debug({ msg: 'Legacy SSE message refused', sessionId: session.id, error: String(err) });

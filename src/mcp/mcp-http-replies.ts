@@ -1,15 +1,16 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 /**
  * HTTP answers the MCP doors give before a transport is involved, shaped like the SDK's own
  * (a JSON-RPC error without id), so MCP clients read them the same way.
  */
-export function replyJsonRpcError(res: Response, status: number, code: number, message: string): void {
+export function replyJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
   if (res.headersSent) return;
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
 }
 
 /** Unknown, expired or someone else's session: clients start a new one on 404. */
-export function replySessionNotFound(res: Response): void {
+export function replySessionNotFound(res: ServerResponse): void {
   replyJsonRpcError(res, 404, -32001, 'Session not found');
 }

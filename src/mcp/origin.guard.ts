@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Inject, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
@@ -19,7 +19,7 @@ export class OriginGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<{ headers: IncomingHttpHeaders }>();
     const header = req.headers.origin;
     if (header === undefined || this.allowAny) return true;
     const origin = normalizeOrigin(header);
@@ -37,7 +37,7 @@ function normalizeOrigin(value: string): string | undefined {
   }
 }
 
-function isSameOrigin(origin: string, req: Request): boolean {
+function isSameOrigin(origin: string, req: { headers: IncomingHttpHeaders }): boolean {
   const host = req.headers.host;
   return host !== undefined && new URL(origin).host === host.toLowerCase();
 }

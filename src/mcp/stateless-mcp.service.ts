@@ -14,7 +14,7 @@ import {
   type ServerEvent,
 } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -81,16 +81,16 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     await Promise.all([...this.handlers.keys()].map((name) => this.drop(name, true)));
   }
 
-  /** Serves one 2026-era POST for a caller already allowed to reach `tunnel`. */
-  async serve(tunnel: TunnelSession, principal: Principal, req: Request, res: Response): Promise<void> {
+  /** Serves one 2026-era POST (its parsed `body`) for a caller already allowed to reach `tunnel`. */
+  async serve(tunnel: TunnelSession, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const context: StatelessRequestContext = { tunnel, principal };
     const authInfo: AuthInfo = { token: '', clientId: principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
-    (req as Request & { auth?: AuthInfo }).auth = authInfo;
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
     const entry = this.handlerFor(tunnel.name!);
-    const counted = (req.body as { method?: unknown } | undefined)?.method !== 'subscriptions/listen';
+    const counted = (body as { method?: unknown } | undefined)?.method !== 'subscriptions/listen';
     if (counted) entry.active++;
     try {
-      await entry.node(req, res, req.body);
+      await entry.node(req, res, body);
     } finally {
       if (counted) entry.active--;
       if (entry.retired && entry.active === 0) await this.close(entry);

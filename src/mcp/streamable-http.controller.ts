@@ -13,7 +13,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
@@ -62,22 +63,26 @@ export class StreamableHttpController {
   async post(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
   ): Promise<void> {
-    const body: unknown = req.body;
-    if (req.header(SESSION_HEADER) === undefined) {
+    // The SDK transports write to the Node response themselves.
+    reply.hijack();
+    const { raw: req } = request;
+    const { raw: res } = reply;
+    const body: unknown = request.body;
+    if (header(req, SESSION_HEADER) === undefined) {
       // Which era is this request? The SDK's own routing rule (body-first: a per-request `_meta` envelope claim).
       const era = classifyInboundRequest({
         httpMethod: 'POST',
-        protocolVersionHeader: req.header('mcp-protocol-version'),
-        mcpMethodHeader: req.header('mcp-method'),
-        mcpNameHeader: req.header('mcp-name'),
+        protocolVersionHeader: header(req, 'mcp-protocol-version'),
+        mcpMethodHeader: header(req, 'mcp-method'),
+        mcpNameHeader: header(req, 'mcp-name'),
         body,
       });
       if (era.kind !== 'legacy') {
         // 2026-07-28 (or a request claiming it that breaks its rules: the SDK answers those).
-        return this.stateless.serve(this.opener.reachable(name, principal), principal, req, res);
+        return this.stateless.serve(this.opener.reachable(name, principal), principal, req, res, body);
       }
       if (!isInitialize(body)) {
         return replyJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
@@ -97,8 +102,9 @@ export class StreamableHttpController {
   @ApiOkResponse({ description: 'text/event-stream: notifications for the whole session, or the replay of a resumed stream.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
   @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
-  async get(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
-    await this.existing(name, principal, req, res, undefined);
+  async get(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    await this.existing(name, principal, req.raw, reply.raw, undefined);
   }
 
   @Delete()
@@ -106,13 +112,14 @@ export class StreamableHttpController {
   @ApiOkResponse({ description: 'The session is over.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
   @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
-  async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
-    await this.existing(name, principal, req, res, undefined);
+  async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    await this.existing(name, principal, req.raw, reply.raw, undefined);
   }
 
-  private async existing(name: string, principal: Principal, req: Request, res: Response, body: unknown): Promise<void> {
-    const id = req.header(SESSION_HEADER);
-    if (id === undefined && req.method !== 'POST' && req.header('mcp-protocol-version') === STATELESS_REVISION) {
+  private async existing(name: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const id = header(req, SESSION_HEADER);
+    if (id === undefined && req.method !== 'POST' && header(req, 'mcp-protocol-version') === STATELESS_REVISION) {
       // The stateless revision has no session stream to open and no session to end.
       res.setHeader('Allow', 'POST');
       return replyJsonRpcError(res, 405, -32000, 'Method Not Allowed: the 2026-07-28 revision uses POST only');
@@ -123,7 +130,7 @@ export class StreamableHttpController {
     await this.handle(session, req, res, body);
   }
 
-  private async handle(session: McpClientSession, req: Request, res: Response, body: unknown): Promise<void> {
+  private async handle(session: McpClientSession, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     session.beginExchange();
     res.once('close', () => session.endExchange());
     try {
@@ -133,6 +140,12 @@ export class StreamableHttpController {
       replyJsonRpcError(res, 500, -32603, 'Internal error');
     }
   }
+}
+
+/** One request header as a string (the first, if repeated). */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function isInitialize(body: unknown): boolean {

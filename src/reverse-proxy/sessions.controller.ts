@@ -34,7 +34,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
@@ -127,7 +127,7 @@ export class SessionsController {
     @CurrentSession() session: TunnelSession,
     @Body() body: unknown,
     @Query() query: SendRequestQueryDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<JsonRpcResponse | SentResultDto> {
     const kind = classifyJsonRpc(body);
     if (!kind) {
@@ -170,12 +170,13 @@ export class SessionsController {
   @ApiOkResponse({ description: 'text/event-stream' })
   @ApiNotFoundResponse({ description: 'Session <id> not found' })
   @ApiForbiddenResponse({ description: 'Not authorized for this session' })
-  stream(@CurrentSession() session: TunnelSession, @Req() req: Request): Observable<MessageEvent> {
-    const res = req.res!;
+  stream(@CurrentSession() session: TunnelSession, @Req() req: FastifyRequest): Observable<MessageEvent> {
+    // Nest writes the stream straight to the connection, so its socket tells when the client lags.
+    const socket = req.raw.socket;
     return sessionStream(session, {
       keepaliveMs: this.config.sse.keepaliveMs,
       maxBacklog: this.config.sse.maxBacklog,
-      isBackedUp: () => res.writableNeedDrain,
+      isBackedUp: () => socket.writableNeedDrain,
     });
   }
 }

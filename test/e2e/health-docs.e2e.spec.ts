@@ -29,6 +29,13 @@ test('every answer carries a request id, and a sane X-Request-ID is echoed', asy
   expect(echoed.headers.get('x-request-id')).toBe('trace-123');
   const refused = await http('GET', `${gw.httpUrl}/health`, { headers: { 'X-Request-ID': 'bad id\twith junk' } });
   expect(refused.headers.get('x-request-id')).not.toBe('bad id\twith junk');
+  // MCP doors hand the Node response to the SDK transports: the id is there too.
+  const mcp = await http('POST', `${gw.httpUrl}/servers/nope/mcp`, {
+    token: gw.mintToken('alice@example.com'),
+    headers: { 'X-Request-ID': 'trace-mcp' },
+    body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} },
+  });
+  expect([mcp.status, mcp.headers.get('x-request-id')]).toEqual([404, 'trace-mcp']);
 });
 
 test('an unknown route is a JSON 404 without internals', async () => {

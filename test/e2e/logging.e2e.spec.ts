@@ -1,12 +1,10 @@
 import 'reflect-metadata';
 import { ConsoleLogger, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { AppModule } from '../../src/app.module.js';
 import { signToken } from '../../src/auth/sign-token.js';
 import { logLevels } from '../../src/common/log-levels.js';
 import { loadConfig } from '../../src/config/app-config.js';
-import { configureApp } from '../../src/configure-app.js';
+import { createApp } from '../../src/create-app.js';
 import { FakeTunnel } from '../support/fake-tunnel.js';
 import { TEST_SECRET } from '../support/gateway.js';
 import { http } from '../support/http.js';
@@ -30,8 +28,7 @@ let base: string;
 beforeAll(async () => {
   const config = loadConfig({ JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug' });
   logger = new CapturingLogger({ json: true, logLevels: logLevels('debug') });
-  app = await NestFactory.create(AppModule.forRoot(config), { logger, bodyParser: false });
-  configureApp(app, config);
+  app = await createApp(config, logger);
   await app.listen(0, '127.0.0.1');
   base = `127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
 });

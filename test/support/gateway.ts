@@ -1,11 +1,9 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { AppModule } from '../../src/app.module.js';
 import { signToken } from '../../src/auth/sign-token.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
-import { configureApp } from '../../src/configure-app.js';
+import { createApp } from '../../src/create-app.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -27,8 +25,7 @@ export interface RunningGateway {
 /** Boots the real gateway (same setup as main.ts) on a free loopback port. */
 export async function startGateway(env: Record<string, string> = {}): Promise<RunningGateway> {
   const config = loadConfig({ JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'error', ...env });
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: false, bodyParser: false });
-  configureApp(app, config);
+  const app = await createApp(config, false);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const secret = config.auth.jwtSecret ?? TEST_SECRET;
