@@ -1,7 +1,7 @@
-import { ValidationPipe } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerRequestLog } from './common/request-log.js';
+import { GatewayValidationPipe } from './common/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import { TunnelConnectionGuard } from './reverse-proxy/tunnel-connection.guard.js';
 import { TunnelWsAdapter } from './reverse-proxy/tunnel-ws.adapter.js';
@@ -11,7 +11,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   registerRequestLog(app.getHttpAdapter().getInstance(), config.logLevel === 'debug');
   app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes));
   app.useGlobalPipes(
-    new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),
+    new GatewayValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),
   );
   app.enableShutdownHooks();
 

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ANONYMOUS, type Principal } from './principal.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Why authentication failed; the message is safe to show to the peer. */
 export class AuthError extends Error {
@@ -29,6 +30,7 @@ const BEARER = /^bearer\s+(\S+)\s*$/i;
 @Injectable()
 export class AuthService {
   private readonly key: KeyObject | undefined;
+  private readonly verified = new VerifiedTokenCache();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -83,9 +85,23 @@ export class AuthService {
     return user && user.trim() ? user.trim() : undefined;
   }
 
+  /** The principal of a token verified moments ago (see VerifiedTokenCache), without verifying it again. */
+  recentlyVerified(token: string): Principal | undefined {
+    return this.verified.get(token);
+  }
+
+  /** Turns verified claims into a Principal and remembers the token until its `exp` (at most a minute). */
+  acceptClaims(token: string, claims: Record<string, unknown>): Principal {
+    const principal = this.principalFromClaims(claims);
+    this.verified.set(token, principal, claims.exp);
+    return principal;
+  }
+
   /** Verifies a JWT and turns its claims into a Principal. */
   async verifyToken(token: string): Promise<Principal> {
     if (!this.key) throw new AuthError('Token authentication is not configured');
+    const known = this.verified.get(token);
+    if (known) return known;
     let claims: Record<string, unknown>;
     try {
       // @nestjs/jwt types the secret as string | Buffer; jsonwebtoken takes a KeyObject as well.
@@ -94,7 +110,7 @@ export class AuthService {
       const name = (err as Error).name;
       throw new AuthError(name === 'TokenExpiredError' ? 'Token expired' : 'Invalid token');
     }
-    return this.principalFromClaims(claims);
+    return this.acceptClaims(token, claims);
   }
 
   /** Owner is `sub`, else `email`; admin is `is_admin` at top level or under `user`. */

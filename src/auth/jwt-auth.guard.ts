@@ -4,8 +4,9 @@ import { AuthError, AuthService, type CredentialSource } from './auth.service.js
 import type { Principal } from './principal.js';
 
 /**
- * HTTP authentication. A presented token is verified by passport-jwt; without one, the trusted
- * proxy header or (auth off) anonymous access applies, as on the tunnel upgrade.
+ * HTTP authentication. A presented token is verified by passport-jwt, unless the same token was
+ * verified within the last minute (AuthService.recentlyVerified); without one, the trusted proxy
+ * header or (auth off) anonymous access applies, as on the tunnel upgrade.
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
@@ -15,7 +16,15 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<CredentialSource & { user?: Principal }>();
-    if (this.auth.extractToken(req)) return (await super.canActivate(context)) as boolean;
+    const token = this.auth.extractToken(req);
+    if (token) {
+      const known = this.auth.recentlyVerified(token);
+      if (known) {
+        req.user = known;
+        return true;
+      }
+      return (await super.canActivate(context)) as boolean;
+    }
     try {
       req.user = await this.auth.authenticate(req);
       return true;

@@ -14,11 +14,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
         // passport-jwt hands the key to jsonwebtoken as is, which takes a KeyObject (typed here as Buffer).
         auth.secret ? done(null, auth.secret as unknown as Buffer) : done(new AuthError('Token authentication is not configured')),
       ...auth.verifyOptions,
+      passReqToCallback: true,
     });
   }
 
-  /** Turns verified claims into the request's Principal. */
-  validate(claims: Record<string, unknown>): Principal {
-    return this.auth.principalFromClaims(claims);
+  /** Turns verified claims into the request's Principal; the token is remembered as verified. */
+  validate(req: CredentialSource, claims: Record<string, unknown>): Principal {
+    return this.auth.acceptClaims(this.auth.extractToken(req)!, claims);
   }
 }

@@ -6,6 +6,7 @@
  */
 import WebSocket, { type RawData } from 'ws';
 import { TunnelCloseCode, type RegisteredServer, type TunnelToGatewayFrame } from '../protocol/envelopes.js';
+import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { Backoff, formatDelay } from './backoff.js';
 import { displayUrl } from './gateway-url.js';
 import type { Logger } from './logger.js';
@@ -39,6 +40,8 @@ export interface LinkOptions {
 /** One connection attempt and what was learned about it. */
 interface Connection {
   ws: WebSocket;
+  /** Set once the upgrade succeeded: frames of one event-loop turn leave in one write. */
+  writes?: WriteCoalescer;
   /** HTTP status of a refused upgrade. */
   status?: number;
   statusText?: string;
@@ -120,6 +123,7 @@ export class GatewayLink {
   private write(conn: Connection, frame: TunnelToGatewayFrame): void {
     const data = JSON.stringify(frame);
     if (frame.type !== 'heartbeat') this.options.logger.debug(`-> gateway ${data}`);
+    conn.writes?.hold();
     conn.ws.send(data);
   }
 
@@ -159,6 +163,9 @@ export class GatewayLink {
       res.once('end', finish);
       res.once('error', finish);
       setTimeout(finish, 1000).unref();
+    });
+    ws.on('upgrade', (res) => {
+      conn.writes = new WriteCoalescer(res.socket);
     });
     ws.on('open', () => this.onOpen(conn));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(conn, data, isBinary));

@@ -6,10 +6,11 @@ import type { RawData, WebSocket } from 'ws';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { TUNNEL_PATH } from '../protocol/envelopes.js';
+import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { SessionRegistry } from './session-registry.js';
 import { TunnelConnectionGuard } from './tunnel-connection.guard.js';
 import { TunnelProtocolService } from './tunnel-protocol.service.js';
-import { TunnelSession } from './tunnel-session.js';
+import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
 
 interface Liveness {
   session: TunnelSession;
@@ -50,7 +51,16 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
       socket.close(1008, 'Authentication required');
       return;
     }
-    const session = new TunnelSession(randomBytes(16).toString('hex'), principal.user, socket, {
+    // ws writes to the upgraded connection, which is the upgrade request's socket.
+    const writes = new WriteCoalescer(req.socket);
+    const frames: TunnelSocket = {
+      send: (data) => {
+        writes.hold();
+        socket.send(data);
+      },
+      close: (code, reason) => socket.close(code, reason),
+    };
+    const session = new TunnelSession(randomBytes(16).toString('hex'), principal.user, frames, {
       maxPending: this.config.tunnel.maxPendingPerSession,
     });
     const liveness: Liveness = { session, lastSeen: Date.now() };

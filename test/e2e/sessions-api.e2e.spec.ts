@@ -131,6 +131,16 @@ describe('with auth', () => {
       expect(res.body.message).toBe('Token expired');
     });
 
+    test('a token that expires while in use is refused from then on (verified tokens are remembered only until exp)', async () => {
+      const shortLived = signToken({ secret: TEST_SECRET, sub: 'alice@example.com', expiresIn: 1 });
+      expect((await http('GET', url('/sessions'), { token: shortLived })).status).toBe(200);
+      expect((await http('GET', url('/sessions'), { token: shortLived })).status).toBe(200);
+      const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1], 'base64url').toString()) as { exp: number }).exp;
+      await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+      const res = await http('GET', url('/sessions'), { token: shortLived });
+      expect([res.status, res.body.message]).toEqual([401, 'Token expired']);
+    });
+
     test('a bad signature, alg none, or no subject: 401', async () => {
       const forged = signToken({ secret: 'another-secret-0123456789', sub: 'alice@example.com', expiresIn: '1h' });
       const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
