@@ -7,11 +7,12 @@
  *
  *   BENCH_DURATION=5     seconds per measured run          BENCH_WARMUP=2   seconds of warm-up per case
  *   BENCH_RUNS=3         runs per case (median + min..max) BENCH_CONCURRENCY=1,64
- *   BENCH_PATHS=1,1s,2,3,4,5   which paths (1s = direct with the SDK echo server)
+ *   BENCH_PATHS=1,1s,2,3,4,4c,5   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling)
  *   BENCH_TUNNEL=auto|cli|bench   tunnel client behind paths 2-4 (auto: the CLI once it is on main)
  *   ECHO_IMPL=raw|sdk    echo server behind every path     BENCH_MEM_RUNS=3  BENCH_TUNNELS=1000,10000
  *   BENCH_SSE_SUBSCRIBERS=1000  BENCH_SSE_EVENTS=100  BENCH_SSE_RUNS=3
- *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
+ *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4 (the path profiled)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
+ *   BENCH_ADAPTERS=1 (0 = skip the framework floor: node:http vs Nest on Express vs Nest on Fastify)
  *   BENCH_OUT=docs/benchmarks.md   BENCH_GATEWAY_ROOT=<another built checkout> (gateway from there)
  *   BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=30 BENCH_RETRIES=2: before each run, wait up to 30 s until
  *     other processes use < 10% of a core; repeat a run (at most 2 times per case) if they used > 20%;
@@ -29,6 +30,7 @@ import {
   GATEWAY_ROOT,
   ROOT,
   cliAvailable,
+  clientCeilingPath,
   directPath,
   gatewayMcpPath,
   gatewayMemory,
@@ -60,7 +62,7 @@ const CFG = {
   warmupS: num(env.BENCH_WARMUP, 2),
   runs: num(env.BENCH_RUNS, 3),
   concurrency: list(env.BENCH_CONCURRENCY, ['1', '64']).map(Number),
-  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '5']),
+  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5']),
   tunnel: env.BENCH_TUNNEL || 'auto',
   echoImpl: env.ECHO_IMPL || 'raw',
   memRuns: num(env.BENCH_MEM_RUNS, 3),
@@ -70,7 +72,9 @@ const CFG = {
   sseRuns: num(env.BENCH_SSE_RUNS, 3),
   profileS: num(env.BENCH_PROFILE_DURATION, 10),
   profileSse: env.BENCH_PROFILE_SSE === '1',
+  profilePath: env.BENCH_PROFILE_PATH === '4' ? '4' : '3',
   soakS: num(env.BENCH_SOAK, 0),
+  adapters: env.BENCH_ADAPTERS !== '0',
   out: env.BENCH_OUT || 'docs/benchmarks.md',
   quietPct: num(env.BENCH_QUIET_PCT, 10),
   quietWaitS: num(env.BENCH_QUIET_WAIT, 30),
@@ -218,6 +222,7 @@ const PATHS = {
   3: { title: '3 gateway POST /reverse-proxy/sessions/:id/request, auth on', setup: () => gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
   4: { title: '4 gateway MCP Streamable HTTP, SDK client, auth on', setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
   5: { title: `5 supergateway ${supergatewayVersion()} stdio -> Streamable HTTP --stateful, SDK client`, setup: () => supergatewayPath({ impl: CFG.echoImpl }) },
+  '4c': { title: '4c ceiling of the SDK client: an endpoint that answers at once and does nothing else', setup: () => clientCeilingPath() },
   6: { title: '6 cluster: paths 3 and 4 through a replica without the tunnel' },
 };
 
@@ -404,14 +409,14 @@ async function runSse() {
   };
 }
 
-/** Path 3 at the highest concurrency with the gateway under --cpu-prof; summarizes the profile. */
+/** Path 3 (or BENCH_PROFILE_PATH=4) at the highest concurrency with the gateway under --cpu-prof; summarizes the profile. */
 async function runProfile() {
   const dir = `${OUT_DIR}/profiles`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const c = Math.max(...CFG.concurrency);
   const spawnedAt = performance.now();
-  const target = await gatewayRestPath({
+  const target = await (CFG.profilePath === '4' ? gatewayMcpPath : gatewayRestPath)({
     impl: CFG.echoImpl,
     tunnelKind,
     secret: SECRET,
@@ -422,6 +427,7 @@ async function runProfile() {
   let res;
   let window;
   try {
+    await target.prepare?.(c);
     await target.run(c, CFG.warmupS);
     await waitForQuiet();
     const from = performance.now();
@@ -438,7 +444,7 @@ async function runProfile() {
   const file = `${dir}/${files.sort((a, b) => statSync(`${dir}/${b}`).mtimeMs - statSync(`${dir}/${a}`).mtimeMs)[0]}`;
   const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, window);
   log(`profile: ${res.rps.toFixed(0)} req/s under --cpu-prof, ${summary.busyMs.toFixed(0)} ms busy; written to ${file}`);
-  return { c, rps: res.rps, requests: res.ok, file: file.slice(ROOT.length), ...summary };
+  return { path: CFG.profilePath, c, rps: res.rps, requests: res.ok, file: file.slice(ROOT.length), ...summary };
 }
 
 /** Path 3 at c=16 for CFG.soakS seconds; heap after a full GC sampled every ~10% of the time. */
@@ -482,6 +488,13 @@ async function main() {
     results.profile = await guard('profile', runProfile);
     results.jwt = await guard('jwt micro-benchmark', async () =>
       JSON.parse(execFileSync(process.execPath, [`${ROOT}bench/jwt-verify.mjs`], { cwd: ROOT }).toString()),
+    );
+  }
+  if (CFG.adapters) {
+    await waitForQuiet();
+    log('framework floor: node:http, Nest on Express, Nest on Fastify (bench/adapters.mjs)');
+    results.adapters = await guard('adapters', async () =>
+      JSON.parse(execFileSync(process.execPath, [`${ROOT}bench/adapters.mjs`, '--duration', String(CFG.durationS)], { cwd: ROOT }).toString()),
     );
   }
   if (CFG.soakS > 0) results.soak = await guard('soak', runSoak);

@@ -17,7 +17,8 @@ async function bootstrap(): Promise<void> {
   }
   const logger = new ConsoleLogger({ json: config.logFormat === 'json', logLevels: logLevels(config.logLevel) });
   const app = await createApp(config, logger);
-  await app.listen(config.port, config.host);
+  // A larger accept queue than Node's 511: tunnels reconnect in bursts after a gateway restart.
+  await app.listen({ port: config.port, host: config.host, backlog: 4096 });
   logger.log({ msg: 'Gateway listening', url: `http://${config.host}:${config.port}`, auth: config.auth.required }, 'Bootstrap');
 }
 

@@ -276,24 +276,25 @@ function mcpClientsTarget({ url, headers = {}, gatewayPid, extraPids }) {
  * Path 4: the gateway's MCP Streamable HTTP endpoint. Returns {missing: reason} when the endpoint
  * is not on this branch yet.
  */
-export async function gatewayMcpPath({ impl, tunnelKind, secret, token }) {
+export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs = [], probe = false }) {
   if (!existsSync(`${GATEWAY_ROOT}dist/mcp`)) return { missing: 'the MCP Streamable HTTP endpoint (src/mcp, /servers/:name/mcp) is not merged into main yet' };
-  const gw = await startGateway({ secret });
+  const gw = await startGateway({ secret, nodeArgs, probe });
   const tunnel = await startTunnel(tunnelKind, { wsUrl: gw.wsUrl, token, name: 'echo', impl });
   await waitForSession(gw.base, token, 'echo');
   const url = `${gw.base}/servers/echo/mcp`;
-  const probe = await fetch(url, {
+  const initialize = await fetch(url, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '0' } } }),
   });
-  await probe.body?.cancel();
-  if (probe.status === 404) {
+  await initialize.body?.cancel();
+  if (initialize.status === 404) {
     await stopTree(tunnel);
     await gw.proc.stop();
     return { missing: `POST /servers/echo/mcp answers 404 on this build` };
   }
   const target = mcpClientsTarget({ url, headers: { Authorization: `Bearer ${token}` }, gatewayPid: gw.proc.pid, extraPids: () => [tunnel.pid, ...descendants(tunnel.pid)] });
+  target.gateway = gw;
   await target.check();
   target.stop = async () => {
     await target.release();
@@ -335,4 +336,22 @@ export async function supergatewayPath({ impl }) {
 
 export function supergatewayVersion() {
   return JSON.parse(readFileSync(`${ROOT}node_modules/supergateway/package.json`, 'utf8')).version;
+}
+
+/**
+ * Path 4c: the SDK client on an endpoint that does no work (bench/null-mcp-server.mjs): the most
+ * that the load generator of paths 4 and 5 can drive on this machine.
+ */
+export async function clientCeilingPath() {
+  const port = await freePort();
+  const proc = await startProcess(NODE, [`${ROOT}bench/null-mcp-server.mjs`, String(port)], {});
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await waitForHttp(url);
+  const target = mcpClientsTarget({ url, gatewayPid: proc.pid, extraPids: () => [] });
+  await target.check();
+  target.stop = async () => {
+    await target.release();
+    await stopTree(proc);
+  };
+  return target;
 }

@@ -189,6 +189,14 @@ export function writeReport(results, file) {
   const why4 = paths[4]?.missing ? `not measured yet: ${paths[4].missing}` : 'n/a';
   t.push([`path 4 throughput ≥ 0.5 × path 2 at c=${cHigh}`, r4 && r2 ? `${fix(r4.rps.median / r2.rps.median, 2)} ×` : why4, verdict(r4 && r2 ? r4.rps.median / r2.rps.median >= 0.5 : undefined)]);
   t.push([`path 4 throughput ≥ 5 × path 5 at c=${cHigh}`, r4 && r5 ? `${fix(r4.rps.median / r5.rps.median, 2)} ×` : why4, verdict(r4 && r5 ? r4.rps.median / r5.rps.median >= 5 : undefined)]);
+  const ceiling = paths['4c']?.byC?.[cHigh];
+  if (ceiling && r2) {
+    t.push([
+      `context for path 4: the SDK client's own ceiling at c=${cHigh} (path 4c, an endpoint that does nothing)`,
+      `${fix(ceiling.rps.median, 0)} req/s = ${fix(ceiling.rps.median / r2.rps.median, 2)} × path 2 and ${r5 ? fix(ceiling.rps.median / r5.rps.median, 2) : 'n/a'} × path 5; path 4 reaches ${r4 ? fix(r4.rps.median / ceiling.rps.median, 2) : 'n/a'} × of it`,
+      ceiling.rps.median < 0.5 * r2.rps.median ? 'the 0.5 × and 5 × targets are out of reach of this load generator here' : 'reachable',
+    ]);
+  }
   const big = mem?.points?.[Math.max(...c.tunnelCounts)];
   if (big) {
     const kb = big.rssPerTunnelKiB.median * 1.024;
@@ -206,6 +214,26 @@ export function writeReport(results, file) {
     );
   }
 
+  const ad = results.adapters;
+  if (ad && !ad.error) {
+    const row = (kind, label) =>
+      `| ${label} | ${fix(ad[kind]['1'].rps, 0)} | ${fix(ad[kind]['1'].cpuPer1k, 0)} | ${fix(ad[kind]['64'].rps, 0)} | ${fix(ad[kind]['64'].cpuPer1k, 0)} |`;
+    p(
+      '## Express or Fastify: the framework floor',
+      '',
+      'bench/adapters.mjs, same machine and run, one measured run each: the same one-route app (a header guard, a JSON',
+      'body in, a JSON-RPC answer out, no tunnel, no JWT) on bare node:http and on Nest with either adapter. This is what',
+      'the HTTP layer alone costs per request; the gateway runs on Fastify.',
+      '',
+      '| server | c=1 req/s | c=1 CPU ms per 1k | c=64 req/s | c=64 CPU ms per 1k |',
+      '|---|---|---|---|---|',
+      row('node:http', 'node:http'),
+      row('nest-express', 'Nest 12 + Express adapter'),
+      row('nest-fastify', 'Nest 12 + Fastify adapter'),
+      '',
+    );
+  } else if (ad?.error) p('## Express or Fastify: the framework floor', '', `Run failed: ${ad.error}`, '');
+
   // Profile
   const prof = results.profile;
   if (prof && !prof.error) {
@@ -213,7 +241,7 @@ export function writeReport(results, file) {
     p(
       '## What the profile showed',
       '',
-      `The gateway ran once more under \`node --cpu-prof\` with path 3 at c=${prof.c} for ${c.profileS} s (${fix(prof.rps, 0)} req/s while profiled,`,
+      `The gateway ran once more under \`node --cpu-prof\` with path ${prof.path ?? 3} at c=${prof.c} for ${c.profileS} s (${fix(prof.rps, 0)} req/s while profiled,`,
       `${prof.requests} requests, ${fix(prof.busyMs, 0)} ms of busy CPU sampled). Summary by bench/profile-summary.mjs;`,
       `the profile itself is left in ${prof.file} (not committed).`,
       '',
