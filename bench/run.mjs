@@ -7,11 +7,12 @@
  *
  *   BENCH_DURATION=5     seconds per measured run          BENCH_WARMUP=2   seconds of warm-up per case
  *   BENCH_RUNS=3         runs per case (median + min..max) BENCH_CONCURRENCY=1,64
- *   BENCH_PATHS=1,1s,2,3,4,4c,5   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling)
+ *   BENCH_PATHS=1,1s,2,3,4,4c,5,4h,5h   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling;
+ *                        4h/5h = paths 4/5 driven by autocannon in one MCP session instead of SDK clients)
  *   BENCH_TUNNEL=auto|cli|bench   tunnel client behind paths 2-4 (auto: the CLI once it is on main)
  *   ECHO_IMPL=raw|sdk    echo server behind every path     BENCH_MEM_RUNS=3  BENCH_TUNNELS=1000,10000
  *   BENCH_SSE_SUBSCRIBERS=1000  BENCH_SSE_EVENTS=100  BENCH_SSE_RUNS=3
- *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4 (the path profiled)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
+ *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4|4h (the path profiled)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
  *   BENCH_ADAPTERS=1 (0 = skip the framework floor: node:http vs Nest on Express vs Nest on Fastify)
  *   BENCH_OUT=docs/benchmarks.md   BENCH_GATEWAY_ROOT=<another built checkout> (gateway from there)
  *   BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=30 BENCH_RETRIES=2: before each run, wait up to 30 s until
@@ -62,7 +63,7 @@ const CFG = {
   warmupS: num(env.BENCH_WARMUP, 2),
   runs: num(env.BENCH_RUNS, 3),
   concurrency: list(env.BENCH_CONCURRENCY, ['1', '64']).map(Number),
-  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5']),
+  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5', '4h', '5h']),
   tunnel: env.BENCH_TUNNEL || 'auto',
   echoImpl: env.ECHO_IMPL || 'raw',
   memRuns: num(env.BENCH_MEM_RUNS, 3),
@@ -72,7 +73,7 @@ const CFG = {
   sseRuns: num(env.BENCH_SSE_RUNS, 3),
   profileS: num(env.BENCH_PROFILE_DURATION, 10),
   profileSse: env.BENCH_PROFILE_SSE === '1',
-  profilePath: env.BENCH_PROFILE_PATH === '4' ? '4' : '3',
+  profilePath: ['4', '4h'].includes(env.BENCH_PROFILE_PATH) ? env.BENCH_PROFILE_PATH : '3',
   soakS: num(env.BENCH_SOAK, 0),
   adapters: env.BENCH_ADAPTERS !== '0',
   out: env.BENCH_OUT || 'docs/benchmarks.md',
@@ -222,6 +223,11 @@ const PATHS = {
   3: { title: '3 gateway POST /reverse-proxy/sessions/:id/request, auth on', setup: () => gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
   4: { title: '4 gateway MCP Streamable HTTP, SDK client, auth on', setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
   5: { title: `5 supergateway ${supergatewayVersion()} stdio -> Streamable HTTP --stateful, SDK client`, setup: () => supergatewayPath({ impl: CFG.echoImpl }) },
+  '4h': {
+    title: '4h gateway MCP Streamable HTTP, auth on, light load generator (autocannon, one session)',
+    setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, loadgen: 'http' }),
+  },
+  '5h': { title: `5h supergateway ${supergatewayVersion()} --stateful, light load generator (autocannon, one session)`, setup: () => supergatewayPath({ impl: CFG.echoImpl, loadgen: 'http' }) },
   '4c': { title: '4c ceiling of the SDK client: an endpoint that answers at once and does nothing else', setup: () => clientCeilingPath() },
   6: { title: '6 cluster: paths 3 and 4 through a replica without the tunnel' },
 };
@@ -416,7 +422,8 @@ async function runProfile() {
   mkdirSync(dir, { recursive: true });
   const c = Math.max(...CFG.concurrency);
   const spawnedAt = performance.now();
-  const target = await (CFG.profilePath === '4' ? gatewayMcpPath : gatewayRestPath)({
+  const target = await (CFG.profilePath === '3' ? gatewayRestPath : gatewayMcpPath)({
+    loadgen: CFG.profilePath === '4h' ? 'http' : 'sdk',
     impl: CFG.echoImpl,
     tunnelKind,
     secret: SECRET,

@@ -10,8 +10,9 @@ import { Samples } from './stats.mjs';
  * POSTs one body over `connections` keep-alive connections for `durationS` seconds with autocannon.
  * Latencies are taken from autocannon's per-response event (float ms, hrtime based): its own
  * histogram keeps whole milliseconds only, too coarse for sub-millisecond p50s.
+ * A 2xx counts as answered once its body has been read to the end (an SSE answer stream included).
  */
-export async function httpLoad({ url, headers = {}, body, connections, durationS }) {
+export async function httpLoad({ url, headers = {}, body, connections, durationS, idReplacement = false }) {
   const samples = new Samples();
   let non2xx = 0;
   const started = process.hrtime.bigint();
@@ -20,6 +21,8 @@ export async function httpLoad({ url, headers = {}, body, connections, durationS
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body,
+    // `[<id>]` in the body becomes a fresh id per request (JSON-RPC ids must be unique within an MCP session).
+    idReplacement,
     connections,
     pipelining: 1,
     duration: durationS,

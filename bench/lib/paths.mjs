@@ -272,11 +272,64 @@ function mcpClientsTarget({ url, headers = {}, gatewayPid, extraPids }) {
   };
 }
 
+/** The last `data:` line of an SSE body, or the body itself when it is plain JSON. */
+function jsonRpcFrom(text) {
+  const data = text.split('\n').filter((line) => line.startsWith('data:')).pop();
+  return JSON.parse(data === undefined ? text : data.slice(5));
+}
+
+/**
+ * The same Streamable HTTP endpoint driven without the SDK client: one MCP session opened by hand,
+ * then c keep-alive connections POSTing tools/call in it with autocannon (a fresh JSON-RPC id per
+ * request) and reading each SSE answer to its end. The server does all the work it does for an SDK
+ * client; the load generator costs far less, so this shows what the server itself can serve.
+ */
+function mcpHttpTarget({ url, headers = {}, gatewayPid, extraPids }) {
+  const base = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...headers };
+  let sessionHeaders;
+  const post = async (message, extra = {}) => {
+    const res = await fetch(url, { method: 'POST', headers: { ...base, ...extra }, body: JSON.stringify(message) });
+    const text = await res.text();
+    return { res, text };
+  };
+  const open = async () => {
+    const { res, text } = await post({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench-http', version: '1.0.0' } },
+    });
+    const sessionId = res.headers.get('mcp-session-id');
+    if (res.status !== 200 || !sessionId) throw new Error(`initialize on ${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    sessionHeaders = { 'mcp-session-id': sessionId, 'mcp-protocol-version': jsonRpcFrom(text).result.protocolVersion };
+    await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sessionHeaders);
+  };
+  const body = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: CALL_PARAMS });
+  return {
+    gatewayPid,
+    pathPids: () => [gatewayPid, ...descendants(gatewayPid), ...extraPids()],
+    async prepare() {
+      if (!sessionHeaders) await open();
+    },
+    async check() {
+      if (!sessionHeaders) await open();
+      const { res, text } = await post({ jsonrpc: '2.0', id: 'check', method: 'tools/call', params: CALL_PARAMS }, sessionHeaders);
+      if (res.status !== 200) throw new Error(`tools/call on ${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
+      checkCall(jsonRpcFrom(text).result);
+    },
+    run: (c, durationS) => httpLoad({ url, headers: { ...base, ...sessionHeaders }, body, idReplacement: true, connections: c, durationS }),
+    async release() {
+      if (sessionHeaders) await fetch(url, { method: 'DELETE', headers: { ...base, ...sessionHeaders } }).catch(() => undefined);
+      sessionHeaders = undefined;
+    },
+  };
+}
+
 /**
  * Path 4: the gateway's MCP Streamable HTTP endpoint. Returns {missing: reason} when the endpoint
  * is not on this branch yet.
  */
-export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs = [], probe = false }) {
+export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs = [], probe = false, loadgen = 'sdk' }) {
   if (!existsSync(`${GATEWAY_ROOT}dist/mcp`)) return { missing: 'the MCP Streamable HTTP endpoint (src/mcp, /servers/:name/mcp) is not merged into main yet' };
   const gw = await startGateway({ secret, nodeArgs, probe });
   const tunnel = await startTunnel(tunnelKind, { wsUrl: gw.wsUrl, token, name: 'echo', impl });
@@ -293,7 +346,8 @@ export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs
     await gw.proc.stop();
     return { missing: `POST /servers/echo/mcp answers 404 on this build` };
   }
-  const target = mcpClientsTarget({ url, headers: { Authorization: `Bearer ${token}` }, gatewayPid: gw.proc.pid, extraPids: () => [tunnel.pid, ...descendants(tunnel.pid)] });
+  const makeTarget = loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget;
+  const target = makeTarget({ url, headers: { Authorization: `Bearer ${token}` }, gatewayPid: gw.proc.pid, extraPids: () => [tunnel.pid, ...descendants(tunnel.pid)] });
   target.gateway = gw;
   await target.check();
   target.stop = async () => {
@@ -305,7 +359,7 @@ export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs
 }
 
 /** Path 5: supergateway, stdio -> Streamable HTTP, stateful (one child server per MCP session). */
-export async function supergatewayPath({ impl }) {
+export async function supergatewayPath({ impl, loadgen = 'sdk' }) {
   const port = await freePort();
   const proc = await startProcess(
     NODE,
@@ -325,7 +379,7 @@ export async function supergatewayPath({ impl }) {
   );
   const url = `http://127.0.0.1:${port}/mcp`;
   await waitForHttp(url);
-  const target = mcpClientsTarget({ url, gatewayPid: proc.pid, extraPids: () => [] });
+  const target = (loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget)({ url, gatewayPid: proc.pid, extraPids: () => [] });
   await target.check();
   target.stop = async () => {
     await target.release();

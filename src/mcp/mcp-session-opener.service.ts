@@ -1,6 +1,6 @@
 import { ForbiddenException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -28,11 +28,14 @@ export class McpSessionOpener {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** A Streamable HTTP session; the SDK transport gives the client its id when it initializes. */
-  openStreamableHttp(name: string, principal: Principal): { session: McpClientSession; transport: StreamableHTTPServerTransport } {
+  /**
+   * A Streamable HTTP session; the SDK transport gives the client its id when it initializes.
+   * The SDK's web-standard transport: the door does the Node side itself (web-exchange.ts).
+   */
+  openStreamableHttp(name: string, principal: Principal): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
     const tunnel = this.reachableServer(name, principal);
     const id = randomUUID();
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: new BoundedEventStore(this.config.mcp.eventStoreMaxEvents),
       keepAliveMs: this.config.sse.keepaliveMs,

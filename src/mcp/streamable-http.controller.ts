@@ -16,17 +16,21 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { holdResponseWrites } from '../common/hold-response-writes.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import type { McpClientSession } from './mcp-client-session.js';
 import { replyJsonRpcError, replySessionNotFound } from './mcp-http-replies.js';
 import { McpSessionOpener } from './mcp-session-opener.service.js';
 import { OriginGuard } from './origin.guard.js';
+import { toWebRequest, writeWebResponse } from './web-exchange.js';
 import { STATELESS_REVISION, StatelessMcpDoor } from './stateless-mcp.service.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
 
 const SESSION_HEADER = 'mcp-session-id';
+/** How long a POST's response bytes may wait for its answer so that all leave in one write. */
+const ANSWER_WAIT_MS = 20;
 
 /**
  * `/servers/:name/mcp`: the MCP Streamable HTTP transport. Session-based revisions (2025-03-26 to
@@ -70,6 +74,7 @@ export class StreamableHttpController {
     reply.hijack();
     const { raw: req } = request;
     const { raw: res } = reply;
+    holdResponseWrites(res, ANSWER_WAIT_MS);
     const body: unknown = request.body;
     if (header(req, SESSION_HEADER) === undefined) {
       // Which era is this request? The SDK's own routing rule (body-first: a per-request `_meta` envelope claim).
@@ -134,7 +139,9 @@ export class StreamableHttpController {
     session.beginExchange();
     res.once('close', () => session.endExchange());
     try {
-      await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.method === 'POST' ? body : undefined);
+      const transport = session.transport as WebStandardStreamableHTTPServerTransport;
+      const response = await transport.handleRequest(toWebRequest(req), { parsedBody: req.method === 'POST' ? body : undefined });
+      await writeWebResponse(response, res);
     } catch (err) {
       this.logger.error({ msg: 'Streamable HTTP request failed', sessionId: session.id, error: String(err) });
       replyJsonRpcError(res, 500, -32603, 'Internal error');
