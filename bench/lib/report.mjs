@@ -46,8 +46,12 @@ export function writeReport(results, file) {
     'paths 2 and 3 use autocannon (c keep-alive connections; latencies taken per response in',
     'fractional ms from its `response` event, since its own histogram keeps whole ms only);',
     'paths 1, 4 and 5 use the official SDK `Client` (path 1: c concurrent `callTool`s on one stdio',
-    'client; paths 4 and 5: c SDK clients, i.e. c MCP sessions, each calling in a loop). The request',
-    'is always `tools/call echo {"text":"bench"}`, checked for the right answer before each path runs.',
+    'client; paths 4 and 5: c SDK clients, i.e. c MCP sessions, each calling in a loop). Paths 4h and',
+    '5h are the endpoints of paths 4 and 5 driven by autocannon instead: one MCP session (revision',
+    '2025-11-25, like the SDK client) opened by hand, c connections POSTing `tools/call` in it with a',
+    'fresh id each and reading every SSE answer to its end, which shows what the server itself serves',
+    'when the load generator costs less. The request is always `tools/call echo {"text":"bench"}`,',
+    'checked for the right answer before each path runs.',
     '',
     'CPU per 1,000 requests comes from /proc/<pid>/stat (utime+stime, 10 ms ticks) around each',
     'measured run: **gateway** is the one process in the middle (raw relay, gateway, supergateway);',
@@ -195,6 +199,15 @@ export function writeReport(results, file) {
       `context for path 4: the SDK client's own ceiling at c=${cHigh} (path 4c, an endpoint that does nothing)`,
       `${fix(ceiling.rps.median, 0)} req/s = ${fix(ceiling.rps.median / r2.rps.median, 2)} × path 2 and ${r5 ? fix(ceiling.rps.median / r5.rps.median, 2) : 'n/a'} × path 5; path 4 reaches ${r4 ? fix(r4.rps.median / ceiling.rps.median, 2) : 'n/a'} × of it`,
       ceiling.rps.median < 0.5 * r2.rps.median ? 'the 0.5 × and 5 × targets are out of reach of this load generator here' : 'reachable',
+    ]);
+  }
+  const r4h = paths['4h']?.byC?.[cHigh];
+  const r5h = paths['5h']?.byC?.[cHigh];
+  if (r4h && r2) {
+    t.push([
+      `context for path 4: the same endpoints with a lighter load generator at c=${cHigh} (paths 4h and 5h, autocannon)`,
+      `path 4h ${fix(r4h.rps.median, 0)} req/s = ${fix(r4h.rps.median / r2.rps.median, 2)} × path 2${r5h ? ` and ${fix(r4h.rps.median / r5h.rps.median, 2)} × path 5h (${fix(r5h.rps.median, 0)} req/s)` : ''}; gateway ${fix(r4h.gatewayCpuPer1k.median, 0)} ms CPU per 1,000 calls`,
+      r4h.rps.median >= 0.5 * r2.rps.median ? 'the 0.5 × target is met by the server' : 'the server itself stays below 0.5 × path 2: see "What the profiles showed"',
     ]);
   }
   const big = mem?.points?.[Math.max(...c.tunnelCounts)];
