@@ -52,7 +52,21 @@ export function sessionStream(session: TunnelSession, options: SessionStreamOpti
 }
 
 function toMessage(sessionId: string, event: SessionEvent): MessageEvent {
-  return event.type === 'closed' ? closedEvent(sessionId, event.reason) : { type: event.type, data: event.payload };
+  return event.type === 'closed' ? closedEvent(sessionId, event.reason) : { type: event.type, data: jsonOf(event) };
+}
+
+/**
+ * An event's payload as JSON, made once however many streams the event reaches (Nest writes a
+ * string as it is, and would otherwise stringify the same object again for every subscriber).
+ */
+const payloadJson = new WeakMap<SessionEvent, string>();
+function jsonOf(event: Exclude<SessionEvent, { type: 'closed' }>): string {
+  let json = payloadJson.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event.payload);
+    payloadJson.set(event, json);
+  }
+  return json;
 }
 
 function closedEvent(sessionId: string, reason: string): MessageEvent {

@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { holdResponseWrites } from '../../src/common/hold-response-writes.js';
+import { holdResponseWrites } from '../../src/mcp/hold-response-writes.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
