@@ -7,6 +7,8 @@
  *
  *   BENCH_DURATION=5     seconds per measured run          BENCH_WARMUP=2   seconds of warm-up per case
  *   BENCH_RUNS=3         runs per case (median + min..max) BENCH_CONCURRENCY=1,64
+ *   BENCH_PAIRED=2,3     paths set up together and measured in alternating runs (their ratio is a target)
+ *   BENCH_PAIRED_RUNS=5  runs per case for those
  *   BENCH_PATHS=1,1s,2,3,4,4c,5,4h,5h   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling;
  *                        4h/5h = paths 4/5 driven by autocannon in one MCP session instead of SDK clients)
  *   BENCH_TUNNEL=auto|cli|bench   tunnel client behind paths 2-4 (auto: the CLI once it is on main)
@@ -62,6 +64,8 @@ const CFG = {
   durationS: num(env.BENCH_DURATION, 5),
   warmupS: num(env.BENCH_WARMUP, 2),
   runs: num(env.BENCH_RUNS, 3),
+  paired: list(env.BENCH_PAIRED, ['2', '3']),
+  pairedRuns: num(env.BENCH_PAIRED_RUNS, 5),
   concurrency: list(env.BENCH_CONCURRENCY, ['1', '64']).map(Number),
   paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5', '4h', '5h']),
   tunnel: env.BENCH_TUNNEL || 'auto',
@@ -162,58 +166,80 @@ async function waitForQuiet() {
   return pct;
 }
 
-/** Warm-up, then CFG.runs measured runs at each concurrency. */
-async function measure(name, target) {
-  const byC = {};
+/**
+ * Measures paths side by side: at each concurrency every path is warmed up, then their measured
+ * runs alternate (A B A B ...), so a slow drift of the machine weighs on all of them alike and
+ * their ratios stay fair. A group of one is the plain case: warm-up, then `runs` runs.
+ * `entries`: [{ id, target }]; returns { [id]: byC }.
+ */
+async function measureGroup(entries, runs) {
+  const byId = Object.fromEntries(entries.map(({ id }) => [id, {}]));
   for (const c of CFG.concurrency) {
-    await target.prepare?.(c);
-    await target.run(c, CFG.warmupS);
-    const runs = [];
-    for (let r = 0, retries = 0; r < CFG.runs; r++) {
-      await waitForQuiet();
-      const a = snapshot(target);
-      const res = await target.run(c, CFG.durationS);
-      const b = snapshot(target);
-      const per1k = (x) => (1000 * x) / Math.max(1, res.ok);
-      const wallMs = b.t - a.t;
-      const ours = b.path - a.path + (b.loadgen - a.loadgen);
-      const foreignPct = (100 * Math.max(0, b.busy - a.busy - ours)) / wallMs;
-      if (foreignPct > CFG.quietPct * 2 && retries < CFG.retries) {
-        retries++;
-        log(`${name} c=${c} run ${r + 1}: others used ${foreignPct.toFixed(0)}% of a core meanwhile; run repeated`);
-        r--;
-        continue;
-      }
-      runs.push({
-        rps: res.rps,
-        p50: res.latency.p50,
-        p99: res.latency.p99,
-        ok: res.ok,
-        failed: res.failed,
-        firstError: res.firstError,
-        gatewayCpuPer1k: per1k(b.gateway - a.gateway),
-        pathCpuPer1k: per1k(b.path - a.path),
-        loadgenCpuPer1k: per1k(b.loadgen - a.loadgen),
-        // CPU used on the machine by anything not started by the bench, in % of one core
-        foreignPct,
-      });
-      log(`${name} c=${c} run ${r + 1}: ${res.rps.toFixed(0)} req/s, p50 ${res.latency.p50.toFixed(3)} ms, p99 ${res.latency.p99.toFixed(3)} ms, gateway ${runs.at(-1).gatewayCpuPer1k.toFixed(0)} ms CPU/1k, failed ${res.failed}`);
+    for (const { target } of entries) {
+      await target.prepare?.(c);
+      await target.run(c, CFG.warmupS);
     }
-    await target.release?.(c);
-    const pick = (k) => spread(runs.map((x) => x[k]));
-    byC[c] = {
-      runs,
-      rps: pick('rps'),
-      p50: pick('p50'),
-      p99: pick('p99'),
-      gatewayCpuPer1k: pick('gatewayCpuPer1k'),
-      pathCpuPer1k: pick('pathCpuPer1k'),
-      loadgenCpuPer1k: pick('loadgenCpuPer1k'),
-      foreignPct: pick('foreignPct'),
-      failed: runs.reduce((n, x) => n + x.failed, 0),
-    };
+    const measured = Object.fromEntries(entries.map(({ id }) => [id, []]));
+    const retries = Object.fromEntries(entries.map(({ id }) => [id, 0]));
+    for (let r = 0; r < runs; r++) {
+      for (const { id, target } of entries) {
+        for (;;) {
+          const run = await measuredRun(target, c);
+          if (run.foreignPct > CFG.quietPct * 2 && retries[id] < CFG.retries) {
+            retries[id]++;
+            log(`path ${id} c=${c} run ${r + 1}: others used ${run.foreignPct.toFixed(0)}% of a core meanwhile; run repeated`);
+            continue;
+          }
+          measured[id].push(run);
+          log(`path ${id} c=${c} run ${r + 1}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(3)} ms, p99 ${run.p99.toFixed(3)} ms, gateway ${run.gatewayCpuPer1k.toFixed(0)} ms CPU/1k, failed ${run.failed}`);
+          break;
+        }
+      }
+    }
+    for (const { id, target } of entries) {
+      await target.release?.(c);
+      byId[id][c] = summarizeRuns(measured[id]);
+    }
   }
-  return byC;
+  return byId;
+}
+
+/** One measured run, with the CPU of every process involved around it. */
+async function measuredRun(target, c) {
+  await waitForQuiet();
+  const a = snapshot(target);
+  const res = await target.run(c, CFG.durationS);
+  const b = snapshot(target);
+  const per1k = (x) => (1000 * x) / Math.max(1, res.ok);
+  const ours = b.path - a.path + (b.loadgen - a.loadgen);
+  return {
+    rps: res.rps,
+    p50: res.latency.p50,
+    p99: res.latency.p99,
+    ok: res.ok,
+    failed: res.failed,
+    firstError: res.firstError,
+    gatewayCpuPer1k: per1k(b.gateway - a.gateway),
+    pathCpuPer1k: per1k(b.path - a.path),
+    loadgenCpuPer1k: per1k(b.loadgen - a.loadgen),
+    // CPU used on the machine by anything not started by the bench, in % of one core
+    foreignPct: (100 * Math.max(0, b.busy - a.busy - ours)) / (b.t - a.t),
+  };
+}
+
+function summarizeRuns(runs) {
+  const pick = (k) => spread(runs.map((x) => x[k]));
+  return {
+    runs,
+    rps: pick('rps'),
+    p50: pick('p50'),
+    p99: pick('p99'),
+    gatewayCpuPer1k: pick('gatewayCpuPer1k'),
+    pathCpuPer1k: pick('pathCpuPer1k'),
+    loadgenCpuPer1k: pick('loadgenCpuPer1k'),
+    foreignPct: pick('foreignPct'),
+    failed: runs.reduce((n, x) => n + x.failed, 0),
+  };
 }
 
 const PATHS = {
@@ -234,24 +260,40 @@ const PATHS = {
 
 async function runPaths() {
   const results = {};
+  // The paths whose ratios are targets are measured side by side; the others one after another.
+  const paired = CFG.paired.filter((id) => CFG.paths.includes(id));
+  const groups = [];
   for (const id of CFG.paths) {
-    const def = PATHS[id];
-    if (!def?.setup) continue;
-    log(`path ${def.title}`);
-    let target;
+    if (!paired.includes(id)) groups.push([id]);
+    else if (id === paired[0]) groups.push(paired);
+  }
+  for (const group of groups) {
+    const entries = [];
     try {
-      target = await def.setup();
-      if (target.missing) {
-        results[id] = { title: def.title, missing: target.missing };
-        log(`  not measured: ${target.missing}`);
-        continue;
+      for (const id of group) {
+        const def = PATHS[id];
+        if (!def?.setup) continue;
+        log(`path ${def.title}`);
+        try {
+          const target = await def.setup();
+          if (target.missing) {
+            results[id] = { title: def.title, missing: target.missing };
+            log(`  not measured: ${target.missing}`);
+          } else entries.push({ id, target });
+        } catch (err) {
+          results[id] = { title: def.title, missing: `failed: ${err.message.split('\n')[0]}` };
+          log(`  failed: ${err.stack}`);
+        }
       }
-      results[id] = { title: def.title, byC: await measure(`path ${id}`, target) };
+      if (entries.length === 0) continue;
+      if (entries.length > 1) log(`paths ${entries.map((e) => e.id).join(', ')}: measured side by side, runs alternating`);
+      const byId = await measureGroup(entries, entries.length > 1 ? CFG.pairedRuns : CFG.runs);
+      for (const { id } of entries) results[id] = { title: PATHS[id].title, byC: byId[id] };
     } catch (err) {
-      results[id] = { title: def.title, missing: `failed: ${err.message.split('\n')[0]}` };
+      for (const { id } of entries) results[id] ??= { title: PATHS[id].title, missing: `failed: ${err.message.split('\n')[0]}` };
       log(`  failed: ${err.stack}`);
     } finally {
-      await target?.stop?.().catch(() => undefined);
+      for (const { target } of entries) await target.stop?.().catch(() => undefined);
     }
   }
   results[6] = { title: PATHS[6].title, missing: 'cluster mode is not built yet (no replica that can forward to the one holding the tunnel)' };

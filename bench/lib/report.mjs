@@ -35,7 +35,7 @@ export function writeReport(results, file) {
     `| date | ${m.date} |`,
     `| commit | ${m.commit}${m.dirty ? ' (with uncommitted changes in src/ or bench/)' : ''} |`,
     `| load average at start | ${m.loadavg.map((x) => x.toFixed(2)).join(' ')} |`,
-    `| runs per case | ${c.runs} × ${c.durationS} s measured, after ${c.warmupS} s warm-up |`,
+    `| runs per case | ${c.runs} × ${c.durationS} s measured, after ${c.warmupS} s warm-up${c.paired?.length > 1 ? `; paths ${c.paired.join(' and ')} (whose ratios are targets): ${c.pairedRuns} runs each, set up together and measured alternately, so a drift of the machine weighs on both alike` : ''} |`,
     `| concurrency | ${c.concurrency.join(' and ')} callers, each with one request in flight (closed loop) |`,
     `| echo server | bench/echo-server.mjs --impl ${c.echoImpl} (same behind every path) |`,
     `| tunnel client behind paths 2–4 | ${c.tunnelKind === 'cli' ? 'the real CLI, dist/client/cli.js --local-stdio' : 'bench/stdio-tunnel.mjs (the CLI had not landed on main when this ran)'} |`,
