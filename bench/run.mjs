@@ -457,7 +457,7 @@ async function runSse() {
   };
 }
 
-/** Path 3 (or BENCH_PROFILE_PATH=4) at the highest concurrency with the gateway under --cpu-prof; summarizes the profile. */
+/** Path 3 (or BENCH_PROFILE_PATH=4 / 4h) at the highest concurrency with the gateway under --cpu-prof; summarizes the profile. */
 async function runProfile() {
   const dir = `${OUT_DIR}/profiles`;
   rmSync(dir, { recursive: true, force: true });

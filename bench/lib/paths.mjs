@@ -325,6 +325,9 @@ function mcpHttpTarget({ url, headers = {}, gatewayPid, extraPids }) {
   };
 }
 
+/** The load generator of an MCP endpoint: c SDK clients ('sdk') or autocannon in one session ('http'). */
+const mcpTarget = (loadgen) => (loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget);
+
 /**
  * Path 4: the gateway's MCP Streamable HTTP endpoint. Returns {missing: reason} when the endpoint
  * is not on this branch yet.
@@ -346,8 +349,7 @@ export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs
     await gw.proc.stop();
     return { missing: `POST /servers/echo/mcp answers 404 on this build` };
   }
-  const makeTarget = loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget;
-  const target = makeTarget({ url, headers: { Authorization: `Bearer ${token}` }, gatewayPid: gw.proc.pid, extraPids: () => [tunnel.pid, ...descendants(tunnel.pid)] });
+  const target = mcpTarget(loadgen)({ url, headers: { Authorization: `Bearer ${token}` }, gatewayPid: gw.proc.pid, extraPids: () => [tunnel.pid, ...descendants(tunnel.pid)] });
   target.gateway = gw;
   await target.check();
   target.stop = async () => {
@@ -379,7 +381,7 @@ export async function supergatewayPath({ impl, loadgen = 'sdk' }) {
   );
   const url = `http://127.0.0.1:${port}/mcp`;
   await waitForHttp(url);
-  const target = (loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget)({ url, gatewayPid: proc.pid, extraPids: () => [] });
+  const target = mcpTarget(loadgen)({ url, gatewayPid: proc.pid, extraPids: () => [] });
   await target.check();
   target.stop = async () => {
     await target.release();

@@ -16,9 +16,9 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { holdResponseWrites } from './hold-response-writes.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
+import { holdResponseWrites } from './hold-response-writes.js';
 import type { McpClientSession } from './mcp-client-session.js';
 import { replyJsonRpcError, replySessionNotFound } from './mcp-http-replies.js';
 import { McpSessionOpener } from './mcp-session-opener.service.js';

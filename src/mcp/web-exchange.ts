@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * The Node request as a Web `Request` for the SDK's web-standard transport. It carries no body:
- * Fastify has parsed it already and the transport takes the parsed value. Only what the transport
- * reads is copied (method, URL, headers), which is cheaper than a general adapter and adds no
- * waiting of its own before the first byte of an answer.
+ * The Node request as a Web `Request` for the SDK's web-standard transport: method, URL and
+ * headers, no body (Fastify has parsed it already and the transport takes the parsed value).
+ * Unlike a general adapter it adds no waiting of its own before the first byte of an answer.
  */
 export function toWebRequest(req: IncomingMessage): Request {
   const headers = new Headers();
