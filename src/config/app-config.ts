@@ -3,6 +3,8 @@
  * object. Nothing else in the code reads process.env.
  */
 
+import { isIP } from 'node:net';
+
 export type LogFormat = 'json' | 'pretty';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -23,6 +25,35 @@ export interface AppConfig {
     /** Trusted proxy header auth; only honoured when MCP client auth is off. */
     trustProxyAuth: boolean;
     proxyUserHeader: string;
+    /** Peers (IP addresses or CIDR ranges) whose proxy user header is believed; required with trustProxyAuth. */
+    trustedProxies: string[];
+  };
+  /**
+   * Where clients reach the gateway (scheme, host, port, no path), e.g. https://mcp.example.com.
+   * Used to build the URLs the gateway hands out, and its host is allowed in `Host`.
+   */
+  publicUrl: string | undefined;
+  /** Host names (with optional :port) accepted in `Host` besides loopback and the public URL's; `*` accepts any. */
+  allowedHosts: string[];
+  limits: {
+    /** Deepest nesting of arrays and objects accepted in any JSON from a peer (frames and bodies). */
+    maxJsonDepth: number;
+  };
+  http: {
+    /** Time a client has to send its request headers. */
+    headersTimeoutMs: number;
+    /** Time a client has to send its whole request, body included. */
+    requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this long. */
+    keepAliveTimeoutMs: number;
+    /** Open HTTP connections (tunnels included); more are refused. */
+    maxConnections: number;
+    /** Bytes a streamed response (SSE, MCP streams) may hold for a client that does not read; then the stream ends. */
+    streamMaxBufferedBytes: number;
+  };
+  shutdown: {
+    /** On SIGTERM, calls in flight get this long to finish before they are answered with an error. */
+    graceMs: number;
   };
   tunnel: {
     maxFrameBytes: number;
@@ -31,6 +62,10 @@ export interface AppConfig {
     pingIntervalMs: number;
     idleTimeoutMs: number;
     handshakeTimeoutMs: number;
+    /** Bytes queued for a tunnel that is not reading; past this its calls get 503. */
+    maxBufferedBytes: number;
+    /** A tunnel that stays over maxBufferedBytes this long is closed. */
+    stuckTimeoutMs: number;
   };
   requests: {
     defaultTimeoutMs: number;
@@ -47,6 +82,12 @@ export interface AppConfig {
     maxSessions: number;
     /** Events kept per MCP session for Last-Event-ID resumption; the oldest go first. */
     eventStoreMaxEvents: number;
+    /** Bytes of events kept per MCP session for resumption. */
+    eventStoreMaxBytes: number;
+    /** Bytes of events kept for resumption, all MCP sessions together. */
+    eventStoreTotalBytes: number;
+    /** MCP client sessions one user may hold at once. */
+    maxSessionsPerUser: number;
     /** Browser origins allowed besides the gateway's own; `*` allows any. */
     allowedOrigins: string[];
   };
@@ -77,12 +118,24 @@ export const CONFIG_DEFAULTS = {
   ALLOW_QUERY_TOKEN: 'true',
   TRUST_PROXY_AUTH: 'false',
   PROXY_USER_HEADER: 'X-Authenticated-User',
+  TRUSTED_PROXIES: '',
+  PUBLIC_URL: '',
+  ALLOWED_HOSTS: '',
+  MAX_JSON_DEPTH: '64',
+  HTTP_HEADERS_TIMEOUT_MS: '10000',
+  HTTP_REQUEST_TIMEOUT_MS: '30000',
+  HTTP_KEEPALIVE_TIMEOUT_MS: '5000',
+  HTTP_MAX_CONNECTIONS: '20000',
+  STREAM_MAX_BUFFERED_BYTES: String(1024 * 1024),
+  SHUTDOWN_GRACE_MS: '10000',
   MAX_FRAME_BYTES: String(4 * 1024 * 1024),
   MAX_SESSIONS_PER_USER: '50',
   MAX_PENDING_PER_SESSION: '1024',
   PING_INTERVAL_MS: '30000',
   IDLE_TIMEOUT_MS: '90000',
   HANDSHAKE_TIMEOUT_MS: '10000',
+  TUNNEL_MAX_BUFFERED_BYTES: String(16 * 1024 * 1024),
+  TUNNEL_STUCK_TIMEOUT_MS: '30000',
   REQUEST_TIMEOUT_MS: '60000',
   MAX_BODY_BYTES: String(4 * 1024 * 1024),
   SSE_KEEPALIVE_MS: '15000',
@@ -90,6 +143,9 @@ export const CONFIG_DEFAULTS = {
   MCP_SESSION_IDLE_TIMEOUT_MS: '1800000',
   MCP_MAX_SESSIONS: '10000',
   MCP_EVENT_STORE_MAX_EVENTS: '1000',
+  MCP_EVENT_STORE_MAX_BYTES: String(4 * 1024 * 1024),
+  MCP_EVENT_STORE_TOTAL_BYTES: String(256 * 1024 * 1024),
+  MCP_MAX_SESSIONS_PER_USER: '100',
   MCP_ALLOWED_ORIGINS: '',
   REDIS_URL: '',
 } as const;
@@ -136,6 +192,40 @@ class Reader {
       .filter((v) => v !== '');
   }
 
+  /** Comma-separated IP addresses or CIDR ranges (`10.0.0.0/8`, `::1`). */
+  cidrs(key: ConfigKey): string[] {
+    const values = this.list(key);
+    for (const value of values) {
+      const [address, prefix, extra] = value.split('/');
+      const family = isIP(address ?? '');
+      const bits = family === 6 ? 128 : 32;
+      const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+      if (family === 0 || !prefixOk || extra !== undefined) {
+        this.problems.push(`${key} must list IP addresses or CIDR ranges (got "${value}")`);
+      }
+    }
+    return values;
+  }
+
+  /** An http(s) origin: scheme, host and optional port, no path, query or credentials. */
+  origin(key: ConfigKey): string | undefined {
+    const value = this.optional(key);
+    if (value === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      this.problems.push(`${key} must be a URL such as https://mcp.example.com (got "${value}")`);
+      return undefined;
+    }
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    if (!['http:', 'https:'].includes(url.protocol) || !bare) {
+      this.problems.push(`${key} must be an http(s) URL with no path, query or credentials (got "${value}")`);
+      return undefined;
+    }
+    return url.origin;
+  }
+
   oneOf<T extends string>(key: ConfigKey, allowed: readonly T[], caseInsensitive = true): T {
     const value = this.raw(key);
     const found = allowed.find((a) => (caseInsensitive ? a.toLowerCase() === value.toLowerCase() : a === value));
@@ -166,6 +256,22 @@ export function loadConfig(env: Env): AppConfig {
       allowQueryToken: r.bool('ALLOW_QUERY_TOKEN'),
       trustProxyAuth: r.bool('TRUST_PROXY_AUTH'),
       proxyUserHeader: r.raw('PROXY_USER_HEADER').toLowerCase(),
+      trustedProxies: r.cidrs('TRUSTED_PROXIES'),
+    },
+    publicUrl: r.origin('PUBLIC_URL'),
+    allowedHosts: r.list('ALLOWED_HOSTS').map((h) => h.toLowerCase()),
+    limits: {
+      maxJsonDepth: r.int('MAX_JSON_DEPTH', 2, 10_000),
+    },
+    http: {
+      headersTimeoutMs: r.int('HTTP_HEADERS_TIMEOUT_MS', 100),
+      requestTimeoutMs: r.int('HTTP_REQUEST_TIMEOUT_MS', 100),
+      keepAliveTimeoutMs: r.int('HTTP_KEEPALIVE_TIMEOUT_MS', 100),
+      maxConnections: r.int('HTTP_MAX_CONNECTIONS', 1),
+      streamMaxBufferedBytes: r.int('STREAM_MAX_BUFFERED_BYTES', 16 * 1024),
+    },
+    shutdown: {
+      graceMs: r.int('SHUTDOWN_GRACE_MS', 0),
     },
     tunnel: {
       maxFrameBytes: r.int('MAX_FRAME_BYTES', 1024, 256 * 1024 * 1024),
@@ -174,6 +280,8 @@ export function loadConfig(env: Env): AppConfig {
       pingIntervalMs: r.int('PING_INTERVAL_MS', 100),
       idleTimeoutMs: r.int('IDLE_TIMEOUT_MS', 200),
       handshakeTimeoutMs: r.int('HANDSHAKE_TIMEOUT_MS', 100),
+      maxBufferedBytes: r.int('TUNNEL_MAX_BUFFERED_BYTES', 16 * 1024),
+      stuckTimeoutMs: r.int('TUNNEL_STUCK_TIMEOUT_MS', 100),
     },
     requests: {
       defaultTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 10),
@@ -187,6 +295,9 @@ export function loadConfig(env: Env): AppConfig {
       sessionIdleTimeoutMs: r.int('MCP_SESSION_IDLE_TIMEOUT_MS', 1000),
       maxSessions: r.int('MCP_MAX_SESSIONS', 1),
       eventStoreMaxEvents: r.int('MCP_EVENT_STORE_MAX_EVENTS', 10, 1_000_000),
+      eventStoreMaxBytes: r.int('MCP_EVENT_STORE_MAX_BYTES', 1024),
+      eventStoreTotalBytes: r.int('MCP_EVENT_STORE_TOTAL_BYTES', 1024),
+      maxSessionsPerUser: r.int('MCP_MAX_SESSIONS_PER_USER', 1),
       allowedOrigins: r.list('MCP_ALLOWED_ORIGINS'),
     },
     redisUrl: r.optional('REDIS_URL'),
@@ -196,6 +307,9 @@ export function loadConfig(env: Env): AppConfig {
   }
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 16) {
     r.problems.push('JWT_SECRET must be at least 16 characters');
+  }
+  if (config.auth.trustProxyAuth && config.auth.trustedProxies.length === 0) {
+    r.problems.push('TRUSTED_PROXIES must list the proxy addresses (IPs or CIDR ranges) while TRUST_PROXY_AUTH=true');
   }
   if (config.tunnel.idleTimeoutMs <= config.tunnel.pingIntervalMs) {
     r.problems.push('IDLE_TIMEOUT_MS must be longer than PING_INTERVAL_MS');

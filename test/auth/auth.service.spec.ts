@@ -89,7 +89,7 @@ describe('query token', () => {
 });
 
 describe('trusted proxy header', () => {
-  const on = { TRUST_PROXY_AUTH: 'true' };
+  const on = { TRUST_PROXY_AUTH: 'true', TRUSTED_PROXIES: '127.0.0.1' };
 
   test('names the user when TRUST_PROXY_AUTH=true and MCP client auth is off', async () => {
     expect(await outcome(service(on), { headers: { 'x-authenticated-user': 'carol' } })).toEqual({

@@ -29,7 +29,19 @@ test('defaults a user would expect', () => {
       allowQueryToken: true,
       trustProxyAuth: false,
       proxyUserHeader: 'x-authenticated-user',
+      trustedProxies: [],
     },
+    publicUrl: undefined,
+    allowedHosts: [],
+    limits: { maxJsonDepth: 64 },
+    http: {
+      headersTimeoutMs: 10000,
+      requestTimeoutMs: 30000,
+      keepAliveTimeoutMs: 5000,
+      maxConnections: 20000,
+      streamMaxBufferedBytes: 1024 * 1024,
+    },
+    shutdown: { graceMs: 10000 },
     tunnel: {
       maxFrameBytes: 4 * 1024 * 1024,
       maxSessionsPerUser: 50,
@@ -37,10 +49,20 @@ test('defaults a user would expect', () => {
       pingIntervalMs: 30000,
       idleTimeoutMs: 90000,
       handshakeTimeoutMs: 10000,
+      maxBufferedBytes: 16 * 1024 * 1024,
+      stuckTimeoutMs: 30000,
     },
     requests: { defaultTimeoutMs: 60000, maxBodyBytes: 4 * 1024 * 1024 },
     sse: { keepaliveMs: 15000, maxBacklog: 256 },
-    mcp: { sessionIdleTimeoutMs: 1800000, maxSessions: 10000, eventStoreMaxEvents: 1000, allowedOrigins: [] },
+    mcp: {
+      sessionIdleTimeoutMs: 1800000,
+      maxSessions: 10000,
+      eventStoreMaxEvents: 1000,
+      eventStoreMaxBytes: 4 * 1024 * 1024,
+      eventStoreTotalBytes: 256 * 1024 * 1024,
+      maxSessionsPerUser: 100,
+      allowedOrigins: [],
+    },
     redisUrl: undefined,
   });
 });
@@ -60,6 +82,21 @@ test('reads every setting', () => {
     ALLOW_QUERY_TOKEN: 'false',
     TRUST_PROXY_AUTH: '1',
     PROXY_USER_HEADER: 'X-Forwarded-User',
+    TRUSTED_PROXIES: '10.0.0.0/8, ::1',
+    PUBLIC_URL: 'https://MCP.example.com:8443/',
+    ALLOWED_HOSTS: 'Gateway.internal:3000, other.example',
+    MAX_JSON_DEPTH: '32',
+    HTTP_HEADERS_TIMEOUT_MS: '2000',
+    HTTP_REQUEST_TIMEOUT_MS: '4000',
+    HTTP_KEEPALIVE_TIMEOUT_MS: '1000',
+    HTTP_MAX_CONNECTIONS: '500',
+    STREAM_MAX_BUFFERED_BYTES: '65536',
+    SHUTDOWN_GRACE_MS: '0',
+    TUNNEL_MAX_BUFFERED_BYTES: '32768',
+    TUNNEL_STUCK_TIMEOUT_MS: '700',
+    MCP_EVENT_STORE_MAX_BYTES: '2048',
+    MCP_EVENT_STORE_TOTAL_BYTES: '8192',
+    MCP_MAX_SESSIONS_PER_USER: '4',
     MAX_FRAME_BYTES: '2048',
     MAX_SESSIONS_PER_USER: '3',
     MAX_PENDING_PER_SESSION: '7',
@@ -91,7 +128,19 @@ test('reads every setting', () => {
       allowQueryToken: false,
       trustProxyAuth: true,
       proxyUserHeader: 'x-forwarded-user',
+      trustedProxies: ['10.0.0.0/8', '::1'],
     },
+    publicUrl: 'https://mcp.example.com:8443',
+    allowedHosts: ['gateway.internal:3000', 'other.example'],
+    limits: { maxJsonDepth: 32 },
+    http: {
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 4000,
+      keepAliveTimeoutMs: 1000,
+      maxConnections: 500,
+      streamMaxBufferedBytes: 65536,
+    },
+    shutdown: { graceMs: 0 },
     tunnel: {
       maxFrameBytes: 2048,
       maxSessionsPerUser: 3,
@@ -99,6 +148,8 @@ test('reads every setting', () => {
       pingIntervalMs: 1000,
       idleTimeoutMs: 3000,
       handshakeTimeoutMs: 500,
+      maxBufferedBytes: 32768,
+      stuckTimeoutMs: 700,
     },
     requests: { defaultTimeoutMs: 1500, maxBodyBytes: 4096 },
     sse: { keepaliveMs: 250, maxBacklog: 10 },
@@ -106,6 +157,9 @@ test('reads every setting', () => {
       sessionIdleTimeoutMs: 60000,
       maxSessions: 20,
       eventStoreMaxEvents: 50,
+      eventStoreMaxBytes: 2048,
+      eventStoreTotalBytes: 8192,
+      maxSessionsPerUser: 4,
       allowedOrigins: ['http://localhost:6274', 'https://app.example'],
     },
     redisUrl: 'redis://localhost:6379',
@@ -115,6 +169,27 @@ test('reads every setting', () => {
 test('empty and blank values mean the default; values are trimmed', () => {
   const config = loadConfig({ JWT_SECRET: SECRET, PORT: '', LOG_LEVEL: '   ', MAX_SESSIONS_PER_USER: ' 5 ' });
   expect([config.port, config.logLevel, config.tunnel.maxSessionsPerUser]).toEqual([3000, 'info', 5]);
+});
+
+describe('proxy trust and public address', () => {
+  test('TRUST_PROXY_AUTH=true refuses to start without TRUSTED_PROXIES', () => {
+    expect(problems({ JWT_SECRET: SECRET, TRUST_PROXY_AUTH: 'true' })).toEqual([
+      'TRUSTED_PROXIES must list the proxy addresses (IPs or CIDR ranges) while TRUST_PROXY_AUTH=true',
+    ]);
+  });
+
+  test.each(['10.0.0.0/33', 'not-an-ip', '10.0.0.1/8/1', '::1/129', '10.0.0.0/'])('TRUSTED_PROXIES refuses %s', (value) => {
+    expect(problems({ JWT_SECRET: SECRET, TRUSTED_PROXIES: value })).toEqual([
+      `TRUSTED_PROXIES must list IP addresses or CIDR ranges (got "${value}")`,
+    ]);
+  });
+
+  test.each(['mcp.example.com', 'ftp://mcp.example.com', 'https://mcp.example.com/base', 'https://u:p@mcp.example.com', 'https://x.example/?a=1'])(
+    'PUBLIC_URL refuses %s',
+    (value) => {
+      expect(problems({ JWT_SECRET: SECRET, PUBLIC_URL: value })).toEqual([expect.stringContaining('PUBLIC_URL must be')]);
+    },
+  );
 });
 
 describe('authentication switches', () => {

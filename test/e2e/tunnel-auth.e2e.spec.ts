@@ -219,7 +219,7 @@ describe('ALLOW_QUERY_TOKEN=false', () => {
 describe('TRUST_PROXY_AUTH=true', () => {
   let gw: RunningGateway;
   beforeAll(async () => {
-    gw = await startGateway({ TRUST_PROXY_AUTH: 'true', PROXY_USER_HEADER: 'X-Forwarded-User' });
+    gw = await startGateway({ TRUST_PROXY_AUTH: 'true', TRUSTED_PROXIES: '127.0.0.1, ::1', PROXY_USER_HEADER: 'X-Forwarded-User' });
   });
   afterAll(() => gw.close());
 
@@ -247,7 +247,7 @@ describe('TRUST_PROXY_AUTH=true', () => {
 describe('TRUST_PROXY_AUTH=true with MCP_CLIENT_AUTH_ENABLED=true', () => {
   let gw: RunningGateway;
   beforeAll(async () => {
-    gw = await startGateway({ TRUST_PROXY_AUTH: 'true', MCP_CLIENT_AUTH_ENABLED: 'true', AUTH_REQUIRED: 'false' });
+    gw = await startGateway({ TRUST_PROXY_AUTH: 'true', TRUSTED_PROXIES: '127.0.0.1, ::1', MCP_CLIENT_AUTH_ENABLED: 'true', AUTH_REQUIRED: 'false' });
   });
   afterAll(() => gw.close());
 
