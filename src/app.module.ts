@@ -4,6 +4,8 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { HealthModule } from './health/health.module.js';
+import { DrainService } from './lifecycle/drain.service.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { ReverseProxyModule } from './reverse-proxy/reverse-proxy.module.js';
 
@@ -13,8 +15,9 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), ReverseProxyModule, McpModule, HealthModule],
-      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+      imports: [ConfigModule.forRoot(config), LifecycleModule, ReverseProxyModule, McpModule, HealthModule],
+      // DrainService here, in the root module: its onModuleDestroy must run before the other modules' (see its comment).
+      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }, DrainService],
     };
   }
 }

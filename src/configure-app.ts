@@ -1,15 +1,31 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { HttpAuthenticator } from './auth/http-authenticator.js';
+import { registerAuthHook } from './common/auth-hook.js';
+import { warnIfOpenWithoutAuth } from './common/exposure-warning.js';
+import { applyHttpLimits } from './common/http-limits.js';
 import { registerRequestLog } from './common/request-log.js';
+import { logUnhandledRxjsErrors } from './common/rxjs-backstop.js';
 import { GatewayValidationPipe } from './common/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
+import { refuseWhileDraining } from './lifecycle/refuse-while-draining.js';
+import { ShutdownState } from './lifecycle/shutdown-state.js';
 import { TunnelConnectionGuard } from './reverse-proxy/tunnel-connection.guard.js';
 import { TunnelWsAdapter } from './reverse-proxy/tunnel-ws.adapter.js';
 
 /** Everything main.ts sets up on the app, shared with the e2e tests (through createApp) so they run the real thing. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
+  logUnhandledRxjsErrors();
   registerRequestLog(app.getHttpAdapter().getInstance(), config.logLevel === 'debug');
-  app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes));
+  const shutdown = app.get(ShutdownState);
+  // After the request log's hook, so refusals carry X-Request-ID too; a draining gateway refuses before it verifies.
+  refuseWhileDraining(app.getHttpAdapter().getInstance(), shutdown);
+  registerAuthHook(app.getHttpAdapter().getInstance(), app.get(HttpAuthenticator));
+  applyHttpLimits(app.getHttpServer(), config.http);
+  warnIfOpenWithoutAuth(config);
+  app.useWebSocketAdapter(
+    new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes, () => shutdown.draining),
+  );
   app.useGlobalPipes(
     new GatewayValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),
   );

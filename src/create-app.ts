@@ -2,6 +2,7 @@ import { type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { useDepthLimitedJsonBodies } from './common/json-body-parser.js';
 import { requestIdFor } from './common/request-log.js';
 import type { AppConfig } from './config/app-config.js';
 import { configureApp } from './configure-app.js';
@@ -20,6 +21,7 @@ export async function createApp(config: AppConfig, logger: LoggerService | false
     forceCloseConnections: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { logger });
+  useDepthLimitedJsonBodies(app, config.limits.maxJsonDepth);
   configureApp(app, config);
   return app;
 }

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ANONYMOUS, type Principal } from './principal.js';
+import { TrustedProxies } from './trusted-proxies.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Why authentication failed; the message is safe to show to the peer. */
@@ -19,6 +20,8 @@ export class AuthError extends Error {
 export interface CredentialSource {
   headers: IncomingHttpHeaders;
   url?: string;
+  /** The TCP connection: its peer address decides whether the proxy user header is believed. */
+  socket?: { remoteAddress?: string };
 }
 
 const BEARER = /^bearer\s+(\S+)\s*$/i;
@@ -31,6 +34,7 @@ const BEARER = /^bearer\s+(\S+)\s*$/i;
 export class AuthService {
   private readonly key: KeyObject | undefined;
   private readonly verified = new VerifiedTokenCache();
+  private readonly trustedProxies: TrustedProxies;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -38,6 +42,7 @@ export class AuthService {
   ) {
     const secret = config.auth.jwtSecret;
     this.key = secret ? createSecretKey(Buffer.from(secret, 'utf8')) : undefined;
+    this.trustedProxies = new TrustedProxies(config.auth.trustedProxies);
   }
 
   get required(): boolean {
@@ -76,10 +81,14 @@ export class AuthService {
     return undefined;
   }
 
-  /** The user named by the trusted proxy header, when that source is enabled. */
+  /**
+   * The user named by the trusted proxy header, when that source is enabled and the TCP peer is
+   * one of TRUSTED_PROXIES: from anyone else the header is just text a client chose.
+   */
   proxyUser(req: CredentialSource): string | undefined {
     const { trustProxyAuth, mcpClientAuthEnabled, proxyUserHeader } = this.config.auth;
     if (!trustProxyAuth || mcpClientAuthEnabled) return undefined;
+    if (!this.trustedProxies.includes(req.socket?.remoteAddress)) return undefined;
     const value = req.headers[proxyUserHeader];
     const user = Array.isArray(value) ? value[0] : value;
     return user && user.trim() ? user.trim() : undefined;

@@ -6,6 +6,8 @@
  */
 import WebSocket, { type RawData } from 'ws';
 import { TunnelCloseCode, type RegisteredServer, type TunnelToGatewayFrame } from '../protocol/envelopes.js';
+import { DEFAULT_MAX_JSON_DEPTH, FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../protocol/json-limits.js';
+import { isObject } from '../protocol/json-rpc.js';
 import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { Backoff, formatDelay } from './backoff.js';
 import { displayUrl } from './gateway-url.js';
@@ -215,12 +217,12 @@ export class GatewayLink {
     const { logger } = this.options;
     const text = isBinary ? undefined : data.toString();
     let frame: Record<string, unknown> | undefined;
-    try {
-      const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) frame = parsed as Record<string, unknown>;
-    } catch {
-      // reported below
+    const parsed = text === undefined ? undefined : parseJsonWithin(text, DEFAULT_MAX_JSON_DEPTH + FRAME_ENVELOPE_DEPTH);
+    if (parsed?.ok === false && parsed.reason === 'too-deep') {
+      logger.warn(`ignoring a frame from the gateway that nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
+      return;
     }
+    if (parsed?.ok && isObject(parsed.value)) frame = parsed.value;
     if (!frame || typeof frame.type !== 'string') {
       logger.warn(`ignoring a frame from the gateway that is not a JSON object with a type: ${(text ?? '<binary>').slice(0, 200)}`);
       return;

@@ -9,7 +9,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { basename } from 'node:path';
-import type { JsonRpcMessage } from '../protocol/json-rpc.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../protocol/json-limits.js';
+import { isJsonRpcId, isObject, JsonRpcErrorCode, jsonRpcError, type JsonRpcMessage } from '../protocol/json-rpc.js';
 import type { LocalTarget } from './config.js';
 import type { LocalServer, LocalServerExit } from './local-server.js';
 
@@ -165,14 +166,21 @@ export class StdioLocalServer implements LocalServer {
   private onStdoutLine(line: string): void {
     const text = line.trim();
     if (text === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
+    const parsed = parseJsonWithin(text, DEFAULT_MAX_JSON_DEPTH);
+    if (parsed.ok) {
+      this.onmessage?.(parsed.value);
+      return;
+    }
+    if (parsed.reason === 'invalid') {
       this.onoutput?.(line);
       return;
     }
-    this.onmessage?.(value);
+    // Too deep to forward safely; an answer still ends its call now, as an error, instead of timing out.
+    this.onoutput?.(`dropped a message nesting deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
+    const message = parsed.shallowOnly;
+    if (isObject(message) && !('method' in message) && isJsonRpcId(message.id)) {
+      this.onmessage?.(jsonRpcError(message.id, JsonRpcErrorCode.InternalError, `The local server's answer nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`));
+    }
   }
 
   private signalGroup(signal: NodeJS.Signals): void {

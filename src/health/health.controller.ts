@@ -1,6 +1,7 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { SHUTTING_DOWN, ShutdownState } from '../lifecycle/shutdown-state.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 
 /** Liveness and readiness probes for the orchestrator; no auth. */
@@ -11,6 +12,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly registry: SessionRegistry,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** Liveness: the process answers. */
@@ -21,13 +23,15 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: the session registry is usable, so tunnels and calls can be accepted. */
+  /** Readiness: the session registry is usable and the gateway is not draining, so tunnels and calls can be accepted. */
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness probe' })
   @ApiOkResponse({ description: '{"status":"ok","info":{"registry":{"status":"up","sessions":N}},...}' })
-  @ApiServiceUnavailableResponse({ description: 'Not ready' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready, or shutting down' })
   ready() {
+    // Said in the error body (the error filter would drop a health indicator's details).
+    if (this.shutdown.draining) throw new ServiceUnavailableException(SHUTTING_DOWN);
     return this.health.check([() => this.registryIndicator()]);
   }
 

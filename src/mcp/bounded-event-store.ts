@@ -1,33 +1,77 @@
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { EventStoreBudget } from './event-store-budget.js';
+
+type RequestId = string | number;
 
 interface StoredEvent {
   streamId: StreamId;
-  message: JSONRPCMessage;
+  /** The message as JSON: what is kept, and its length is what the event costs (≈ bytes). */
+  json: string;
+  /** The request this event answers, when it is a response. */
+  answers?: RequestId;
+}
+
+export interface EventStoreLimits {
+  /** Events kept; the oldest go first. */
+  maxEvents: number;
+  /** Bytes (characters of JSON) kept; the oldest go first. */
+  maxBytes: number;
 }
 
 /**
- * One MCP session's SSE events, kept for `Last-Event-ID` resumption. Holds at most `maxEvents`;
- * the oldest are dropped first, so a client that stays away too long resumes with a gap rather
- * than the gateway growing without bound. Event ids are `<seq>` numbers local to the session.
+ * One MCP session's SSE events, kept for `Last-Event-ID` resumption. Bounded by count and bytes
+ * of its own, and by a budget shared with every other session; the oldest events go first, and
+ * when the shared budget is spent by others a new event is not kept rather than grow (the client
+ * then resumes with a gap, as after expiry). A stream whose exchange delivered it completely is
+ * forgotten (`forgetAnswered`), and everything is given back when the session ends (`close`).
+ * Event ids are `<seq>` numbers local to the session.
  */
 export class BoundedEventStore implements EventStore {
   private readonly events = new Map<EventId, StoredEvent>();
+  private readonly byStream = new Map<StreamId, Set<EventId>>();
+  /** Which stream answered a request id (the last one, if ids repeat). */
+  private readonly answeredOn = new Map<RequestId, StreamId>();
   private seq = 0;
+  private storedBytes = 0;
+  private closed = false;
 
-  constructor(private readonly maxEvents: number) {}
+  constructor(
+    private readonly limits: EventStoreLimits,
+    private readonly budget: EventStoreBudget,
+  ) {}
 
   get size(): number {
     return this.events.size;
   }
 
+  /** Bytes this store holds (and has taken from the shared budget). */
+  get bytes(): number {
+    return this.storedBytes;
+  }
+
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     const eventId = String(++this.seq);
-    this.events.set(eventId, { streamId, message });
-    while (this.events.size > this.maxEvents) {
-      const oldest = this.events.keys().next().value as EventId;
-      this.events.delete(oldest);
+    if (this.closed) return eventId;
+    const json = jsonOf(message);
+    const cost = json.length;
+    // Larger than this session may keep at all: not kept (its stream delivers it once, unresumable).
+    if (cost > this.limits.maxBytes) return eventId;
+    while (this.events.size > 0 && (this.events.size >= this.limits.maxEvents || this.storedBytes + cost > this.limits.maxBytes)) {
+      this.dropOldest();
     }
+    // Over the gateway-wide budget: this session's own oldest go first, then the new event is refused.
+    while (!this.budget.tryTake(cost)) {
+      if (this.events.size === 0) return eventId;
+      this.dropOldest();
+    }
+    const answers = responseIdOf(message);
+    this.events.set(eventId, { streamId, json, answers });
+    let ids = this.byStream.get(streamId);
+    if (!ids) this.byStream.set(streamId, (ids = new Set()));
+    ids.add(eventId);
+    this.storedBytes += cost;
+    if (answers !== undefined) this.answeredOn.set(answers, streamId);
     return eventId;
   }
 
@@ -43,11 +87,74 @@ export class BoundedEventStore implements EventStore {
     const last = this.events.get(lastEventId);
     if (!last) throw new Error('Unknown or expired event id');
     const after = Number(lastEventId);
-    for (const [eventId, event] of this.events) {
-      if (Number(eventId) <= after || event.streamId !== last.streamId) continue;
-      if (Object.keys(event.message).length === 0) continue;
-      await send(eventId, event.message);
+    for (const eventId of [...(this.byStream.get(last.streamId) ?? [])]) {
+      if (Number(eventId) <= after) continue;
+      const event = this.events.get(eventId);
+      if (!event || event.json === '{}') continue;
+      await send(eventId, JSON.parse(event.json) as JSONRPCMessage);
     }
     return last.streamId;
   }
+
+  /**
+   * The streams that answered these requests were delivered completely (their HTTP exchange
+   * finished): nobody will resume them, so their events go.
+   */
+  forgetAnswered(requestIds: readonly RequestId[]): void {
+    for (const requestId of requestIds) {
+      const streamId = this.answeredOn.get(requestId);
+      if (streamId !== undefined) this.dropStream(streamId);
+    }
+  }
+
+  /** The session ended: every event goes, its bytes back to the shared budget, and nothing more is kept. */
+  close(): void {
+    this.closed = true;
+    this.budget.give(this.storedBytes);
+    this.storedBytes = 0;
+    this.events.clear();
+    this.byStream.clear();
+    this.answeredOn.clear();
+  }
+
+  private dropOldest(): void {
+    const oldest = this.events.keys().next().value as EventId;
+    this.drop(oldest);
+  }
+
+  private dropStream(streamId: StreamId): void {
+    for (const eventId of [...(this.byStream.get(streamId) ?? [])]) this.drop(eventId);
+  }
+
+  private drop(eventId: EventId): void {
+    const event = this.events.get(eventId);
+    if (!event) return;
+    this.events.delete(eventId);
+    const ids = this.byStream.get(event.streamId);
+    ids?.delete(eventId);
+    if (ids?.size === 0) this.byStream.delete(event.streamId);
+    if (event.answers !== undefined && this.answeredOn.get(event.answers) === event.streamId) this.answeredOn.delete(event.answers);
+    this.storedBytes -= event.json.length;
+    this.budget.give(event.json.length);
+  }
+}
+
+/**
+ * A message's JSON, made once however many sessions store it (a logging notification fans out to
+ * every session of its server as the same object).
+ */
+const jsonCache = new WeakMap<object, string>();
+function jsonOf(message: JSONRPCMessage): string {
+  let json = jsonCache.get(message);
+  if (json === undefined) {
+    json = JSON.stringify(message);
+    jsonCache.set(message, json);
+  }
+  return json;
+}
+
+function responseIdOf(message: JSONRPCMessage): RequestId | undefined {
+  if (!('id' in message) || 'method' in message) return undefined;
+  const id = (message as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }

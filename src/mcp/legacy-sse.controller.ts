@@ -19,9 +19,11 @@ import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { HostGuard } from './host.guard.js';
 import { replySessionNotFound } from './mcp-http-replies.js';
 import { McpSessionOpener } from './mcp-session-opener.service.js';
 import { OriginGuard } from './origin.guard.js';
+import { guardResponseWrites } from './slow-reader.js';
 
 /**
  * The legacy HTTP+SSE transport (MCP 2024-11-05) for old clients: GET `/servers/:name/sse` holds
@@ -31,10 +33,10 @@ import { OriginGuard } from './origin.guard.js';
 @ApiTags('mcp')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
-@ApiForbiddenResponse({ description: 'Origin not allowed, or the server belongs to another user.' })
+@ApiForbiddenResponse({ description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.' })
 @ApiParam({ name: 'name', description: 'Server name given at register' })
 @Controller('servers/:name')
-@UseGuards(OriginGuard, JwtAuthGuard)
+@UseGuards(HostGuard, OriginGuard, JwtAuthGuard)
 export class LegacySseController {
   private readonly logger = new Logger('LegacySse');
 
@@ -53,6 +55,11 @@ export class LegacySseController {
     reply.hijack();
     const res = reply.raw;
     const { session, transport } = this.opener.openLegacySse(name, principal, res);
+    // The SDK transport writes each message straight to the response, whether the client reads or
+    // not: past the limits the stream is cut off, which ends the session (its close handler).
+    guardResponseWrites(res, { maxBufferedBytes: this.config.http.streamMaxBufferedBytes, maxBacklog: this.config.sse.maxBacklog }, () =>
+      this.logger.warn({ msg: 'Legacy SSE client not reading, cutting its stream off', sessionId: session.id }),
+    );
     session.beginExchange();
     // Proxies such as nginx would otherwise buffer the stream; the SDK transport does not set it.
     res.setHeader('X-Accel-Buffering', 'no');

@@ -3,6 +3,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { TunnelCaller } from '../reverse-proxy/call-context.js';
 import { CallError, PendingCalls } from '../reverse-proxy/pending-calls.js';
+import type { BoundedEventStore } from './bounded-event-store.js';
 import type { ServerIdentity } from './server-identity.js';
 
 export type McpTransportKind = 'streamable-http' | 'sse';
@@ -51,6 +52,8 @@ export class McpClientSession implements TunnelCaller {
     /** The server the client initialized against; a re-registration that changes it ends the session. */
     readonly server: ServerIdentity,
     private readonly limits: McpClientSessionLimits,
+    /** The Streamable HTTP transport's resumption store; the legacy transport has none. */
+    private readonly eventStore?: BoundedEventStore,
   ) {
     this.asks = new PendingCalls(limits.maxAsks, 'gw-s-', 'the MCP client');
   }
@@ -137,10 +140,16 @@ export class McpClientSession implements TunnelCaller {
     }
   }
 
-  /** Marks the session ended and fails the server's requests still waiting on this client. */
+  /** The exchange that carried the answers to these requests finished: their events need not be kept. */
+  answersDelivered(requestIds: readonly (string | number)[]): void {
+    this.eventStore?.forgetAnswered(requestIds);
+  }
+
+  /** Marks the session ended, fails the server's requests still waiting on this client and frees its stored events. */
   markClosed(): void {
     this.closing = true;
     this.asks.failAll(new CallError('closed', 'The MCP client session ended'));
+    this.eventStore?.close();
   }
 
   /** Ends the session from the gateway's side; the transport's close handler does the cleanup. */

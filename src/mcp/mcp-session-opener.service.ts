@@ -1,4 +1,4 @@
-import { ForbiddenException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { ForbiddenException, HttpException, HttpStatus, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -10,23 +10,29 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
 import { BoundedEventStore } from './bounded-event-store.js';
+import { EventStoreBudget } from './event-store-budget.js';
 import { McpClientSession, type McpTransportKind } from './mcp-client-session.js';
 import { McpSessionBridge } from './mcp-session-bridge.service.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
 import { serverIdentityOf } from './server-identity.js';
 
 /**
- * Opens MCP client sessions on a server name for a caller (checking that the name is served and
- * the caller may reach it), and finds them again for that caller only.
+ * Opens MCP client sessions on a server name for a caller (checking that the name is served, the
+ * caller may reach it, and the global and per-user session caps), and finds them again for that caller only.
  */
 @Injectable()
 export class McpSessionOpener {
+  /** Resumption bytes of all sessions together (`MCP_EVENT_STORE_TOTAL_BYTES`). */
+  private readonly eventStoreBudget: EventStoreBudget;
+
   constructor(
     private readonly registry: SessionRegistry,
     private readonly sessions: McpSessionStore,
     private readonly bridge: McpSessionBridge,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.eventStoreBudget = new EventStoreBudget(config.mcp.eventStoreTotalBytes);
+  }
 
   /**
    * A Streamable HTTP session; the SDK transport gives the client its id when it initializes.
@@ -35,13 +41,15 @@ export class McpSessionOpener {
   openStreamableHttp(name: string, principal: Principal): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
     const tunnel = this.reachableServer(name, principal);
     const id = randomUUID();
+    const { eventStoreMaxEvents: maxEvents, eventStoreMaxBytes: maxBytes } = this.config.mcp;
+    const eventStore = new BoundedEventStore({ maxEvents, maxBytes }, this.eventStoreBudget);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
-      eventStore: new BoundedEventStore(this.config.mcp.eventStoreMaxEvents),
+      eventStore,
       keepAliveMs: this.config.sse.keepaliveMs,
       maxRequestBodySize: this.config.requests.maxBodyBytes,
     });
-    return { session: this.open(id, tunnel, principal, 'streamable-http', transport), transport };
+    return { session: this.open(id, tunnel, principal, 'streamable-http', transport, eventStore), transport };
   }
 
   /** A legacy HTTP+SSE session on the GET stream `res`; messages come back to `messagesPath?sessionId=`. */
@@ -61,11 +69,16 @@ export class McpSessionOpener {
     return session.user === principal.user ? session : undefined;
   }
 
-  private open(id: string, tunnel: TunnelSession, principal: Principal, kind: McpTransportKind, transport: Transport): McpClientSession {
-    const session = new McpClientSession(id, tunnel.name!, principal.user, kind, transport, serverIdentityOf(tunnel), {
-      maxAsks: this.config.tunnel.maxPendingPerSession,
-      askTimeoutMs: this.config.requests.defaultTimeoutMs,
-    });
+  private open(
+    id: string,
+    tunnel: TunnelSession,
+    principal: Principal,
+    kind: McpTransportKind,
+    transport: Transport,
+    eventStore?: BoundedEventStore,
+  ): McpClientSession {
+    const limits = { maxAsks: this.config.tunnel.maxPendingPerSession, askTimeoutMs: this.config.requests.defaultTimeoutMs };
+    const session = new McpClientSession(id, tunnel.name!, principal.user, kind, transport, serverIdentityOf(tunnel), limits, eventStore);
     this.bridge.attach(session);
     return session;
   }
@@ -81,6 +94,11 @@ export class McpSessionOpener {
   private reachableServer(name: string, principal: Principal): TunnelSession {
     const tunnel = this.reachable(name, principal);
     if (this.sessions.isFull) throw new ServiceUnavailableException('Too many MCP sessions on this gateway; try again later');
+    // One user cannot take the whole gateway: others keep their share of the global cap.
+    if (this.sessions.isFullFor(principal.user)) {
+      const limit = this.config.mcp.maxSessionsPerUser;
+      throw new HttpException(`Too many MCP sessions for this user (limit ${limit}); end some first`, HttpStatus.TOO_MANY_REQUESTS);
+    }
     return tunnel;
   }
 }

@@ -7,14 +7,16 @@ import type { McpClientSession } from './mcp-client-session.js';
 const MAX_SWEEP_INTERVAL_MS = 30_000;
 
 /**
- * Every MCP client session of this gateway, by id and by server name, with a cap on how many may
- * exist and a sweep that closes the idle ones.
+ * Every MCP client session of this gateway, by id and by server name, with caps on how many may
+ * exist (in all, and per user) and a sweep that closes the idle ones.
  */
 @Injectable()
 export class McpSessionStore implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('McpSessions');
   private readonly sessions = new Map<string, McpClientSession>();
   private readonly byServer = new Map<string, Set<McpClientSession>>();
+  /** Sessions per user; the anonymous user (auth off) is one key, `null`. */
+  private readonly perUser = new Map<string | null, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
@@ -38,11 +40,17 @@ export class McpSessionStore implements OnModuleInit, OnModuleDestroy {
     return this.sessions.size >= this.config.mcp.maxSessions;
   }
 
+  /** Whether this user holds as many sessions as one user may (`MCP_MAX_SESSIONS_PER_USER`). */
+  isFullFor(user: string | null): boolean {
+    return (this.perUser.get(user) ?? 0) >= this.config.mcp.maxSessionsPerUser;
+  }
+
   add(session: McpClientSession): void {
     this.sessions.set(session.id, session);
     let named = this.byServer.get(session.serverName);
     if (!named) this.byServer.set(session.serverName, (named = new Set()));
     named.add(session);
+    this.perUser.set(session.user, (this.perUser.get(session.user) ?? 0) + 1);
   }
 
   get(id: string): McpClientSession | undefined {
@@ -56,6 +64,9 @@ export class McpSessionStore implements OnModuleInit, OnModuleDestroy {
     const named = this.byServer.get(session.serverName);
     named?.delete(session);
     if (named?.size === 0) this.byServer.delete(session.serverName);
+    const held = (this.perUser.get(session.user) ?? 1) - 1;
+    if (held > 0) this.perUser.set(session.user, held);
+    else this.perUser.delete(session.user);
     return true;
   }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { ReverseProxyModule } from '../reverse-proxy/reverse-proxy.module.js';
 import { CatalogController } from './catalog.controller.js';
+import { HostGuard } from './host.guard.js';
 import { LegacySseController } from './legacy-sse.controller.js';
 import { McpServerRequestRouter } from './mcp-server-request-router.js';
 import { McpSessionBridge } from './mcp-session-bridge.service.js';
@@ -28,6 +29,7 @@ import { TunnelRelay } from './tunnel-relay.service.js';
     ResourceSubscriptions,
     TunnelEventFanout,
     ServerCatalog,
+    HostGuard,
     OriginGuard,
     StatelessMcpDoor,
   ],

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Logger, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Logger, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -18,11 +18,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 import { holdResponseWrites } from './hold-response-writes.js';
+import { HostGuard } from './host.guard.js';
 import type { McpClientSession } from './mcp-client-session.js';
 import { replyJsonRpcError, replySessionNotFound } from './mcp-http-replies.js';
 import { McpSessionOpener } from './mcp-session-opener.service.js';
 import { OriginGuard } from './origin.guard.js';
+import type { StreamLimits } from './slow-reader.js';
 import { toWebRequest, writeWebResponse } from './web-exchange.js';
 import { STATELESS_REVISION, StatelessMcpDoor } from './stateless-mcp.service.js';
 import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
@@ -42,17 +46,22 @@ const ANSWER_WAIT_MS = 20;
 @ApiTags('mcp')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
-@ApiForbiddenResponse({ description: 'Origin not allowed, or the server belongs to another user.' })
+@ApiForbiddenResponse({ description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.' })
 @ApiParam({ name: 'name', description: 'Server name given at register' })
 @Controller('servers/:name/mcp')
-@UseGuards(OriginGuard, JwtAuthGuard)
+@UseGuards(HostGuard, OriginGuard, JwtAuthGuard)
 export class StreamableHttpController {
   private readonly logger = new Logger('StreamableHttp');
+  /** How far a client's stream may fall behind before it is cut off. */
+  private readonly streamLimits: StreamLimits;
 
   constructor(
     private readonly opener: McpSessionOpener,
     private readonly stateless: StatelessMcpDoor,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.streamLimits = { maxBufferedBytes: config.http.streamMaxBufferedBytes, maxBacklog: config.sse.maxBacklog };
+  }
 
   @Post()
   @ApiOperation({
@@ -138,10 +147,13 @@ export class StreamableHttpController {
   private async handle(session: McpClientSession, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     session.beginExchange();
     res.once('close', () => session.endExchange());
+    // A POST's stream that reached the client whole ('finish': every byte handed to the socket) will
+    // not be resumed: the events kept for it can go. A cut-off or broken exchange keeps them.
+    if (req.method === 'POST') res.once('finish', () => session.answersDelivered(requestIdsOf(body)));
     try {
       const transport = session.transport as WebStandardStreamableHTTPServerTransport;
       const response = await transport.handleRequest(toWebRequest(req), { parsedBody: req.method === 'POST' ? body : undefined });
-      await writeWebResponse(response, res);
+      await writeWebResponse(response, res, this.streamLimits);
     } catch (err) {
       this.logger.error({ msg: 'Streamable HTTP request failed', sessionId: session.id, error: String(err) });
       replyJsonRpcError(res, 500, -32603, 'Internal error');
@@ -153,6 +165,18 @@ export class StreamableHttpController {
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The ids of the requests in a POST body (one message or a batch). */
+function requestIdsOf(body: unknown): (string | number)[] {
+  const messages = Array.isArray(body) ? body : [body];
+  const ids: (string | number)[] = [];
+  for (const m of messages) {
+    if (typeof m !== 'object' || m === null || typeof (m as { method?: unknown }).method !== 'string') continue;
+    const id = (m as { id?: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+  }
+  return ids;
 }
 
 function isInitialize(body: unknown): boolean {

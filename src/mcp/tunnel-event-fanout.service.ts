@@ -45,8 +45,16 @@ export class TunnelEventFanout implements OnModuleInit, OnModuleDestroy {
     if (!name) return;
     tunnel.routeServerRequestsWith(this.router);
     // Completes by itself when the tunnel closes.
+    let failed = false;
     tunnel.events$.subscribe((event) => {
-      if (event.type === 'notification') this.deliver(tunnel, event.payload as JsonRpcNotification);
+      if (event.type !== 'notification') return;
+      // RxJS rethrows a subscriber's error on a timer, which would end the process: this notification is lost instead.
+      try {
+        this.deliver(tunnel, event.payload as JsonRpcNotification);
+      } catch (err) {
+        if (!failed) this.logger.error({ msg: 'Notification not delivered', sessionId: tunnel.id, server: name, error: String(err) });
+        failed = true;
+      }
     });
     const identity = serverIdentityOf(tunnel);
     for (const session of this.sessions.ofServer(name)) {

@@ -7,7 +7,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../protocol/json-rpc.js';
-import { CallError } from '../reverse-proxy/pending-calls.js';
+import { CallError, type CallFailure } from '../reverse-proxy/pending-calls.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
 import type { McpClientSession } from './mcp-client-session.js';
@@ -71,14 +71,18 @@ export class TunnelRelay {
   }
 }
 
+/** The JSON-RPC error code an MCP client gets for each reason a call got no answer (the one table for every MCP door). */
+const ERROR_CODES: Record<CallFailure, number> = {
+  timeout: JsonRpcErrorCode.RequestTimeout,
+  busy: JsonRpcErrorCode.TunnelBusy,
+  // Like busy: the client may try again later.
+  overloaded: JsonRpcErrorCode.TunnelBusy,
+  closed: JsonRpcErrorCode.TunnelClosed,
+  cancelled: JsonRpcErrorCode.TunnelClosed,
+  shutdown: JsonRpcErrorCode.TunnelClosed,
+};
+
 /** The JSON-RPC error code a client gets for a call that got no answer. */
 export function errorCodeFor(err: CallError): number {
-  switch (err.reason) {
-    case 'timeout':
-      return JsonRpcErrorCode.RequestTimeout;
-    case 'busy':
-      return JsonRpcErrorCode.TunnelBusy;
-    default:
-      return JsonRpcErrorCode.TunnelClosed;
-  }
+  return ERROR_CODES[err.reason];
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cutOff, SlowReaderGuard, type StreamLimits } from './slow-reader.js';
 
 /**
  * The Node request as a Web `Request` for the SDK's web-standard transport: method, URL and
@@ -13,12 +14,15 @@ export function toWebRequest(req: IncomingMessage): Request {
 }
 
 /**
- * Writes a Web `Response` to the Node response: the status and headers, then the body as it is
- * produced (an SSE stream stays open until the transport closes it). Stops reading when the
- * client goes away, so the transport learns that its stream is gone; waits for `drain` on a slow
- * client rather than buffering without bound. Resolves when the response is over.
+ * Writes a Web `Response` to the Node response: the status and headers (sent at once, before the
+ * first event, which may be a slow tool's answer), then the body as it is produced (an SSE stream
+ * stays open until the transport closes it). Stops reading when the client goes away, so the
+ * transport learns that its stream is gone. The body is read as fast as it is produced, so the
+ * transport's stream never queues (it ignores backpressure); what waits for a slow client waits in
+ * the response, where `limits` bound it: past them the response is cut off and the stream cancelled.
+ * Resolves when the response is over.
  */
-export async function writeWebResponse(response: Response, res: ServerResponse): Promise<void> {
+export async function writeWebResponse(response: Response, res: ServerResponse, limits: StreamLimits): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
   if (!response.body) {
@@ -29,12 +33,20 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
   const stop = (): void => void reader.cancel().catch(() => undefined);
   if (res.destroyed) return stop();
   res.writeHead(response.status, headers);
+  // Node sends headers with the first body write; an SSE answer to a pre-2025-11-25 client has no
+  // priming event, so its headers would wait for the tool. A held socket still coalesces them.
+  if (headers['content-type']?.startsWith('text/event-stream')) res.flushHeaders();
   res.once('close', stop);
+  const guard = new SlowReaderGuard(res, limits);
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done || res.destroyed) break;
-      if (!res.write(value)) await drainedOrClosed(res);
+      if (guard.isTooFarBehind()) {
+        cutOff(res);
+        break;
+      }
+      res.write(value);
     }
   } catch {
     // The transport errored its stream: end the response with what was sent.
@@ -43,18 +55,6 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
     if (res.destroyed) stop();
     else res.end();
   }
-}
-
-function drainedOrClosed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
 }
 
 /** An absolute URL for the request; the transport only reports it, so a bad Host falls back to localhost. */

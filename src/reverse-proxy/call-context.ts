@@ -1,8 +1,9 @@
 import type { JsonRpcId, JsonRpcNotification } from '../protocol/json-rpc.js';
 
 /**
- * A caller that sends calls down a tunnel on behalf of a long-lived peer (an MCP client session).
- * Doors without one (the REST API) keep the plain behaviour: no token rewriting, progress as events.
+ * A caller that sends calls down a tunnel on behalf of a peer: an MCP client session, a stateless
+ * MCP request, or a user of the REST API (RestCaller). Calls without one (the gateway's own) keep
+ * the plain behaviour: no token rewriting, progress as events.
  */
 export interface TunnelCaller {
   /** Stable key of the caller; lets a door find or cancel all of its calls. */

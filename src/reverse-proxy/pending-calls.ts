@@ -1,7 +1,8 @@
 import type { JsonRpcId, JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { CallContext, InFlightCall } from './call-context.js';
 
-export type CallFailure = 'timeout' | 'closed' | 'busy' | 'cancelled';
+/** `overloaded`: the tunnel is not reading what it is sent; `shutdown`: the gateway is draining. */
+export type CallFailure = 'timeout' | 'closed' | 'busy' | 'cancelled' | 'overloaded' | 'shutdown';
 
 /** Why a call through a tunnel got no answer. The message is safe to show to callers. */
 export class CallError extends Error {

@@ -1,7 +1,9 @@
-import type { MessageEvent } from '@nestjs/common';
+import { Logger, type MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { SessionEvent } from './session-event.js';
 import type { TunnelSession } from './tunnel-session.js';
+
+const logger = new Logger('SessionStream');
 
 export interface SessionStreamOptions {
   keepaliveMs: number;
@@ -39,8 +41,17 @@ export function sessionStream(session: TunnelSession, options: SessionStreamOpti
       () => push({ type: 'keepalive', data: { timestamp: new Date().toISOString() } }),
       options.keepaliveMs,
     );
+    let failed = false;
     const events = session.events$.subscribe({
-      next: (event) => push(toMessage(session.id, event)),
+      next: (event) => {
+        // RxJS rethrows a subscriber's error on a timer, which would end the process: skip the event instead.
+        try {
+          push(toMessage(session.id, event));
+        } catch (err) {
+          if (!failed) logger.error({ msg: 'SSE event dropped', sessionId: session.id, error: String(err) });
+          failed = true;
+        }
+      },
       complete: () => subscriber.complete(),
     });
     return () => {

@@ -17,6 +17,7 @@ import {
   Sse,
   UseGuards,
 } from '@nestjs/common';
+import { SSE_OPTIONS_METADATA } from '@nestjs/common/constants.js';
 import {
   ApiAcceptedResponse,
   ApiBadGatewayResponse,
@@ -41,7 +42,13 @@ import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import { canAccess, type Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { classifyJsonRpc, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
+import {
+  classifyJsonRpc,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../protocol/json-rpc.js';
 import { CurrentSession } from './current-session.decorator.js';
 import { JsonRpcMessageDto } from './dto/json-rpc-message.dto.js';
 import { SendRequestQueryDto } from './dto/send-request-query.dto.js';
@@ -49,12 +56,10 @@ import { DisconnectResultDto, SentResultDto } from './dto/session-result.dto.js'
 import { SessionDto, SessionListDto } from './dto/session.dto.js';
 import { OwnershipGuard } from './ownership.guard.js';
 import { CallError } from './pending-calls.js';
+import { RestCaller, type RestCancelRefusal } from './rest-caller.js';
 import { SessionRegistry } from './session-registry.js';
 import { sessionStream } from './session-stream.js';
 import type { TunnelSession } from './tunnel-session.js';
-
-/** Bytes of events that may wait for an SSE client that does not read before Nest drops the connection (backstop to SSE_MAX_BACKLOG). */
-const SSE_MAX_PENDING_BYTES = 1024 * 1024;
 
 /** Admin API over tunnel sessions: list, inspect, disconnect, send a message, stream events. */
 @ApiTags('reverse-proxy')
@@ -66,7 +71,12 @@ export class SessionsController {
   constructor(
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    // The bytes of events that may wait for an SSE client that does not read before Nest drops it
+    // (backstop to SSE_MAX_BACKLOG): STREAM_MAX_BUFFERED_BYTES, like every streamed response. @Sse
+    // options are static, so the configured value is set here, before Nest reads it to register the route.
+    Reflect.defineMetadata(SSE_OPTIONS_METADATA, { maxPendingDataLength: config.http.streamMaxBufferedBytes }, SessionsController.prototype.stream);
+  }
 
   /** Lists sessions: admins see all, others their own plus anonymous ones. */
   @Get('sessions')
@@ -108,6 +118,8 @@ export class SessionsController {
   /**
    * Sends a JSON-RPC message down the tunnel. A request waits for its answer (the caller's id is
    * restored); a notification, an answer to a server request, or ?wait=false returns 202 at once.
+   * Calls are made as the user's RestCaller: progress tokens are rewritten (progress reaches the SSE
+   * stream with the caller's own token) and notifications/cancelled may name only the user's own calls.
    */
   @Post('sessions/:id/request')
   @HttpCode(200)
@@ -117,14 +129,20 @@ export class SessionsController {
   @ApiBody({ type: JsonRpcMessageDto })
   @ApiOkResponse({ description: "The server's JSON-RPC response, with the caller's id.", type: JsonRpcMessageDto })
   @ApiAcceptedResponse({ type: SentResultDto })
-  @ApiBadRequestResponse({ description: 'The body is not one JSON-RPC message, or a query option is invalid.' })
-  @ApiServiceUnavailableResponse({ description: 'Too many requests in flight on this session.' })
+  @ApiBadRequestResponse({
+    description:
+      'The body is not one JSON-RPC message, a query option is invalid, or a notifications/cancelled names no request of the caller in flight.',
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'Too many requests in flight on this session, the tunnel is not reading, or the gateway is shutting down.',
+  })
   @ApiGatewayTimeoutResponse({ description: 'No answer within the timeout; the server was sent notifications/cancelled.' })
   @ApiBadGatewayResponse({ description: 'The tunnel closed before answering.' })
   @ApiNotFoundResponse({ description: 'Session <id> not found' })
   @ApiForbiddenResponse({ description: 'Not authorized for this session' })
   async send(
     @CurrentSession() session: TunnelSession,
+    @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
     @Query() query: SendRequestQueryDto,
     @Res({ passthrough: true }) res: FastifyReply,
@@ -136,7 +154,14 @@ export class SessionsController {
       );
     }
     const sent: SentResultDto = { status: 'sent', session_id: session.id };
+    const caller = new RestCaller(session, principal);
     try {
+      if (kind === 'notification' && (body as JsonRpcNotification).method === 'notifications/cancelled') {
+        const refused = caller.cancel(body as JsonRpcNotification);
+        if (refused) throw new BadRequestException(CANCEL_REFUSALS[refused]);
+        res.status(202);
+        return sent;
+      }
       if (kind !== 'request') {
         session.forward(body as JsonRpcMessage);
         res.status(202);
@@ -144,7 +169,7 @@ export class SessionsController {
       }
       const defaultTimeout = this.config.requests.defaultTimeoutMs;
       const timeoutMs = Math.min(query.timeout_ms ?? defaultTimeout, defaultTimeout);
-      const answer = session.call(body as JsonRpcRequest, timeoutMs);
+      const answer = caller.call(body as JsonRpcRequest, timeoutMs);
       if (query.wait === false) {
         // The answer reaches SSE subscribers as a `response` event.
         answer.catch(() => undefined);
@@ -158,7 +183,7 @@ export class SessionsController {
   }
 
   /** Streams the session's events as Server-Sent Events until it closes. */
-  @Sse('sse/:id', { maxPendingDataLength: SSE_MAX_PENDING_BYTES })
+  @Sse('sse/:id')
   @UseGuards(OwnershipGuard)
   @ApiOperation({
     summary: "Stream a session's events",
@@ -181,6 +206,12 @@ export class SessionsController {
   }
 }
 
+/** What a REST caller is told when its notifications/cancelled is refused. */
+const CANCEL_REFUSALS: Record<RestCancelRefusal, string> = {
+  'no-request-id': 'notifications/cancelled needs params.requestId, the id of your request to cancel',
+  'not-yours': 'No request of yours with that requestId is in flight on this session',
+};
+
 function toHttpError(err: unknown): Error {
   if (!(err instanceof CallError)) return err as Error;
   switch (err.reason) {
@@ -190,6 +221,8 @@ function toHttpError(err: unknown): Error {
     case 'cancelled':
       return new BadGatewayException(err.message);
     case 'busy':
+    case 'overloaded':
+    case 'shutdown':
       return new ServiceUnavailableException(err.message);
   }
 }

@@ -9,7 +9,8 @@ import {
   type GatewayToTunnelFrame,
   type RegisteredServer,
 } from '../protocol/envelopes.js';
-import { isObject } from '../protocol/json-rpc.js';
+import { FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../protocol/json-limits.js';
+import { isObject, JsonRpcErrorCode, jsonRpcError } from '../protocol/json-rpc.js';
 import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
 
@@ -31,14 +32,16 @@ export class TunnelProtocolService {
 
   /** Handles one text frame from the tunnel. */
   handleFrame(session: TunnelSession, text: string): void {
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch {
+    const json = parseJsonWithin(text, this.config.limits.maxJsonDepth + FRAME_ENVELOPE_DEPTH);
+    if (!json.ok) {
+      if (json.reason === 'too-deep') {
+        this.refuseTooDeep(session, json.shallowOnly);
+        return;
+      }
       this.reply(session, { type: 'error', message: 'Invalid JSON format' });
       return;
     }
-    const parsed = parseTunnelFrame(data);
+    const parsed = parseTunnelFrame(json.value);
     if (!parsed.ok) {
       this.reply(session, { type: 'error', message: parsed.error });
       return;
@@ -68,6 +71,19 @@ export class TunnelProtocolService {
         // 'unmatched': an answer nobody waits for (timed out, or a client's own handshake); dropped.
       }
     }
+  }
+
+  /**
+   * A frame nested past MAX_JSON_DEPTH: the tunnel hears of it, and when it answers a call in
+   * flight that call fails now instead of timing out. Only the frame's top fields are read.
+   */
+  private refuseTooDeep(session: TunnelSession, frame: unknown): void {
+    const limit = this.config.limits.maxJsonDepth;
+    this.reply(session, { type: 'error', message: `Frame nests deeper than ${limit} levels` });
+    if (!isObject(frame) || frame.type !== 'response' || !isObject(frame.payload)) return;
+    const id = frame.payload.id;
+    if (typeof id !== 'string' || !session.inFlightCall(id)) return;
+    session.receive(jsonRpcError(id, JsonRpcErrorCode.InternalError, `The server's answer nests deeper than ${limit} levels`));
   }
 
   private heartbeat(session: TunnelSession): void {

@@ -10,6 +10,7 @@ import {
 } from '../protocol/json-rpc.js';
 import type { CallContext, InFlightCall, TunnelCaller } from './call-context.js';
 import { CallError, PendingCalls } from './pending-calls.js';
+import { SendBacklog, type SendBacklogLimits } from './send-backlog.js';
 import { publishAsEvent, type ServerRequestRouter } from './server-request-router.js';
 import type { SessionEvent } from './session-event.js';
 
@@ -17,13 +18,22 @@ import type { SessionEvent } from './session-event.js';
 export interface TunnelSocket {
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** Bytes written but not yet taken by the peer; unknown (never refused) when absent. */
+  readonly bufferedAmount?: number;
+  /** Drops the connection without a closing handshake (which a peer that does not read never completes). */
+  terminate?(): void;
 }
 
 export type SessionState = 'connected' | 'registered' | 'ready' | 'closed';
 
 export interface SessionLimits {
   maxPending: number;
+  /** Refuse messages to a tunnel that is not reading, and close it when it stays so; unbounded when absent. */
+  backlog?: SendBacklogLimits;
 }
+
+/** Messages a tunnel that stopped reading is refused with. */
+const NOT_READING = 'The tunnel is not reading; try again later';
 
 /** Outcome of handing a tunnel payload to the session. */
 export type InboundResult = 'routed' | 'unmatched' | 'invalid';
@@ -49,6 +59,7 @@ export class TunnelSession {
   lastHeartbeatReplyAt = 0;
 
   private readonly pending: PendingCalls;
+  private readonly backlog: SendBacklog | undefined;
   private serverRequestRouter: ServerRequestRouter = publishAsEvent;
   private readonly events = new Subject<SessionEvent>();
   /** Hot stream of this session's events; completes after `closed`. */
@@ -60,8 +71,10 @@ export class TunnelSession {
     readonly owner: string | null,
     private readonly socket: TunnelSocket,
     limits: SessionLimits,
+    now: () => number = Date.now,
   ) {
     this.pending = new PendingCalls(limits.maxPending);
+    this.backlog = limits.backlog && new SendBacklog(limits.backlog, now);
   }
 
   get name(): string | undefined {
@@ -86,22 +99,27 @@ export class TunnelSession {
     this.lastActivity = Date.now();
   }
 
-  /** Sends any JSON-RPC message to the local server without waiting (notifications, answers to server requests). */
+  /**
+   * Sends any JSON-RPC message to the local server without waiting (notifications, answers to server
+   * requests). Throws CallError (`overloaded`) while the tunnel is not reading what it was sent.
+   */
   forward(payload: JsonRpcMessage): void {
-    this.send({ type: 'request', sessionId: this.id, payload });
+    this.admit();
+    this.sendPayload(payload);
   }
 
   /**
    * Sends a request and resolves with its answer, carrying the caller's original id.
    * Rejects with CallError on timeout (after telling the server to cancel), when the tunnel closes or
    * when the caller cancels it; throws CallError (reason `busy`) at once when too many calls are in
-   * flight, so a caller that does not wait can still report it.
+   * flight (`overloaded` while the tunnel is not reading), so a caller that does not wait can still report it.
    *
    * With a `caller`, the request's `_meta.progressToken` is replaced by the call's tunnel id (tokens
    * chosen by different callers may collide) and progress goes back to that caller only.
    */
   call(request: JsonRpcRequest, timeoutMs: number, caller?: TunnelCaller): Promise<JsonRpcResponse> {
     if (!this.isOpen) return Promise.reject(new CallError('closed', 'The tunnel is closed'));
+    this.admit();
     const progressToken = caller ? progressTokenOf(request.params) : undefined;
     const context: CallContext = caller ? { caller, progressToken } : {};
     const { tunnelId, answer } = this.pending.open(
@@ -112,7 +130,7 @@ export class TunnelSession {
     );
     try {
       const params = progressToken === undefined ? request.params : withProgressToken(request.params, tunnelId);
-      this.forward({ ...request, id: tunnelId, ...(params === undefined ? {} : { params }) });
+      this.sendPayload({ ...request, id: tunnelId, ...(params === undefined ? {} : { params }) });
     } catch (err) {
       this.pending.drop(tunnelId);
       return Promise.reject(err);
@@ -127,6 +145,30 @@ export class TunnelSession {
   cancel(tunnelId: string, reason: string): boolean {
     if (!this.pending.fail(tunnelId, new CallError('cancelled', reason))) return false;
     this.cancelRemote(tunnelId, reason);
+    return true;
+  }
+
+  /**
+   * Gives up on every call in flight with `error` (e.g. the gateway is shutting down) and tells the
+   * server to cancel each. Returns how many there were.
+   */
+  abandonCalls(error: CallError): number {
+    const calls = this.pending.newestFirst();
+    for (const call of calls) {
+      if (this.pending.fail(call.tunnelId, error)) this.cancelRemote(call.tunnelId, error.message);
+    }
+    return calls.length;
+  }
+
+  /**
+   * Closes the tunnel when it has queued more than its limit for longer than allowed: a peer that
+   * stopped reading would otherwise hold that memory until the idle timeout. Returns whether it did.
+   */
+  closeIfStuck(): boolean {
+    if (!this.isOpen || !this.backlog?.isStuck(this.socket.bufferedAmount ?? 0)) return false;
+    this.close('tunnel not reading', 1008);
+    // The closing handshake would wait behind the unread bytes; free them now.
+    this.socket.terminate?.();
     return true;
   }
 
@@ -224,7 +266,19 @@ export class TunnelSession {
 
   private cancelRemote(tunnelId: string, reason: string): void {
     if (!this.isOpen) return;
-    this.forward({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: tunnelId, reason } });
+    // Not subject to the backlog limit: small, and the server needs it to stop working for nobody.
+    this.sendPayload({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: tunnelId, reason } });
+  }
+
+  private sendPayload(payload: JsonRpcMessage): void {
+    this.send({ type: 'request', sessionId: this.id, payload });
+  }
+
+  /** Refuses a caller's message while the tunnel has more queued than its limit; a stuck tunnel is closed instead. */
+  private admit(): void {
+    if (!this.backlog || this.backlog.admits(this.socket.bufferedAmount ?? 0)) return;
+    if (this.closeIfStuck()) throw new CallError('closed', `The tunnel closed (${this.closeReason})`);
+    throw new CallError('overloaded', NOT_READING);
   }
 }
 

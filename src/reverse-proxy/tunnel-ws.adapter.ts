@@ -4,6 +4,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { TUNNEL_PATH, TUNNEL_PATH_ALIAS } from '../protocol/envelopes.js';
 import type { TunnelConnectionGuard } from './tunnel-connection.guard.js';
 
+type WsServer = { on(event: string, listener: (arg: never) => void): unknown };
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
 
 /**
@@ -18,6 +19,8 @@ export class TunnelWsAdapter extends WsAdapter {
     app: INestApplicationContext,
     private readonly guard: TunnelConnectionGuard,
     private readonly maxPayload: number,
+    /** True while the gateway drains: new tunnels are refused with 503. */
+    private readonly refusing: () => boolean = () => false,
   ) {
     super(app);
   }
@@ -30,12 +33,27 @@ export class TunnelWsAdapter extends WsAdapter {
       // Deflate costs CPU and memory per socket for small JSON frames; off unless asked for.
       perMessageDeflate: false,
       verifyClient: (info: { req: IncomingMessage }, done: VerifyCallback) => {
+        if (this.refusing()) {
+          done(false, 503, 'The gateway is shutting down');
+          return;
+        }
         this.guard.verify(info.req).then(
           (verdict) => (verdict.ok ? done(true) : done(false, verdict.status, verdict.message)),
           () => done(false, 500, 'Internal error'),
         );
       },
     });
+  }
+
+  /**
+   * Server errors are still logged; a tunnel socket's errors are peer protocol errors, which the
+   * gateway logs once per connection and rate-limited (Nest's handler logged each with its stack).
+   */
+  override bindErrorHandler(server: WsServer): WsServer {
+    server.on('error', (err: Error) => this.logger.error(err));
+    // A socket error with no listener at all would be thrown; the gateway adds the one that logs.
+    server.on('connection', (socket: { on(event: 'error', listener: () => void): unknown }) => socket.on('error', () => undefined));
+    return server;
   }
 
   /** The gateway reads frames itself; Nest's `{event, data}` dispatch would parse every frame a second time. */

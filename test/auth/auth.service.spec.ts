@@ -20,10 +20,14 @@ function b64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-/** The outcome of authenticate(): the principal, or the AuthError message. */
-async function outcome(auth: AuthService, req: { headers?: Record<string, string>; url?: string }): Promise<Principal | string> {
+/** The outcome of authenticate(): the principal, or the AuthError message. The peer is 127.0.0.1 unless `remote` says otherwise. */
+async function outcome(
+  auth: AuthService,
+  req: { headers?: Record<string, string>; url?: string; remote?: string | null },
+): Promise<Principal | string> {
+  const socket = req.remote === null ? undefined : { remoteAddress: req.remote ?? '127.0.0.1' };
   try {
-    return await auth.authenticate({ headers: req.headers ?? {}, url: req.url });
+    return await auth.authenticate({ headers: req.headers ?? {}, url: req.url, socket });
   } catch (err) {
     expect(err).toBeInstanceOf(AuthError);
     return (err as Error).message;
@@ -126,6 +130,30 @@ describe('trusted proxy header', () => {
 
   test('is never admin', async () => {
     expect(((await outcome(service(on), { headers: { 'x-authenticated-user': 'root' } })) as Principal).isAdmin).toBe(false);
+  });
+
+  test.each([
+    ['another address', '10.0.0.7'],
+    ['an IPv4-mapped other address', '::ffff:10.0.0.7'],
+    ['IPv6 loopback when only 127.0.0.1 is listed', '::1'],
+    ['an unknown peer', null],
+  ])('is ignored from %s (not in TRUSTED_PROXIES)', async (_what, remote) => {
+    expect(await outcome(service(on), { headers: { 'x-authenticated-user': 'carol' }, remote })).toBe('Authentication required');
+  });
+
+  test('from an untrusted peer, auth off: anonymous, not the named user', async () => {
+    const auth = service({ ...on, AUTH_REQUIRED: 'false' });
+    expect(await outcome(auth, { headers: { 'x-authenticated-user': 'carol' }, remote: '192.0.2.1' })).toEqual(ANONYMOUS);
+  });
+
+  test.each([
+    ['an IPv4-mapped listed address', '127.0.0.1', '::ffff:127.0.0.1'],
+    ['an address inside a listed range', '10.0.0.0/8, 192.168.1.1', '10.20.30.40'],
+    ['an IPv4-mapped address inside a listed range', '10.0.0.0/8', '::ffff:10.20.30.40'],
+    ['an IPv6 range', 'fd00::/8', 'fd12::1'],
+  ])('is believed from %s', async (_what, proxies, remote) => {
+    const auth = service({ TRUST_PROXY_AUTH: 'true', TRUSTED_PROXIES: proxies });
+    expect(((await outcome(auth, { headers: { 'x-authenticated-user': 'carol' }, remote })) as Principal).user).toBe('carol');
   });
 });
 

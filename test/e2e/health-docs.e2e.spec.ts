@@ -38,10 +38,20 @@ test('every answer carries a request id, and a sane X-Request-ID is echoed', asy
   expect([mcp.status, mcp.headers.get('x-request-id')]).toEqual([404, 'trace-mcp']);
 });
 
-test('an unknown route is a JSON 404 without internals', async () => {
-  const res = await http('GET', `${gw.httpUrl}/nope`);
+test('an unknown route is a JSON 404 without internals (and, like every route but the public ones, needs auth first)', async () => {
+  const res = await http('GET', `${gw.httpUrl}/nope`, { token: gw.mintToken('alice@example.com') });
   expect(res.status).toBe(404);
   expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+  expect((await http('GET', `${gw.httpUrl}/nope`)).status).toBe(401);
+});
+
+test('a 404 does not echo the query string: a ?token= stays out of the body', async () => {
+  const token = gw.mintToken('alice@example.com');
+  const res = await http('GET', `${gw.httpUrl}/nope?token=${token}&x=secret`);
+  expect(res.status).toBe(404);
+  expect(res.body.message).toBe('Cannot GET /nope');
+  expect(res.text).not.toContain('secret');
+  expect(res.text).not.toContain(token);
 });
 
 test('Swagger UI is served at /docs', async () => {

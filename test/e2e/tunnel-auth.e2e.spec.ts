@@ -244,6 +244,27 @@ describe('TRUST_PROXY_AUTH=true', () => {
   });
 });
 
+describe('TRUST_PROXY_AUTH=true, the caller is not one of TRUSTED_PROXIES', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    // The tests connect from 127.0.0.1, which is not listed.
+    gw = await startGateway({ TRUST_PROXY_AUTH: 'true', TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8' });
+  });
+  afterAll(() => gw.close());
+
+  test('the proxy header is ignored on the tunnel upgrade and on the admin API', async () => {
+    expect(await rawUpgrade(gw.tunnelUrl, { 'X-Authenticated-User': 'carol' })).toEqual({ status: 401, body: 'Authentication required' });
+    const res = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions`, { headers: { 'X-Authenticated-User': 'carol' } });
+    expect([res.status, res.body.message]).toEqual([401, 'Authentication required']);
+    const mcp = await http('GET', `${gw.httpUrl}/servers`, { headers: { 'X-Authenticated-User': 'carol' } });
+    expect(mcp.status).toBe(401);
+  });
+
+  test('a token still works', async () => {
+    await connect(gw.tunnelUrl, { Authorization: `Bearer ${gw.mintToken('carol')}` });
+  });
+});
+
 describe('TRUST_PROXY_AUTH=true with MCP_CLIENT_AUTH_ENABLED=true', () => {
   let gw: RunningGateway;
   beforeAll(async () => {

@@ -122,3 +122,27 @@ test('the next response on a kept-alive connection is not held by the previous o
     await server.close();
   }
 });
+
+test('a large answer is not held: it leaves once it fills the socket buffer, before the response ends', async () => {
+  let ended = false;
+  const server = await serve((_req, res) => {
+    holdResponseWrites(res, 60_000);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`data: ${'x'.repeat(1024 * 1024)}\n\n`);
+    setTimeout(() => {
+      ended = true;
+      res.end();
+    }, 60_000).unref();
+  });
+  const abort = new AbortController();
+  try {
+    const res = await fetch(server.url, { signal: abort.signal });
+    const { value } = await res.body!.getReader().read();
+    // Bytes arrived while the response was still open (and the 60 s hold far from over).
+    expect(value!.byteLength).toBeGreaterThan(0);
+    expect(ended).toBe(false);
+  } finally {
+    abort.abort();
+    await server.close();
+  }
+});

@@ -1,7 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { toWebRequest, writeWebResponse } from '../../src/mcp/web-exchange.js';
 import { eventually } from '../support/wait.js';
+
+const LIMITS = { maxBufferedBytes: 1024 * 1024, maxBacklog: 256 };
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(handler);
@@ -69,7 +71,7 @@ test('status, headers and a streamed body reach the client as they are produced'
   });
   let done: Promise<void> | undefined;
   const server = await serve((_req, res) => {
-    done = writeWebResponse(new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' } }), res);
+    done = writeWebResponse(new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' } }), res, LIMITS);
   });
   try {
     push('data: 1\n\n');
@@ -90,7 +92,7 @@ test('status, headers and a streamed body reach the client as they are produced'
 });
 
 test('a response without a body is just its status and headers', async () => {
-  const server = await serve((_req, res) => void writeWebResponse(new Response(null, { status: 202 }), res));
+  const server = await serve((_req, res) => void writeWebResponse(new Response(null, { status: 202 }), res, LIMITS));
   try {
     const res = await fetch(server.url);
     expect(res.status).toBe(202);
@@ -112,7 +114,7 @@ test('a client that goes away cancels the stream, so its producer learns of it',
   });
   let done: Promise<void> | undefined;
   const server = await serve((_req, res) => {
-    done = writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res);
+    done = writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, LIMITS);
   });
   try {
     const abort = new AbortController();
@@ -123,6 +125,112 @@ test('a client that goes away cancels the stream, so its producer learns of it',
     await eventually(() => cancelled, 'the stream to be cancelled');
     await done;
     expect(cancelled).toBe(true);
+  } finally {
+    await server.close();
+  }
+});
+
+test('an event stream sends its headers at once, before its first event', async () => {
+  const body = new ReadableStream<Uint8Array>({});
+  const server = await serve((_req, res) => void writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, LIMITS));
+  try {
+    const abort = new AbortController();
+    // Nothing is ever produced: the headers cannot be waiting for an event.
+    const res = await fetch(server.url, { signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    abort.abort();
+  } finally {
+    await server.close();
+  }
+});
+
+/**
+ * A client that sends its request and never reads a byte; the transport behind it keeps producing
+ * 64 KiB events, ignoring backpressure as the SDK's streams do. Reports the most the gateway ever
+ * held for it: the response's queued bytes plus the bytes waiting in the Web stream's queue.
+ */
+async function nonReader(limits: typeof LIMITS, events: number): Promise<{ peakHeld: number; cancelled: boolean; destroyed: boolean }> {
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  let cancelled = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  // Byte-measured queue with no room: desiredSize is minus the bytes queued.
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start: (c) => void (controller = c),
+      cancel: () => void (cancelled = true),
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: 0 }),
+  );
+  let response: ServerResponse | undefined;
+  let done: Promise<void> | undefined;
+  const server = await serve((_req, res) => {
+    response = res;
+    done = writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, limits);
+  });
+  const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+  socket.pause();
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  let peakHeld = 0;
+  try {
+    await eventually(() => response, 'the request');
+    for (let i = 0; i < events && !cancelled; i++) {
+      try {
+        controller.enqueue(chunk);
+      } catch {
+        break; // cancelled meanwhile
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      peakHeld = Math.max(peakHeld, response!.writableLength + Math.max(0, -(controller.desiredSize ?? 0)));
+    }
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 200))]);
+    return { peakHeld, cancelled, destroyed: response!.destroyed };
+  } finally {
+    socket.destroy();
+    await server.close();
+  }
+}
+
+test('a client that stops reading is cut off once its backlog passes the byte bound; the stream is cancelled', async () => {
+  const limits = { maxBufferedBytes: 512 * 1024, maxBacklog: 100_000 };
+  // 32 MiB offered to a client that reads nothing.
+  const { peakHeld, cancelled, destroyed } = await nonReader(limits, 512);
+  expect(destroyed).toBe(true);
+  expect(cancelled).toBe(true);
+  // The bound plus the one event being written, never the whole 32 MiB.
+  expect(peakHeld).toBeLessThanOrEqual(limits.maxBufferedBytes + 64 * 1024);
+});
+
+test('a client that stops reading is cut off after maxBacklog writes in a row while backed up', async () => {
+  const limits = { maxBufferedBytes: 1024 * 1024 * 1024, maxBacklog: 8 };
+  const { peakHeld, cancelled, destroyed } = await nonReader(limits, 512);
+  expect(destroyed).toBe(true);
+  expect(cancelled).toBe(true);
+  // Backed up from the first 64 KiB write on (a socket's buffer is smaller), then 8 more.
+  expect(peakHeld).toBeLessThanOrEqual(10 * 64 * 1024);
+});
+
+test('a client that reads keeps its stream however much passes through', async () => {
+  const chunk = new TextEncoder().encode(`data: ${'y'.repeat(64 * 1024)}\n\n`);
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const server = await serve((_req, res) => void writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, { maxBufferedBytes: 256 * 1024, maxBacklog: 4 }));
+  try {
+    const res = await fetch(server.url);
+    const reader = res.body!.getReader();
+    let received = 0;
+    for (let i = 0; i < 64; i++) {
+      controller.enqueue(chunk);
+      // A reader that keeps up: takes what was sent before more comes.
+      while (received < (i + 1) * chunk.byteLength) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the stream ended');
+        received += value.byteLength;
+      }
+    }
+    controller.close();
+    expect((await reader.read()).done).toBe(true);
+    expect(received).toBe(64 * chunk.byteLength);
   } finally {
     await server.close();
   }

@@ -1,0 +1,37 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AuthError } from '../auth/auth.service.js';
+import type { HttpAuthenticator } from '../auth/http-authenticator.js';
+import { setRequestPrincipal } from '../auth/request-principal.js';
+import { gatewayErrorBody } from './http-exception.filter.js';
+
+/** Route patterns anyone may call: the probes and the API docs. Everything else, unknown routes included, needs auth. */
+function isPublicRoute(route: string | undefined): boolean {
+  if (route === undefined) return false;
+  return route === '/health' || route === '/ready' || route === '/docs' || route.startsWith('/docs/') || route === '/docs-json' || route === '/docs-yaml';
+}
+
+/** Whether the client announced a body that has not been read yet. */
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Authenticates every HTTP request in Fastify's `onRequest` hook, before its body is read: a caller
+ * without valid credentials costs the gateway its headers only, never a 4 MiB body. The principal is
+ * kept for JwtAuthGuard (auth/request-principal.ts), so a token is verified once per request. Decided by
+ * the matched route pattern, not the raw URL, so `/docs/../x` or `/%68ealth` cannot pass as public.
+ */
+export function registerAuthHook(fastify: FastifyInstance, auth: HttpAuthenticator): void {
+  fastify.addHook('onRequest', async (req, reply) => {
+    if (isPublicRoute(req.routeOptions.url)) return;
+    try {
+      setRequestPrincipal(req.raw, await auth.authenticate(req.raw));
+    } catch (err) {
+      const message = err instanceof AuthError ? err.message : 'Authentication failed';
+      // The unread body would be drained on a kept-alive socket: close it instead.
+      if (hasBody(req)) reply.header('Connection', 'close');
+      return reply.code(401).send(gatewayErrorBody(401, message));
+    }
+  });
+}

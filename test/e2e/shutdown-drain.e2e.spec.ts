@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { signToken } from '../../src/auth/sign-token.js';
+import { JsonRpcErrorCode } from '../../src/protocol/json-rpc.js';
+import { FakeTunnel, type Frame } from '../support/fake-tunnel.js';
+import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';
+import { http } from '../support/http.js';
+import { SseReader } from '../support/sse-reader.js';
+import { eventually } from '../support/wait.js';
+
+/**
+ * Shutting down drains: readiness fails and new work is refused at once, calls in flight get
+ * SHUTDOWN_GRACE_MS to finish, the rest are answered with an error (REST 503, MCP a JSON-RPC error
+ * in its stream), then the tunnels are closed with 1001.
+ */
+
+const GRACE_MS = 1500;
+const SHUTTING_DOWN = 'The gateway is shutting down';
+
+const isCall = (name: string) => (f: Frame) => f.type === 'request' && f.payload?.method === 'tools/call' && f.payload.params?.name === name;
+const toolCall = (id: string, name: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name } });
+
+interface Gateway {
+  httpUrl: string;
+  tunnelUrl: string;
+  token: string;
+}
+
+/** Puts a REST call, a REST call answered during the drain and an MCP call in flight on `gw`; `shutDown` starts the drain. */
+async function drainWithCallsInFlight(gw: Gateway, shutDown: () => Promise<unknown>): Promise<void> {
+  const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.token, { name: 'draining', version: '1', capabilities: { tools: {} } });
+  try {
+    const mcp = await openMcpSession(gw, 'draining');
+    const url = `${gw.httpUrl}/reverse-proxy/sessions/${sessionId}/request`;
+    const restHanging = http('POST', url, { token: gw.token, body: toolCall('hang', 'hang') });
+    const restAnswered = http('POST', url, { token: gw.token, body: toolCall('quick', 'quick') });
+    // Raw, to see exactly what the stream carries.
+    const mcpHanging = mcp.post({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'mcp-hang', arguments: {} } });
+    await tunnel.next(isCall('hang'));
+    const quick = await tunnel.next(isCall('quick'));
+    await tunnel.next(isCall('mcp-hang'));
+
+    const started = Date.now();
+    const closing = shutDown();
+
+    // Readiness fails first, while the calls are still given their grace.
+    const ready = await eventually(async () => {
+      const res = await http('GET', `${gw.httpUrl}/ready`);
+      return res.status === 503 ? res : undefined;
+    }, '/ready to answer 503');
+    expect(ready!.body.message).toBe(SHUTTING_DOWN);
+    // New calls and new tunnels are refused.
+    const refused = await http('POST', url, { token: gw.token, body: toolCall('late', 'late') });
+    expect(refused.status).toBe(503);
+    expect(refused.body.message).toBe(SHUTTING_DOWN);
+    await expect(FakeTunnel.connect(gw.tunnelUrl, { Authorization: `Bearer ${gw.token}` })).rejects.toMatchObject({ status: 503 });
+
+    // A call answered within the grace period gets its real answer.
+    tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: quick.payload.id, result: { content: [{ type: 'text', text: 'done' }] } } });
+    const answered = await restAnswered;
+    expect(answered.status).toBe(200);
+    expect(answered.body).toEqual({ jsonrpc: '2.0', id: 'quick', result: { content: [{ type: 'text', text: 'done' }] } });
+
+    // The rest are answered with an error once the grace period is over.
+    const hanging = await restHanging;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(GRACE_MS - 50);
+    expect(hanging.status).toBe(503);
+    expect(hanging.body.message).toBe(SHUTTING_DOWN);
+    const res = await mcpHanging;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = new SseReader(res.body!);
+    const event = await reader.until((e) => e.data.includes('"jsonrpc"'));
+    expect(JSON.parse(event.data)).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      error: { code: JsonRpcErrorCode.TunnelClosed, message: SHUTTING_DOWN },
+    });
+    await reader.cancel();
+    // The server was told to stop working on them.
+    await eventually(() => tunnel.frames.filter((f) => f.payload?.method === 'notifications/cancelled').length === 2, 'two cancellations');
+
+    await closing;
+    expect(await tunnel.closed).toBe(1001);
+  } finally {
+    tunnel.ws.terminate();
+  }
+}
+
+describe('app.close()', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startGateway({ SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+  });
+
+  test('drains calls in flight before closing', async () => {
+    await drainWithCallsInFlight({ ...gw, token: gw.mintToken('alice@example.com') }, () => gw.close());
+  });
+});
+
+describe('SIGTERM to the gateway process (dist/main.js)', () => {
+  const main = resolve('dist/main.js');
+  let child: ChildProcess | undefined;
+  afterAll(() => child?.kill('SIGKILL'));
+
+  (existsSync(main) ? test : test.skip)('drains calls in flight, then exits', async () => {
+    const port = await freePort();
+    child = spawn(process.execPath, [main], {
+      env: { PATH: process.env.PATH, JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<NodeJS.Signals | number | null>((done) => child!.once('exit', (code, signal) => done(signal ?? code)));
+    const httpUrl = `http://127.0.0.1:${port}`;
+    await eventually(() => http('GET', `${httpUrl}/health`).then((r) => r.status === 200, () => false), 'the gateway to listen', 15_000);
+    const token = signToken({ secret: TEST_SECRET, sub: 'alice@example.com', expiresIn: '1h' });
+    await drainWithCallsInFlight({ httpUrl, tunnelUrl: `ws://127.0.0.1:${port}/reverse-proxy/ws`, token }, async () => {
+      child!.kill('SIGTERM');
+    });
+    expect(await exited).toBe('SIGTERM');
+  });
+});
+
+/** An initialized Streamable HTTP session, spoken by hand. */
+async function openMcpSession(gw: Gateway, name: string): Promise<{ post: (body: unknown) => Promise<Response> }> {
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${gw.token}`,
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+  };
+  const url = `${gw.httpUrl}/servers/${name}/mcp`;
+  const init = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+  expect(init.status).toBe(200);
+  await init.text();
+  const session = { ...headers, 'Mcp-Session-Id': init.headers.get('mcp-session-id')!, 'MCP-Protocol-Version': '2025-11-25' };
+  const post = (body: unknown) => fetch(url, { method: 'POST', headers: session, body: JSON.stringify(body) });
+  const initialized = await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  expect(initialized.status).toBe(202);
+  return { post };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}

@@ -1,0 +1,95 @@
+import { jest } from '@jest/globals';
+import { Logger, type MessageEvent } from '@nestjs/common';
+import { config as rxjsConfig, Subject } from 'rxjs';
+import { TunnelEventFanout } from '../../src/mcp/tunnel-event-fanout.service.js';
+import type { RegistryChange } from '../../src/reverse-proxy/session-registry.js';
+import { sessionStream } from '../../src/reverse-proxy/session-stream.js';
+import { TunnelProtocolService } from '../../src/reverse-proxy/tunnel-protocol.service.js';
+import { TunnelSession } from '../../src/reverse-proxy/tunnel-session.js';
+import { FakeSocket } from '../support/fake-socket.js';
+import { FakeTunnel } from '../support/fake-tunnel.js';
+import { startGateway } from '../support/gateway.js';
+
+/**
+ * An error inside one session's event handling stays there. RxJS rethrows a subscriber's error on a
+ * timer (which would end the process); here `onUnhandledError` records instead, so a leak shows up
+ * as a failed assertion rather than a dead test worker.
+ */
+const unhandled: unknown[] = [];
+const previous = rxjsConfig.onUnhandledError;
+let logged: ReturnType<typeof jest.spyOn>;
+beforeEach(() => {
+  unhandled.length = 0;
+  logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  rxjsConfig.onUnhandledError = (err) => unhandled.push(err);
+});
+afterEach(() => {
+  rxjsConfig.onUnhandledError = previous;
+  jest.restoreAllMocks();
+});
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+const note = (data: unknown) => ({ jsonrpc: '2.0' as const, method: 'notifications/message', params: { level: 'info', data } });
+
+test('an SSE event that cannot be serialized is dropped; the stream carries on and nothing escapes', async () => {
+  const session = new TunnelSession('sid-1', 'alice', new FakeSocket(), { maxPending: 3 });
+  const received: MessageEvent[] = [];
+  sessionStream(session, { keepaliveMs: 60_000, maxBacklog: 3, isBackedUp: () => false }).subscribe((m) => received.push(m));
+  session.publish({ type: 'notification', payload: note(10n) });
+  session.publish({ type: 'notification', payload: note(11n) });
+  session.publish({ type: 'notification', payload: note('fine') });
+  session.close('done');
+  await settle();
+  expect(unhandled).toEqual([]);
+  expect(logged).toHaveBeenCalledTimes(1);
+  expect(received.map((m) => m.type)).toEqual(['connected', 'notification', 'closed']);
+  expect(received[1]!.data).toBe(JSON.stringify(note('fine')));
+});
+
+test('a notification the MCP fan-out fails to deliver is contained to that tunnel', async () => {
+  const changes = new Subject<RegistryChange>();
+  let failing = false;
+  const sessions = {
+    ofServer: () => {
+      if (failing) throw new Error('store broke');
+      return [];
+    },
+  };
+  const stub = { restore: () => undefined, publish: () => undefined, forgetTools: () => undefined };
+  const fanout = new TunnelEventFanout({ changes$: changes } as never, sessions as never, {} as never, stub as never, stub as never, stub as never);
+  fanout.onModuleInit();
+  const tunnel = new TunnelSession('sid-2', 'alice', new FakeSocket(), { maxPending: 3 });
+  tunnel.server = { name: 'fan', capabilities: {} };
+  changes.next({ type: 'registered', session: tunnel });
+  failing = true;
+  tunnel.publish({ type: 'notification', payload: note('one') });
+  tunnel.publish({ type: 'notification', payload: note('two') });
+  await settle();
+  expect(unhandled).toEqual([]);
+  expect(logged).toHaveBeenCalledTimes(1);
+  expect(tunnel.isOpen).toBe(true);
+  fanout.onModuleDestroy();
+  tunnel.close('done');
+});
+
+test('a frame handler that throws costs that frame only: the tunnel gets a fixed error, the session stays up', async () => {
+  const gw = await startGateway({ AUTH_REQUIRED: 'false' });
+  try {
+    const protocol = gw.app.get(TunnelProtocolService);
+    const original = protocol.handleFrame.bind(protocol);
+    jest.spyOn(protocol, 'handleFrame').mockImplementation((session, text) => {
+      if (text.includes('boom')) throw new Error('internal detail that must not reach the peer');
+      original(session, text);
+    });
+    const { tunnel } = await FakeTunnel.register(gw.tunnelUrl, undefined, { name: 'contained', capabilities: {} });
+    tunnel.send({ type: 'heartbeat', boom: true });
+    expect(await tunnel.next()).toEqual({ type: 'error', message: 'Internal error' });
+    tunnel.send({ type: 'heartbeat', boom: true });
+    expect(await tunnel.next()).toEqual({ type: 'error', message: 'Internal error' });
+    expect(logged.mock.calls.filter((call: unknown[]) => (call[0] as { msg?: string }).msg === 'Tunnel frame handler failed')).toHaveLength(1);
+    tunnel.send({ type: 'heartbeat' });
+    expect((await tunnel.next()).type).toBe('heartbeat');
+    await tunnel.close();
+  } finally {
+    await gw.close();
+  }
+});
