@@ -13,7 +13,6 @@ import {
   type ServerContext,
   type ServerEvent,
 } from '@modelcontextprotocol/server';
-import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import type { Principal } from '../auth/principal.js';
@@ -25,8 +24,10 @@ import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
 import { initializeResult } from './initialize-result.js';
 import { ServerCatalog } from './server-catalog.service.js';
+import type { StreamLimits } from './slow-reader.js';
 import { StatelessCaller } from './stateless-caller.js';
 import { errorCodeFor } from './tunnel-relay.service.js';
+import { toWebRequest, writeWebResponse } from './web-exchange.js';
 
 /** The revision this door serves; it is the only stateless one so far. */
 export const STATELESS_REVISION = '2026-07-28';
@@ -37,11 +38,8 @@ interface StatelessRequestContext {
   principal: Principal;
 }
 
-type NodeHandler = ReturnType<typeof toNodeHandler>;
-
 interface HandlerEntry {
   handler: McpHttpHandler;
-  node: NodeHandler;
   /** Requests being answered (listen streams not counted); a retired handler closes when none is left. */
   active: number;
   retired: boolean;
@@ -54,6 +52,13 @@ interface HandlerEntry {
  * capabilities, `resultType` stamping, per-request JSON or SSE answers, `subscriptions/listen`.
  * Each request gets a throw-away SDK `Server` that answers `server/discover` from what the tunnel
  * registered and relays everything else through the tunnel's one correlation table.
+ *
+ * The handler's web `Response` is written by the door itself (`writeWebResponse`), not by the SDK's
+ * `toNodeHandler`: that adapter waits for 'drain' while the SDK's streams (a `subscriptions/listen`
+ * stream, an SSE answer) keep enqueueing whatever they are given, so for a client that stopped
+ * reading the backlog grew without limit in a queue nothing could see. Read as it is produced, the
+ * backlog waits in the Node response instead, where STREAM_MAX_BUFFERED_BYTES and SSE_MAX_BACKLOG
+ * bound it and cut the client off, as on the 2025 doors.
  */
 @Injectable()
 export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
@@ -61,12 +66,16 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   /** One SDK handler per server name: its `subscriptions/listen` bus carries that name's changes only. */
   private readonly handlers = new Map<string, HandlerEntry>();
   private changes: Subscription | undefined;
+  /** How far a client's stream may fall behind before it is cut off. */
+  private readonly streamLimits: StreamLimits;
 
   constructor(
     private readonly registry: SessionRegistry,
     private readonly catalog: ServerCatalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.streamLimits = { maxBufferedBytes: config.http.streamMaxBufferedBytes, maxBacklog: config.sse.maxBacklog };
+  }
 
   onModuleInit(): void {
     // A name nobody serves any more drops its handler (and its listen streams): state stays bounded.
@@ -85,13 +94,30 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   async serve(tunnel: TunnelSession, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const context: StatelessRequestContext = { tunnel, principal };
     const authInfo: AuthInfo = { token: '', clientId: principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
-    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
     const entry = this.handlerFor(tunnel.name!);
     const counted = (body as { method?: unknown } | undefined)?.method !== 'subscriptions/listen';
     if (counted) entry.active++;
+    // The request's signal: the response closed before it was over (the client left, or was cut off).
+    const gone = new AbortController();
+    let over = false;
+    const onClose = (): void => {
+      if (!over) gone.abort();
+    };
+    res.once('close', onClose);
+    if (res.destroyed) gone.abort();
     try {
-      await entry.node(req, res, body);
+      let response: Response;
+      try {
+        response = await entry.handler.fetch(toWebRequest(req, gone.signal), { authInfo, parsedBody: body });
+      } catch (error) {
+        // Only a closed handler throws (the gateway is shutting down).
+        this.logger.debug({ msg: 'Stateless MCP request failed', server: tunnel.name, error: String(error) });
+        response = Response.json({ jsonrpc: '2.0', error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error' }, id: requestIdOf(body) }, { status: 500 });
+      }
+      await writeWebResponse(response, res, this.streamLimits);
     } finally {
+      over = true;
+      res.off('close', onClose);
       if (counted) entry.active--;
       if (entry.retired && entry.active === 0) await this.close(entry);
     }
@@ -114,7 +140,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
         maxSubscriptions: this.config.mcp.maxSessions,
         onerror: (error) => this.logger.debug({ msg: 'Stateless MCP request refused or failed', server: name, error: error.message }),
       });
-      entry = { handler, node: toNodeHandler(handler), active: 0, retired: false };
+      entry = { handler, active: 0, retired: false };
       this.handlers.set(name, entry);
     }
     return entry;
@@ -267,6 +293,13 @@ function toProtocolError(err: unknown): ProtocolError {
     return code === JsonRpcErrorCode.TunnelClosed ? notConnected(err.message) : new ProtocolError(code, err.message);
   }
   return new ProtocolError(JsonRpcErrorCode.InternalError, 'Internal error');
+}
+
+/** The id of a single JSON-RPC request, for an error answer; null otherwise. */
+function requestIdOf(body: unknown): string | number | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const id = (body as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
 function forwardQuietly(tunnel: TunnelSession, message: JsonRpcResponse): void {

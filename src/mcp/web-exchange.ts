@@ -5,12 +5,14 @@ import { cutOff, SlowReaderGuard, type StreamLimits } from './slow-reader.js';
  * The Node request as a Web `Request` for the SDK's web-standard transport: method, URL and
  * headers, no body (Fastify has parsed it already and the transport takes the parsed value).
  * Unlike a general adapter it adds no waiting of its own before the first byte of an answer.
+ * `signal` becomes the request's signal (the SDK's `createMcpHandler` takes its abort as the
+ * client having gone).
  */
-export function toWebRequest(req: IncomingMessage): Request {
+export function toWebRequest(req: IncomingMessage, signal?: AbortSignal): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  return new Request(requestUrl(req), { method: req.method, headers });
+  return new Request(requestUrl(req), { method: req.method, headers, ...(signal ? { signal } : {}) });
 }
 
 /**

@@ -83,22 +83,52 @@ function log(n: number, bytes: number): string {
   return JSON.stringify({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `${n}:${'z'.repeat(bytes)}` } } });
 }
 
+const REVISION_2026 = '2026-07-28';
+const ENVELOPE_2026 = { 'io.modelcontextprotocol/protocolVersion': REVISION_2026, 'io.modelcontextprotocol/clientCapabilities': {} };
+
+/** The routing headers of a 2026-07-28 POST. */
+function modernHeaders(method: string, name?: string): Record<string, string> {
+  return {
+    Accept: 'application/json, text/event-stream',
+    'Content-Type': 'application/json',
+    'MCP-Protocol-Version': REVISION_2026,
+    'Mcp-Method': method,
+    ...(name ? { 'Mcp-Name': name } : {}),
+  };
+}
+
+function updated(uri: string): string {
+  return JSON.stringify({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } } });
+}
+
 /**
- * The server logs `count` large messages while the sockets do not read. Resolves with the most
- * bytes the gateway ever queued for any one of them and the ArrayBuffer growth once it is over.
+ * The server sends `count` rounds of large notifications (`note(n)`, logs unless told) while the sockets do
+ * not read. Resolves with the most bytes the gateway ever queued for any one of them and the
+ * ArrayBuffer growth once it is over.
  */
-async function flood(sockets: Socket[], count: number): Promise<{ peakQueued: number; arrayBufferGrowth: number }> {
+async function flood(
+  sockets: Socket[],
+  count: number,
+  note: (n: number) => string | string[] = (n) => log(n, NOTE_BYTES),
+  from: FakeTunnel = tunnel,
+): Promise<{ peakQueued: number; arrayBufferGrowth: number }> {
   const gatewaySide = sockets.map((s) => serverSockets.get(s.localPort!)!);
   expect(gatewaySide.every(Boolean)).toBe(true);
   gc();
   const before = process.memoryUsage().arrayBuffers;
   let peakQueued = 0;
   for (let n = 0; n < count; n++) {
-    tunnel.send(log(n, NOTE_BYTES));
+    for (const frame of [note(n)].flat()) from.send(frame);
     await new Promise((resolve) => setTimeout(resolve, 2));
     for (const s of gatewaySide) peakQueued = Math.max(peakQueued, s.destroyed ? 0 : s.writableLength);
   }
-  // Let the gateway take in the rest of the flood.
+  // Let the gateway take in the rest of the flood: its pong comes after it has handled every frame
+  // sent before the ping. Until then the flood is in flight (the test shares the gateway's process,
+  // and a busy machine slows the gateway's reading), which is not what the gateway keeps.
+  await new Promise<void>((resolve) => {
+    from.ws.once('pong', () => resolve());
+    from.ws.ping();
+  });
   await new Promise((resolve) => setTimeout(resolve, 300));
   gc();
   return { peakQueued, arrayBufferGrowth: process.memoryUsage().arrayBuffers - before };
@@ -152,5 +182,94 @@ test('non-reading legacy SSE streams are cut off past the byte bound, which ends
     await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
   } finally {
     for (const s of readers) s.destroy();
+  }
+});
+
+test('non-reading 2026-07-28 subscriptions/listen streams are cut off past the byte bound, and their memory goes', async () => {
+  // A server whose resource updates a 2026 client can listen for; each update names one large URI.
+  const { tunnel: server } = await FakeTunnel.register(gw.tunnelUrl, token, {
+    name: 'loud-2026',
+    capabilities: { resources: { subscribe: true, listChanged: true }, tools: { listChanged: true } },
+  });
+  const uri = `fixture://${'u'.repeat(NOTE_BYTES)}`;
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 'listen-1',
+    method: 'subscriptions/listen',
+    params: {
+      notifications: { toolsListChanged: true, resourceSubscriptions: [uri] },
+      _meta: ENVELOPE_2026,
+    },
+  });
+  const readers: Socket[] = [];
+  try {
+    for (let i = 0; i < READERS; i++) {
+      // The stream opens with its acknowledgement: the subscription is in place from there on.
+      const { socket, text } = await openAndStopReading(
+        'POST',
+        '/servers/loud-2026/mcp',
+        modernHeaders('subscriptions/listen'),
+        (t) => t.includes('notifications/subscriptions/acknowledged'),
+        body,
+      );
+      expect(text).toMatch(/^HTTP\/1\.1 200/);
+      readers.push(socket);
+    }
+    const gatewaySide = readers.map((s) => serverSockets.get(s.localPort!)!);
+    const { peakQueued, arrayBufferGrowth } = await flood(readers, NOTES, () => updated(uri), server);
+    expect(peakQueued).toBeLessThanOrEqual(LIMIT + NOTE_BYTES + 1024);
+    // Not 3 x 30 MiB queued in the SDK listen streams behind a writer waiting for 'drain'.
+    expect(arrayBufferGrowth).toBeLessThan(8 * MiB);
+    await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
+  } finally {
+    for (const s of readers) s.destroy();
+    await server.close();
+  }
+});
+
+test('non-reading 2026-07-28 SSE answers are cut off past the byte bound, which cancels their calls at the server', async () => {
+  const { tunnel: server } = await FakeTunnel.register(gw.tunnelUrl, token, { name: 'loud-2026-call', capabilities: { tools: {} } });
+  // The server never answers: it reports progress, large, for as long as the test likes.
+  const calls: Record<string, any>[] = [];
+  server.autoAnswer((payload) => {
+    if (payload.method === 'tools/call') calls.push(payload);
+    return undefined;
+  });
+  const progress = (call: Record<string, any>, n: number, bytes: number): string =>
+    JSON.stringify({
+      type: 'notification',
+      payload: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: call.params._meta.progressToken, progress: n, message: 'p'.repeat(bytes) } },
+    });
+  const readers: Socket[] = [];
+  try {
+    for (let i = 0; i < READERS; i++) {
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'chatty', arguments: {}, _meta: { ...ENVELOPE_2026, progressToken: `p-${i}` } },
+      });
+      const open = openAndStopReading('POST', '/servers/loud-2026-call/mcp', modernHeaders('tools/call', 'chatty'), (t) => t.includes('notifications/progress'), body);
+      await eventually(() => calls.length === i + 1, 'the call to reach the server');
+      // The first progress turns the answer into an SSE stream; the client then stops reading.
+      server.send(progress(calls[i]!, 0, 10));
+      const { socket, text } = await open;
+      expect(text).toMatch(/^HTTP\/1\.1 200/);
+      readers.push(socket);
+    }
+    const gatewaySide = readers.map((s) => serverSockets.get(s.localPort!)!);
+    const { peakQueued, arrayBufferGrowth } = await flood(readers, NOTES, (n) => calls.map((call) => progress(call, n + 1, NOTE_BYTES)), server);
+    expect(peakQueued).toBeLessThanOrEqual(LIMIT + NOTE_BYTES + 1024);
+    expect(arrayBufferGrowth).toBeLessThan(8 * MiB);
+    await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
+    // A cut-off 2026 request stream is a closed one: its call is cancelled at the server.
+    const serverIds = calls.map((c) => c.id);
+    await eventually(
+      () => serverIds.every((id) => server.frames.some((f) => f.payload?.method === 'notifications/cancelled' && f.payload.params?.requestId === id)),
+      'the calls to be cancelled at the server',
+    );
+  } finally {
+    for (const s of readers) s.destroy();
+    await server.close();
   }
 });
