@@ -81,12 +81,18 @@ export function summarizeProfile(profile, top = 25, window = {}) {
         const [fn, at] = key.split('\t');
         return { fn, at, ms: us / 1000, pct: (100 * us) / busyUs };
       });
-  const interesting = (r) => !['(root)', '(program)'].includes(r.fn) && !r.at.startsWith('node:internal/main') && r.fn !== 'processTicksAndRejections' && r.fn !== 'listOnTimeout';
+  const interesting = (r) =>
+    !['(root)', '(program)'].includes(r.fn) &&
+    !r.at.startsWith('node:internal/main') &&
+    r.fn !== 'processTicksAndRejections' &&
+    r.fn !== 'listOnTimeout';
   return {
     busyMs: busyUs / 1000,
     idleMs: idleUs / 1000,
     self: rows(self, top),
-    total: rows(total, top * 3).filter(interesting).slice(0, top),
+    total: rows(total, top * 3)
+      .filter(interesting)
+      .slice(0, top),
     areas: rows(areas, top),
   };
 }

@@ -59,7 +59,13 @@ process.emitWarning = function (warning, ...rest) {
 
 const env = process.env;
 const num = (v, d) => (v === undefined || v === '' ? d : Number(v));
-const list = (v, d) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : d);
+const list = (v, d) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : d;
 const CFG = {
   durationS: num(env.BENCH_DURATION, 5),
   warmupS: num(env.BENCH_WARMUP, 2),
@@ -191,7 +197,9 @@ async function measureGroup(entries, runs) {
             continue;
           }
           measured[id].push(run);
-          log(`path ${id} c=${c} run ${r + 1}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(3)} ms, p99 ${run.p99.toFixed(3)} ms, gateway ${run.gatewayCpuPer1k.toFixed(0)} ms CPU/1k, failed ${run.failed}`);
+          log(
+            `path ${id} c=${c} run ${r + 1}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(3)} ms, p99 ${run.p99.toFixed(3)} ms, gateway ${run.gatewayCpuPer1k.toFixed(0)} ms CPU/1k, failed ${run.failed}`,
+          );
           break;
         }
       }
@@ -246,14 +254,26 @@ const PATHS = {
   1: { title: '1 direct: SDK client on the stdio server', setup: () => directPath({ impl: CFG.echoImpl }) },
   '1s': { title: '1s direct, SDK-based echo server (for the choice of echo server)', setup: () => directPath({ impl: 'sdk' }) },
   2: { title: '2 raw relay (node:http + ws, no auth)', setup: () => rawRelayPath({ impl: CFG.echoImpl, tunnelKind }) },
-  3: { title: '3 gateway POST /reverse-proxy/sessions/:id/request, auth on', setup: () => gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
-  4: { title: '4 gateway MCP Streamable HTTP, SDK client, auth on', setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }) },
-  5: { title: `5 supergateway ${supergatewayVersion()} stdio -> Streamable HTTP --stateful, SDK client`, setup: () => supergatewayPath({ impl: CFG.echoImpl }) },
+  3: {
+    title: '3 gateway POST /reverse-proxy/sessions/:id/request, auth on',
+    setup: () => gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }),
+  },
+  4: {
+    title: '4 gateway MCP Streamable HTTP, SDK client, auth on',
+    setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }),
+  },
+  5: {
+    title: `5 supergateway ${supergatewayVersion()} stdio -> Streamable HTTP --stateful, SDK client`,
+    setup: () => supergatewayPath({ impl: CFG.echoImpl }),
+  },
   '4h': {
     title: '4h gateway MCP Streamable HTTP, auth on, light load generator (autocannon, one session)',
     setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, loadgen: 'http' }),
   },
-  '5h': { title: `5h supergateway ${supergatewayVersion()} --stateful, light load generator (autocannon, one session)`, setup: () => supergatewayPath({ impl: CFG.echoImpl, loadgen: 'http' }) },
+  '5h': {
+    title: `5h supergateway ${supergatewayVersion()} --stateful, light load generator (autocannon, one session)`,
+    setup: () => supergatewayPath({ impl: CFG.echoImpl, loadgen: 'http' }),
+  },
   '4c': { title: '4c ceiling of the SDK client: an endpoint that answers at once and does nothing else', setup: () => clientCeilingPath() },
   6: { title: '6 cluster: paths 3 and 4 through a replica without the tunnel' },
 };
@@ -296,7 +316,10 @@ async function runPaths() {
       for (const { target } of entries) await target.stop?.().catch(() => undefined);
     }
   }
-  results[6] = { title: PATHS[6].title, missing: 'cluster mode is not built yet (no replica that can forward to the one holding the tunnel)' };
+  results[6] = {
+    title: PATHS[6].title,
+    missing: 'cluster mode is not built yet (no replica that can forward to the one holding the tunnel)',
+  };
   return results;
 }
 
@@ -318,7 +341,13 @@ async function runMemory() {
         if (first) await waitForQuiet();
         const cpu0 = cpuMs(gw.proc.pid);
         const drops0 = listenDrops();
-        const batch = await openTunnels({ url: gw.wsUrl, token: TOKEN, count: n - opened, prefix: `idle${opened}`, parallel: first ? n : 500 });
+        const batch = await openTunnels({
+          url: gw.wsUrl,
+          token: TOKEN,
+          count: n - opened,
+          prefix: `idle${opened}`,
+          parallel: first ? n : 500,
+        });
         sockets.push(...batch.sockets);
         if (first) {
           run.registerMs = batch.ms;
@@ -339,7 +368,9 @@ async function runMemory() {
         });
       }
       runs.push(run);
-      log(`memory run ${r + 1}: ${run.registerCount} tunnels registered in ${run.registerMs.toFixed(0)} ms (half in ${run.registerP50Ms.toFixed(0)} ms, gateway CPU ${run.registerCpuMs} ms, listen-queue drops ${run.listenDrops}); ${run.points.map((p) => `${p.n}: ${p.rssPerTunnelKiB.toFixed(1)} KiB RSS, ${p.heapPerTunnelKiB.toFixed(1)} KiB heap per tunnel`).join('; ')}`);
+      log(
+        `memory run ${r + 1}: ${run.registerCount} tunnels registered in ${run.registerMs.toFixed(0)} ms (half in ${run.registerP50Ms.toFixed(0)} ms, gateway CPU ${run.registerCpuMs} ms, listen-queue drops ${run.listenDrops}); ${run.points.map((p) => `${p.n}: ${p.rssPerTunnelKiB.toFixed(1)} KiB RSS, ${p.heapPerTunnelKiB.toFixed(1)} KiB heap per tunnel`).join('; ')}`,
+      );
     } catch (err) {
       log(`memory run ${r + 1} failed: ${err.message}`);
       runs.push({ error: err.message });
@@ -378,7 +409,9 @@ async function runSse() {
     mkdirSync(profDir, { recursive: true });
   }
   const spawnedAt = performance.now();
-  const gw = await startGateway(CFG.profileSse ? { secret: SECRET, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir], probe: true } : { secret: SECRET });
+  const gw = await startGateway(
+    CFG.profileSse ? { secret: SECRET, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir], probe: true } : { secret: SECRET },
+  );
   let profileFrom;
   const child = fork(`${ROOT}bench/sse-subscribers.mjs`, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (type, timeoutMs) =>
@@ -418,7 +451,12 @@ async function runSse() {
       const t0 = performance.now();
       profileFrom ??= t0;
       for (let i = 0; i < CFG.sseEvents; i++) {
-        tunnel.ws.send(JSON.stringify({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { n: ++sent } } } }));
+        tunnel.ws.send(
+          JSON.stringify({
+            type: 'notification',
+            payload: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { n: ++sent } } },
+          }),
+        );
       }
       let ms;
       let complete = true;
@@ -431,9 +469,18 @@ async function runSse() {
       }
       const t = await tally();
       const delivered = complete ? CFG.sseSubscribers * CFG.sseEvents : t.received - CFG.sseSubscribers * (sent - CFG.sseEvents);
-      const run = { ms, delivered, eventsPerS: (1000 * delivered) / ms, gatewayCpuPer1k: (1000 * (cpuMs(gw.proc.pid) - cpu0)) / delivered, closed: t.closed, complete };
+      const run = {
+        ms,
+        delivered,
+        eventsPerS: (1000 * delivered) / ms,
+        gatewayCpuPer1k: (1000 * (cpuMs(gw.proc.pid) - cpu0)) / delivered,
+        closed: t.closed,
+        complete,
+      };
       runs.push(run);
-      log(`sse run ${r + 1}: ${delivered} events in ${ms.toFixed(0)} ms = ${run.eventsPerS.toFixed(0)} events/s, ${t.closed} subscribers dropped`);
+      log(
+        `sse run ${r + 1}: ${delivered} events in ${ms.toFixed(0)} ms = ${run.eventsPerS.toFixed(0)} events/s, ${t.closed} subscribers dropped`,
+      );
     }
   } finally {
     child.send({ cmd: 'close' });
@@ -446,7 +493,10 @@ async function runSse() {
   let profile;
   if (CFG.profileSse) {
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    profile = { file: `bench/.out/profiles-sse/${file}`, ...summarizeProfile(JSON.parse(readFileSync(`${profDir}/${file}`, 'utf8')), 15, { fromUs: (profileFrom - spawnedAt) * 1000 }) };
+    profile = {
+      file: `bench/.out/profiles-sse/${file}`,
+      ...summarizeProfile(JSON.parse(readFileSync(`${profDir}/${file}`, 'utf8')), 15, { fromUs: (profileFrom - spawnedAt) * 1000 }),
+    };
   }
   return {
     profile,
@@ -507,14 +557,20 @@ async function runSoak() {
       const res = await target.run(16, step);
       const mem = await gatewayMemory(target.gateway.proc);
       samples.push({ t: t + step, rps: res.rps, heapMiB: mem.heapUsed / 2 ** 20, rssMiB: mem.rss / 2 ** 20 });
-      log(`soak ${t + step}s: ${res.rps.toFixed(0)} req/s, heap after GC ${samples.at(-1).heapMiB.toFixed(1)} MiB, RSS ${samples.at(-1).rssMiB.toFixed(0)} MiB`);
+      log(
+        `soak ${t + step}s: ${res.rps.toFixed(0)} req/s, heap after GC ${samples.at(-1).heapMiB.toFixed(1)} MiB, RSS ${samples.at(-1).rssMiB.toFixed(0)} MiB`,
+      );
     }
   } finally {
     await target.stop();
   }
   const heaps = samples.map((s) => s.heapMiB);
   const first = heaps[0];
-  return { samples, growthPct: (100 * (Math.max(...heaps.slice(1)) - first)) / first, lastVsFirstPct: (100 * (heaps.at(-1) - first)) / first };
+  return {
+    samples,
+    growthPct: (100 * (Math.max(...heaps.slice(1)) - first)) / first,
+    lastVsFirstPct: (100 * (heaps.at(-1) - first)) / first,
+  };
 }
 
 async function main() {
@@ -522,7 +578,11 @@ async function main() {
   mkdirSync(OUT_DIR, { recursive: true });
   const info = machine();
   log(`pid ${process.pid}, node ${info.node}, ${info.cores} x ${info.cpu}, tunnel client: ${tunnelKind}, echo server: ${CFG.echoImpl}`);
-  const results = { machine: info, config: { ...CFG, tunnelKind, gatewayRoot: GATEWAY_ROOT === ROOT ? undefined : GATEWAY_ROOT }, paths: await runPaths() };
+  const results = {
+    machine: info,
+    config: { ...CFG, tunnelKind, gatewayRoot: GATEWAY_ROOT === ROOT ? undefined : GATEWAY_ROOT },
+    paths: await runPaths(),
+  };
   const guard = async (name, fn) => {
     try {
       return await fn();
@@ -543,7 +603,9 @@ async function main() {
     await waitForQuiet();
     log('framework floor: node:http, Nest on Express, Nest on Fastify (bench/adapters.mjs)');
     results.adapters = await guard('adapters', async () =>
-      JSON.parse(execFileSync(process.execPath, [`${ROOT}bench/adapters.mjs`, '--duration', String(CFG.durationS)], { cwd: ROOT }).toString()),
+      JSON.parse(
+        execFileSync(process.execPath, [`${ROOT}bench/adapters.mjs`, '--duration', String(CFG.durationS)], { cwd: ROOT }).toString(),
+      ),
     );
   }
   if (CFG.soakS > 0) results.soak = await guard('soak', runSoak);

@@ -83,4 +83,8 @@ ws.on('message', (data) => {
     process.exit(1);
   }
 });
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { child.kill(); process.exit(0); });
+for (const sig of ['SIGTERM', 'SIGINT'])
+  process.on(sig, () => {
+    child.kill();
+    process.exit(0);
+  });

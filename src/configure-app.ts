@@ -23,21 +23,15 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   registerAuthHook(app.getHttpAdapter().getInstance(), app.get(HttpAuthenticator));
   applyHttpLimits(app.getHttpServer(), config.http);
   warnIfOpenWithoutAuth(config);
-  app.useWebSocketAdapter(
-    new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes, () => shutdown.draining),
-  );
-  app.useGlobalPipes(
-    new GatewayValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }),
-  );
+  app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes, () => shutdown.draining));
+  app.useGlobalPipes(new GatewayValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }));
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('MCP tunnel gateway')
-      .setDescription(
-        'Admin API of the MCP reverse-proxy gateway: tunnel sessions, request/response routing and event streams.',
-      )
+      .setDescription('Admin API of the MCP reverse-proxy gateway: tunnel sessions, request/response routing and event streams.')
       .setVersion('0.1.0')
       .addBearerAuth()
       .build(),

@@ -89,7 +89,17 @@ export function cliAvailable() {
 export async function startTunnel(kind, { wsUrl, token, name, impl }) {
   const echo = echoCommand(impl);
   if (kind === 'cli') {
-    const args = [`${ROOT}dist/client/cli.js`, '--local-stdio', echo.map((w) => JSON.stringify(w)).join(' '), '--gateway', wsUrl, '--name', name, '--log-level', 'error'];
+    const args = [
+      `${ROOT}dist/client/cli.js`,
+      '--local-stdio',
+      echo.map((w) => JSON.stringify(w)).join(' '),
+      '--gateway',
+      wsUrl,
+      '--name',
+      name,
+      '--log-level',
+      'error',
+    ];
     if (token) args.push('--token', token);
     // Readiness is seen from the other side (waitForSession, or the relay forwarding a call).
     return startProcess(NODE, args);
@@ -274,7 +284,10 @@ function mcpClientsTarget({ url, headers = {}, gatewayPid, extraPids }) {
 
 /** The last `data:` line of an SSE body, or the body itself when it is plain JSON. */
 function jsonRpcFrom(text) {
-  const data = text.split('\n').filter((line) => line.startsWith('data:')).pop();
+  const data = text
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .pop();
   return JSON.parse(data === undefined ? text : data.slice(5));
 }
 
@@ -333,7 +346,8 @@ const mcpTarget = (loadgen) => (loadgen === 'http' ? mcpHttpTarget : mcpClientsT
  * is not on this branch yet.
  */
 export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs = [], probe = false, loadgen = 'sdk' }) {
-  if (!existsSync(`${GATEWAY_ROOT}dist/mcp`)) return { missing: 'the MCP Streamable HTTP endpoint (src/mcp, /servers/:name/mcp) is not merged into main yet' };
+  if (!existsSync(`${GATEWAY_ROOT}dist/mcp`))
+    return { missing: 'the MCP Streamable HTTP endpoint (src/mcp, /servers/:name/mcp) is not merged into main yet' };
   const gw = await startGateway({ secret, nodeArgs, probe });
   const tunnel = await startTunnel(tunnelKind, { wsUrl: gw.wsUrl, token, name: 'echo', impl });
   await waitForSession(gw.base, token, 'echo');
@@ -341,7 +355,12 @@ export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs
   const initialize = await fetch(url, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '0' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '0' } },
+    }),
   });
   await initialize.body?.cancel();
   if (initialize.status === 404) {
@@ -349,7 +368,12 @@ export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs
     await gw.proc.stop();
     return { missing: `POST /servers/echo/mcp answers 404 on this build` };
   }
-  const target = mcpTarget(loadgen)({ url, headers: { Authorization: `Bearer ${token}` }, gatewayPid: gw.proc.pid, extraPids: () => [tunnel.pid, ...descendants(tunnel.pid)] });
+  const target = mcpTarget(loadgen)({
+    url,
+    headers: { Authorization: `Bearer ${token}` },
+    gatewayPid: gw.proc.pid,
+    extraPids: () => [tunnel.pid, ...descendants(tunnel.pid)],
+  });
   target.gateway = gw;
   await target.check();
   target.stop = async () => {

@@ -77,7 +77,10 @@ export async function startProcess(command, args, { env = {}, ready, cwd, timeou
   let out = '';
   child.stdout.setEncoding('utf8');
   proc.match = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} ${args.join(' ')}: not ready after ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${command} ${args.join(' ')}: not ready after ${timeoutMs} ms\n${stderr}`)),
+      timeoutMs,
+    );
     const onData = (d) => {
       out = (out + d).slice(-8192);
       const m = ready.exec(out);

@@ -89,7 +89,9 @@ export function writeReport(results, file) {
     }
     const lo = r.byC[cLow];
     const hi = r.byC[cHigh];
-    p(`| ${r.title} | ${cell(lo?.p50, 3)} | ${cell(lo?.p99, 3)} | ${cell(lo?.rps, 0)} | ${cell(hi?.rps, 0)} | ${cell(hi?.p50, 2)} | ${cell(hi?.p99, 2)} | ${(lo?.failed ?? 0) + (hi?.failed ?? 0)} |`);
+    p(
+      `| ${r.title} | ${cell(lo?.p50, 3)} | ${cell(lo?.p99, 3)} | ${cell(lo?.rps, 0)} | ${cell(hi?.rps, 0)} | ${cell(hi?.p50, 2)} | ${cell(hi?.p99, 2)} | ${(lo?.failed ?? 0) + (hi?.failed ?? 0)} |`,
+    );
   }
   p('');
 
@@ -106,7 +108,9 @@ export function writeReport(results, file) {
     }
     const lo = r.byC[cLow];
     const hi = r.byC[cHigh];
-    p(`| ${r.title} | ${cell(lo?.gatewayCpuPer1k, 0)} | ${cell(hi?.gatewayCpuPer1k, 0)} | ${cell(lo?.pathCpuPer1k, 0)} | ${cell(hi?.pathCpuPer1k, 0)} | ${cell(hi?.loadgenCpuPer1k, 0)} | ${fix(lo?.foreignPct.median, 0)} / ${fix(hi?.foreignPct.median, 0)} |`);
+    p(
+      `| ${r.title} | ${cell(lo?.gatewayCpuPer1k, 0)} | ${cell(hi?.gatewayCpuPer1k, 0)} | ${cell(lo?.pathCpuPer1k, 0)} | ${cell(hi?.pathCpuPer1k, 0)} | ${cell(hi?.loadgenCpuPer1k, 0)} | ${fix(lo?.foreignPct.median, 0)} / ${fix(hi?.foreignPct.median, 0)} |`,
+    );
   }
   p('', 'Path 1 has no gateway; its "path" column is the echo server alone.', '');
 
@@ -125,7 +129,8 @@ export function writeReport(results, file) {
       '| tunnels N | RSS growth per tunnel (KiB) | JS heap growth per tunnel after GC (KiB) | gateway RSS (MiB) |',
       '|---|---|---|---|',
     );
-    for (const [n, pt] of Object.entries(mem.points)) p(`| ${n} | ${cell(pt.rssPerTunnelKiB, 1)} | ${cell(pt.heapPerTunnelKiB, 1)} | ${cell(pt.rssMiB, 0)} |`);
+    for (const [n, pt] of Object.entries(mem.points))
+      p(`| ${n} | ${cell(pt.rssPerTunnelKiB, 1)} | ${cell(pt.heapPerTunnelKiB, 1)} | ${cell(pt.rssMiB, 0)} |`);
     p(
       '',
       `Time for ${mem.registerCount} tunnels to connect (WebSocket upgrade with JWT check) and register, all started at once: **${cell(mem.registerMs, 0)} ms**`,
@@ -184,15 +189,31 @@ export function writeReport(results, file) {
   const verdict = (ok) => (ok === undefined ? 'not measured yet' : ok ? '**pass**' : '**fail**');
   if (r2 && r3) {
     const ratio = r3.rps.median / r2.rps.median;
-    t.push([`path 3 throughput ≥ 0.8 × path 2 at c=${cHigh}`, `${fix(ratio, 2)} × (${fix(r3.rps.median, 0)} / ${fix(r2.rps.median, 0)} req/s)`, verdict(ratio >= 0.8)]);
+    t.push([
+      `path 3 throughput ≥ 0.8 × path 2 at c=${cHigh}`,
+      `${fix(ratio, 2)} × (${fix(r3.rps.median, 0)} / ${fix(r2.rps.median, 0)} req/s)`,
+      verdict(ratio >= 0.8),
+    ]);
   } else t.push([`path 3 throughput ≥ 0.8 × path 2 at c=${cHigh}`, 'n/a', verdict(undefined)]);
   if (l2 && l3) {
     const delta = l3.p50.median - l2.p50.median;
-    t.push([`path 3 p50 within 0.5 ms of path 2 at c=${cLow}`, `${delta >= 0 ? '+' : '−'}${fix(Math.abs(delta), 3)} ms (${fix(l3.p50.median, 3)} vs ${fix(l2.p50.median, 3)} ms)`, verdict(delta <= 0.5)]);
+    t.push([
+      `path 3 p50 within 0.5 ms of path 2 at c=${cLow}`,
+      `${delta >= 0 ? '+' : '−'}${fix(Math.abs(delta), 3)} ms (${fix(l3.p50.median, 3)} vs ${fix(l2.p50.median, 3)} ms)`,
+      verdict(delta <= 0.5),
+    ]);
   } else t.push([`path 3 p50 within 0.5 ms of path 2 at c=${cLow}`, 'n/a', verdict(undefined)]);
   const why4 = paths[4]?.missing ? `not measured yet: ${paths[4].missing}` : 'n/a';
-  t.push([`path 4 throughput ≥ 0.5 × path 2 at c=${cHigh}`, r4 && r2 ? `${fix(r4.rps.median / r2.rps.median, 2)} ×` : why4, verdict(r4 && r2 ? r4.rps.median / r2.rps.median >= 0.5 : undefined)]);
-  t.push([`path 4 throughput ≥ 5 × path 5 at c=${cHigh}`, r4 && r5 ? `${fix(r4.rps.median / r5.rps.median, 2)} ×` : why4, verdict(r4 && r5 ? r4.rps.median / r5.rps.median >= 5 : undefined)]);
+  t.push([
+    `path 4 throughput ≥ 0.5 × path 2 at c=${cHigh}`,
+    r4 && r2 ? `${fix(r4.rps.median / r2.rps.median, 2)} ×` : why4,
+    verdict(r4 && r2 ? r4.rps.median / r2.rps.median >= 0.5 : undefined),
+  ]);
+  t.push([
+    `path 4 throughput ≥ 5 × path 5 at c=${cHigh}`,
+    r4 && r5 ? `${fix(r4.rps.median / r5.rps.median, 2)} ×` : why4,
+    verdict(r4 && r5 ? r4.rps.median / r5.rps.median >= 5 : undefined),
+  ]);
   const ceiling = paths['4c']?.byC?.[cHigh];
   if (ceiling && r2) {
     t.push([
@@ -207,18 +228,46 @@ export function writeReport(results, file) {
     t.push([
       `context for path 4: the same endpoints with a lighter load generator at c=${cHigh} (paths 4h and 5h, autocannon)`,
       `path 4h ${fix(r4h.rps.median, 0)} req/s = ${fix(r4h.rps.median / r2.rps.median, 2)} × path 2${r5h ? ` and ${fix(r4h.rps.median / r5h.rps.median, 2)} × path 5h (${fix(r5h.rps.median, 0)} req/s)` : ''}; gateway ${fix(r4h.gatewayCpuPer1k.median, 0)} ms CPU per 1,000 calls`,
-      r4h.rps.median >= 0.5 * r2.rps.median ? 'the 0.5 × target is met by the server' : 'the server itself stays below 0.5 × path 2: see "What the profiles showed"',
+      r4h.rps.median >= 0.5 * r2.rps.median
+        ? 'the 0.5 × target is met by the server'
+        : 'the server itself stays below 0.5 × path 2: see "What the profiles showed"',
     ]);
   }
   const big = mem?.points?.[Math.max(...c.tunnelCounts)];
   if (big) {
     const kb = big.rssPerTunnelKiB.median * 1.024;
-    t.push([`≤ 30 KB RSS per idle tunnel at ${Math.max(...c.tunnelCounts)} tunnels`, `${fix(kb, 1)} KB (${fix(big.rssPerTunnelKiB.median, 1)} KiB)`, verdict(kb <= 30)]);
+    t.push([
+      `≤ 30 KB RSS per idle tunnel at ${Math.max(...c.tunnelCounts)} tunnels`,
+      `${fix(kb, 1)} KB (${fix(big.rssPerTunnelKiB.median, 1)} KiB)`,
+      verdict(kb <= 30),
+    ]);
   } else t.push(['≤ 30 KB RSS per idle tunnel at 10,000 tunnels', 'n/a', verdict(undefined)]);
-  if (mem?.registerMs) t.push([`${mem.registerCount} tunnels registered in < 2 s`, `${fix(mem.registerMs.median, 0)} ms`, verdict(mem.registerMs.median < 2000)]);
-  if (soak && !soak.error) t.push(['heap after GC flat within 10% over the soak', `highest later sample ${fix(soak.growthPct, 1)}% vs the first, over ${c.soakS} s`, verdict(soak.growthPct <= 10)]);
-  else t.push(['heap after GC flat within 10% over a 5-minute soak', 'not run by default (BENCH_SOAK=300 runs it)', 'not measured in this run']);
-  p('## Targets of issue 5 (ratios from this run)', '', '| target | measured | verdict |', '|---|---|---|', ...t.map((row) => `| ${row.join(' | ')} |`), '');
+  if (mem?.registerMs)
+    t.push([
+      `${mem.registerCount} tunnels registered in < 2 s`,
+      `${fix(mem.registerMs.median, 0)} ms`,
+      verdict(mem.registerMs.median < 2000),
+    ]);
+  if (soak && !soak.error)
+    t.push([
+      'heap after GC flat within 10% over the soak',
+      `highest later sample ${fix(soak.growthPct, 1)}% vs the first, over ${c.soakS} s`,
+      verdict(soak.growthPct <= 10),
+    ]);
+  else
+    t.push([
+      'heap after GC flat within 10% over a 5-minute soak',
+      'not run by default (BENCH_SOAK=300 runs it)',
+      'not measured in this run',
+    ]);
+  p(
+    '## Targets of issue 5 (ratios from this run)',
+    '',
+    '| target | measured | verdict |',
+    '|---|---|---|',
+    ...t.map((row) => `| ${row.join(' | ')} |`),
+    '',
+  );
   if (r5) {
     const r1 = paths[1]?.byC?.[cHigh];
     p(

@@ -129,8 +129,7 @@ export class AuthService {
     const user = sub ?? email;
     if (!user) throw new AuthError('Token has neither sub nor email');
     const nested = claims.user;
-    const nestedAdmin =
-      typeof nested === 'object' && nested !== null && (nested as Record<string, unknown>).is_admin === true;
+    const nestedAdmin = typeof nested === 'object' && nested !== null && (nested as Record<string, unknown>).is_admin === true;
     return { user, isAdmin: claims.is_admin === true || nestedAdmin, via: 'jwt' };
   }
 

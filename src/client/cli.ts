@@ -40,15 +40,42 @@ function buildProgram(version: string): Command {
     .addOption(new Option('--server-description <text>', 'description shown by the gateway'))
     .addOption(new Option('--ca <file>', "also trust this CA (PEM) for the gateway's certificate"))
     .addOption(new Option('--insecure', "do not check the gateway's TLS certificate (unsafe; prints a warning)"))
-    .addOption(new Option('--reconnect-delay <seconds>', `base delay of the reconnect backoff (default ${DEFAULTS.reconnectDelay}) [env ${ENV.reconnectDelay}]`))
-    .addOption(new Option('--max-retries <n>', `consecutive reconnect attempts before giving up, 0 = forever (default ${DEFAULTS.maxRetries}) [env ${ENV.maxRetries}]`))
-    .addOption(new Option('--keepalive <seconds>', `heartbeat interval; the gateway is dropped after two silent ones (default ${DEFAULTS.keepalive})`))
-    .addOption(new Option('--request-timeout <seconds>', "answer a relayed request with an error when the local server takes longer (default: the gateway's timeout applies)"))
-    .addOption(new Option('--startup-timeout <seconds>', `how long the local server has to answer initialize, downloads by npx included (default ${DEFAULTS.startupTimeout})`))
+    .addOption(
+      new Option(
+        '--reconnect-delay <seconds>',
+        `base delay of the reconnect backoff (default ${DEFAULTS.reconnectDelay}) [env ${ENV.reconnectDelay}]`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--max-retries <n>',
+        `consecutive reconnect attempts before giving up, 0 = forever (default ${DEFAULTS.maxRetries}) [env ${ENV.maxRetries}]`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--keepalive <seconds>',
+        `heartbeat interval; the gateway is dropped after two silent ones (default ${DEFAULTS.keepalive})`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--request-timeout <seconds>',
+        "answer a relayed request with an error when the local server takes longer (default: the gateway's timeout applies)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--startup-timeout <seconds>',
+        `how long the local server has to answer initialize, downloads by npx included (default ${DEFAULTS.startupTimeout})`,
+      ),
+    )
     .addOption(new Option('--max-restarts <n>', `local server crashes in a row before giving up (default ${DEFAULTS.maxRestarts})`))
     .addOption(new Option('--max-buffered <n>', `messages kept while the gateway is unreachable (default ${DEFAULTS.maxBuffered})`))
     .addOption(new Option('--config <file>', 'YAML or JSON config file (command line and environment take precedence)'))
-    .addOption(new Option('--log-level <level>', `how much to print (default ${DEFAULTS.logLevel}) [env ${ENV.logLevel}]`).choices(LOG_LEVELS))
+    .addOption(
+      new Option('--log-level <level>', `how much to print (default ${DEFAULTS.logLevel}) [env ${ENV.logLevel}]`).choices(LOG_LEVELS),
+    )
     .addOption(new Option('-v, --verbose', 'same as --log-level debug: show the traffic (tokens redacted)'))
     .allowExcessArguments(true)
     .showHelpAfterError('(run mcp-tunnel --help for the options)')

@@ -274,7 +274,8 @@ function serverFromCli(cli: CliValues): ServerSpec | undefined {
   if (given > 1) throw new ConfigError('Give exactly one of --local-stdio, --local-streamable-http, --local-sse');
   let local: LocalTarget;
   if (cli.localStdio !== undefined) local = stdioTarget(cli.localStdio, undefined, undefined, undefined, '--local-stdio');
-  else if (cli.localStreamableHttp !== undefined) local = { kind: 'streamable-http', url: httpUrl(cli.localStreamableHttp, '--local-streamable-http') };
+  else if (cli.localStreamableHttp !== undefined)
+    local = { kind: 'streamable-http', url: httpUrl(cli.localStreamableHttp, '--local-streamable-http') };
   else local = { kind: 'sse', url: httpUrl(cli.localSse!, '--local-sse') };
   return { local };
 }
@@ -298,7 +299,9 @@ function resolveServers(cli: CliValues, file: FileObject): ServerSpec[] {
   } else {
     const single = serverFromFile(file, 'the config file');
     if (!single) {
-      throw new ConfigError('No local server given: use --local-stdio "<command>", --local-streamable-http <url> or --local-sse <url>, or a config file with servers: [...]');
+      throw new ConfigError(
+        'No local server given: use --local-stdio "<command>", --local-streamable-http <url> or --local-sse <url>, or a config file with servers: [...]',
+      );
     }
     servers = [single];
   }
@@ -307,7 +310,10 @@ function resolveServers(cli: CliValues, file: FileObject): ServerSpec[] {
   }
   if (servers.length === 1) {
     // The file's single-server name and description still apply when the command line names the server.
-    const fileName = checkName(fileString(file, 'name', 'the config file') ?? fileString(file, 'serverName', 'the config file'), 'the config file');
+    const fileName = checkName(
+      fileString(file, 'name', 'the config file') ?? fileString(file, 'serverName', 'the config file'),
+      'the config file',
+    );
     const fileDescription = fileString(file, 'description', 'the config file') ?? fileString(file, 'serverDescription', 'the config file');
     servers[0] = {
       ...servers[0],
@@ -344,17 +350,24 @@ export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: File
   }
 
   const insecureFile = file.insecure;
-  if (insecureFile !== undefined && typeof insecureFile !== 'boolean') throw new ConfigError('"insecure" in the config file must be true or false');
+  if (insecureFile !== undefined && typeof insecureFile !== 'boolean')
+    throw new ConfigError('"insecure" in the config file must be true or false');
 
   const shared = {
     gatewayUrl,
     token: pick(cli.token, ENV.token, 'token'),
     caFile: pick(cli.ca, undefined, 'ca'),
     insecure: cli.insecure === true || insecureFile === true,
-    reconnectDelayMs: seconds(pick(cli.reconnectDelay, ENV.reconnectDelay, 'reconnectDelay'), 'The reconnect delay', DEFAULTS.reconnectDelay),
+    reconnectDelayMs: seconds(
+      pick(cli.reconnectDelay, ENV.reconnectDelay, 'reconnectDelay'),
+      'The reconnect delay',
+      DEFAULTS.reconnectDelay,
+    ),
     maxRetries: count(pick(cli.maxRetries, ENV.maxRetries, 'maxRetries'), 'Max retries', DEFAULTS.maxRetries),
     keepaliveMs: seconds(pick(cli.keepalive, undefined, 'keepalive'), 'The keepalive interval', DEFAULTS.keepalive, { positive: true }),
-    startupTimeoutMs: seconds(pick(cli.startupTimeout, undefined, 'startupTimeout'), 'The startup timeout', DEFAULTS.startupTimeout, { positive: true }),
+    startupTimeoutMs: seconds(pick(cli.startupTimeout, undefined, 'startupTimeout'), 'The startup timeout', DEFAULTS.startupTimeout, {
+      positive: true,
+    }),
     requestTimeoutMs: optionalSeconds(pick(cli.requestTimeout, undefined, 'requestTimeout'), 'The request timeout'),
     maxRestarts: count(pick(cli.maxRestarts, undefined, 'maxRestarts'), 'Max restarts', DEFAULTS.maxRestarts),
     maxBuffered: count(pick(cli.maxBuffered, undefined, 'maxBuffered'), 'Max buffered', DEFAULTS.maxBuffered, 1),

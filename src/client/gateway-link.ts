@@ -298,7 +298,9 @@ export class GatewayLink {
       return;
     }
     const delay = this.backoff.next();
-    this.options.logger.warn(`${conn.registered ? 'disconnected' : 'could not connect'} (${why}); reconnecting in ${formatDelay(delay)} (attempt ${this.backoff.attempt})`);
+    this.options.logger.warn(
+      `${conn.registered ? 'disconnected' : 'could not connect'} (${why}); reconnecting in ${formatDelay(delay)} (attempt ${this.backoff.attempt})`,
+    );
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 

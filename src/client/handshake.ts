@@ -34,7 +34,6 @@ export interface HandshakeIo {
   warn?(message: string): void;
 }
 
-
 export async function initializeLocalServer(
   io: HandshakeIo,
   clientInfo: { name: string; version: string },

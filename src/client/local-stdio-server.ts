@@ -179,7 +179,13 @@ export class StdioLocalServer implements LocalServer {
     this.onoutput?.(`dropped a message nesting deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
     const message = parsed.shallowOnly;
     if (isObject(message) && !('method' in message) && isJsonRpcId(message.id)) {
-      this.onmessage?.(jsonRpcError(message.id, JsonRpcErrorCode.InternalError, `The local server's answer nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`));
+      this.onmessage?.(
+        jsonRpcError(
+          message.id,
+          JsonRpcErrorCode.InternalError,
+          `The local server's answer nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`,
+        ),
+      );
     }
   }
 

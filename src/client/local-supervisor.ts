@@ -111,9 +111,7 @@ export class LocalSupervisor {
       this.handlers.failed(`cannot start the local server: ${error.message}`, error.code === 'ENOENT' ? 127 : 1, []);
       return;
     }
-    logger.info(
-      server.pid !== undefined ? `local server started (pid ${server.pid})` : `connected to the local server at ${server.label}`,
-    );
+    logger.info(server.pid !== undefined ? `local server started (pid ${server.pid})` : `connected to the local server at ${server.label}`);
 
     let handshake: HandshakeResult;
     try {
@@ -137,7 +135,9 @@ export class LocalSupervisor {
     server.setProtocolVersion(handshake.protocolVersion);
     this.state = 'ready';
     this.backoff.markUp();
-    logger.info(`local server ready: ${String(handshake.serverInfo.name ?? server.label)} ${String(handshake.serverInfo.version ?? '')}, protocol ${handshake.protocolVersion}`.trimEnd());
+    logger.info(
+      `local server ready: ${String(handshake.serverInfo.name ?? server.label)} ${String(handshake.serverInfo.version ?? '')}, protocol ${handshake.protocolVersion}`.trimEnd(),
+    );
     this.handlers.ready(handshake, server);
   }
 

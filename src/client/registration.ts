@@ -67,7 +67,9 @@ export function buildRegistration(input: RegistrationInput): { server: Registere
     // Icons as data: URLs are the usual culprit; keep the rest.
     const { icons: _icons, ...rest } = info;
     if (fits(rest)) server.serverInfo = rest;
-    warnings.push(`serverInfo was larger than ${SERVER_INFO_LIMITS.objectBytes} bytes; ${fits(rest) ? 'icons' : 'it'} left out of the registration`);
+    warnings.push(
+      `serverInfo was larger than ${SERVER_INFO_LIMITS.objectBytes} bytes; ${fits(rest) ? 'icons' : 'it'} left out of the registration`,
+    );
   }
   if (!fits(handshake.capabilities)) {
     warnings.push(`the server's capabilities are larger than ${SERVER_INFO_LIMITS.objectBytes} bytes; the gateway may refuse them`);

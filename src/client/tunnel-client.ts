@@ -195,7 +195,8 @@ export class TunnelClient {
       this.logger.warn(`could not deliver a message to the local server: ${err.message}`);
       if (kind === 'request') {
         const { id } = message as JsonRpcRequest;
-        if (this.untrack(id)) this.answer(jsonRpcError(id, JsonRpcErrorCode.InternalError, `Could not reach the local server: ${err.message}`));
+        if (this.untrack(id))
+          this.answer(jsonRpcError(id, JsonRpcErrorCode.InternalError, `Could not reach the local server: ${err.message}`));
       }
     });
   }
@@ -206,9 +207,15 @@ export class TunnelClient {
     if (timeoutMs !== undefined) {
       entry.timer = setTimeout(() => {
         if (!this.untrack(request.id)) return;
-        this.answer(jsonRpcError(request.id, JsonRpcErrorCode.RequestTimeout, `The local server did not answer within ${formatDelay(timeoutMs)}`));
+        this.answer(
+          jsonRpcError(request.id, JsonRpcErrorCode.RequestTimeout, `The local server did not answer within ${formatDelay(timeoutMs)}`),
+        );
         this.supervisor
-          .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: request.id, reason: 'Timed out in the tunnel client' } })
+          .send({
+            jsonrpc: '2.0',
+            method: 'notifications/cancelled',
+            params: { requestId: request.id, reason: 'Timed out in the tunnel client' },
+          })
           .catch(() => undefined);
       }, timeoutMs);
     }
@@ -271,7 +278,9 @@ export class TunnelClient {
   private flushOutbox(): void {
     const { frames, dropped } = this.outbox.drain();
     if (frames.length === 0) return;
-    this.logger.info(`sending ${frames.length} message${frames.length === 1 ? '' : 's'} held while not connected${dropped ? ` (${dropped} older ones were dropped)` : ''}`);
+    this.logger.info(
+      `sending ${frames.length} message${frames.length === 1 ? '' : 's'} held while not connected${dropped ? ` (${dropped} older ones were dropped)` : ''}`,
+    );
     for (const frame of frames) this.link.send(frame);
   }
 }

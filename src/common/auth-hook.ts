@@ -7,7 +7,14 @@ import { gatewayErrorBody } from './http-exception.filter.js';
 /** Route patterns anyone may call: the probes and the API docs. Everything else, unknown routes included, needs auth. */
 function isPublicRoute(route: string | undefined): boolean {
   if (route === undefined) return false;
-  return route === '/health' || route === '/ready' || route === '/docs' || route.startsWith('/docs/') || route === '/docs-json' || route === '/docs-yaml';
+  return (
+    route === '/health' ||
+    route === '/ready' ||
+    route === '/docs' ||
+    route.startsWith('/docs/') ||
+    route === '/docs-json' ||
+    route === '/docs-yaml'
+  );
 }
 
 /** Whether the client announced a body that has not been read yet. */

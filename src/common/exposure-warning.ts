@@ -14,7 +14,10 @@ export function isLoopbackHost(host: string): boolean {
  * reach: anyone on the network may then open tunnels and call every anonymous server.
  * Returns whether it warned.
  */
-export function warnIfOpenWithoutAuth(config: Pick<AppConfig, 'host' | 'auth'>, logger: Pick<Logger, 'warn'> = new Logger('Bootstrap')): boolean {
+export function warnIfOpenWithoutAuth(
+  config: Pick<AppConfig, 'host' | 'auth'>,
+  logger: Pick<Logger, 'warn'> = new Logger('Bootstrap'),
+): boolean {
   if (config.auth.required || isLoopbackHost(config.host)) return false;
   logger.warn({
     msg: 'AUTHENTICATION IS OFF on a non-loopback address: anyone who can reach this port may register tunnels and call their servers. Set AUTH_REQUIRED=true (with JWT_SECRET) or HOST=127.0.0.1.',

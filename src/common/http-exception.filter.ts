@@ -24,7 +24,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
       // Nest's 404 quotes the URL: its query (a `?token=`) is no business of the peer's.
       message = bodyError?.message ?? withoutQuery(messageOf(exception));
     } else {
-      this.logger.error({ msg: 'Unhandled error', error: withoutQuery(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)) });
+      this.logger.error({
+        msg: 'Unhandled error',
+        error: withoutQuery(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)),
+      });
     }
     if (reply.raw.headersSent) return;
     // MCP clients read a refused body as a JSON-RPC error, as the SDK transports answer it.
@@ -65,7 +68,10 @@ const BODY_ERRORS: Record<string, BodyError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { message: 'Request body is not valid JSON', jsonRpcCode: JsonRpcErrorCode.ParseError },
   FST_ERR_CTP_EMPTY_JSON_BODY: { message: 'Request body is not valid JSON', jsonRpcCode: JsonRpcErrorCode.ParseError },
   FST_ERR_CTP_BODY_TOO_LARGE: { message: 'Request body is too large', jsonRpcCode: JsonRpcErrorCode.InvalidRequest },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { message: 'Unsupported content type: send application/json', jsonRpcCode: JsonRpcErrorCode.InvalidRequest },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    message: 'Unsupported content type: send application/json',
+    jsonRpcCode: JsonRpcErrorCode.InvalidRequest,
+  },
   [JSON_TOO_DEEP_CODE]: { message: 'Request body nests arrays or objects too deeply', jsonRpcCode: JsonRpcErrorCode.InvalidRequest },
 };
 

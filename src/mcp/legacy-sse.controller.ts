@@ -74,7 +74,7 @@ export class LegacySseController {
   @Post('messages')
   @ApiOperation({ summary: 'Send a JSON-RPC message to a legacy SSE session (answers arrive on its stream)' })
   @ApiQuery({ name: 'sessionId', description: 'From the `endpoint` event' })
-  @ApiAcceptedResponse({ description: 'Accepted; the answer arrives on the session\'s stream.' })
+  @ApiAcceptedResponse({ description: "Accepted; the answer arrives on the session's stream." })
   @ApiNotFoundResponse({ description: 'Unknown or ended session.' })
   async message(
     @Param('name') name: string,

@@ -1,11 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  JsonRpcErrorCode,
-  jsonRpcError,
-  type JsonRpcId,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-} from '../protocol/json-rpc.js';
+import { JsonRpcErrorCode, jsonRpcError, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { InFlightCall } from '../reverse-proxy/call-context.js';
 import { CallError } from '../reverse-proxy/pending-calls.js';
 import { publishAsEvent, type ServerRequestRouter } from '../reverse-proxy/server-request-router.js';
@@ -52,7 +46,10 @@ export class McpServerRequestRouter implements ServerRequestRouter {
           (err: unknown) =>
             err instanceof CallError && err.reason === 'cancelled'
               ? undefined
-              : reply(tunnel, jsonRpcError(request.id, JsonRpcErrorCode.InternalError, `The MCP client did not answer: ${(err as Error).message}`)),
+              : reply(
+                  tunnel,
+                  jsonRpcError(request.id, JsonRpcErrorCode.InternalError, `The MCP client did not answer: ${(err as Error).message}`),
+                ),
         );
         return;
       case 'stateless':
@@ -64,7 +61,11 @@ export class McpServerRequestRouter implements ServerRequestRouter {
         this.logger.debug({ msg: 'No MCP client can take a server request', method: request.method, server: tunnel.name });
         reply(
           tunnel,
-          jsonRpcError(request.id, JsonRpcErrorCode.MethodNotFound, `No client connected through the gateway can handle ${request.method} right now`),
+          jsonRpcError(
+            request.id,
+            JsonRpcErrorCode.MethodNotFound,
+            `No client connected through the gateway can handle ${request.method} right now`,
+          ),
         );
     }
   }
@@ -79,7 +80,8 @@ export class McpServerRequestRouter implements ServerRequestRouter {
       if (target?.kind === 'client' || target?.kind === 'stateless') return target;
     }
     if (calls.some((call) => call.context.caller === undefined)) return { kind: 'events' };
-    const mcpCallers = this.sessions.ofServer(tunnel.name ?? '').length > 0 || calls.some((call) => call.context.caller instanceof StatelessCaller);
+    const mcpCallers =
+      this.sessions.ofServer(tunnel.name ?? '').length > 0 || calls.some((call) => call.context.caller instanceof StatelessCaller);
     if (!mcpCallers) return { kind: 'events' };
     return { kind: 'nobody' };
   }

@@ -81,8 +81,7 @@ export class McpSessionBridge {
     const result = initializeResult(tunnel.server, params.protocolVersion);
     session.protocolVersion = result.protocolVersion as string;
     const capabilities = params.capabilities;
-    session.clientCapabilities =
-      typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : {};
+    session.clientCapabilities = typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : {};
     session.initialized = true;
     await session.send({ jsonrpc: '2.0', id: request.id, result });
   }

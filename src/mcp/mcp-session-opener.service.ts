@@ -1,4 +1,12 @@
-import { ForbiddenException, HttpException, HttpStatus, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -38,7 +46,10 @@ export class McpSessionOpener {
    * A Streamable HTTP session; the SDK transport gives the client its id when it initializes.
    * The SDK's web-standard transport: the door does the Node side itself (web-exchange.ts).
    */
-  openStreamableHttp(name: string, principal: Principal): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
+  openStreamableHttp(
+    name: string,
+    principal: Principal,
+  ): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
     const tunnel = this.reachableServer(name, principal);
     const id = randomUUID();
     const { eventStoreMaxEvents: maxEvents, eventStoreMaxBytes: maxBytes } = this.config.mcp;

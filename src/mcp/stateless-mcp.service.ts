@@ -18,7 +18,13 @@ import type { Subscription } from 'rxjs';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { JsonRpcErrorCode, jsonRpcError, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
+import {
+  JsonRpcErrorCode,
+  jsonRpcError,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../protocol/json-rpc.js';
 import { CallError } from '../reverse-proxy/pending-calls.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
@@ -112,7 +118,10 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
       } catch (error) {
         // Only a closed handler throws (the gateway is shutting down).
         this.logger.debug({ msg: 'Stateless MCP request failed', server: tunnel.name, error: String(error) });
-        response = Response.json({ jsonrpc: '2.0', error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error' }, id: requestIdOf(body) }, { status: 500 });
+        response = Response.json(
+          { jsonrpc: '2.0', error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error' }, id: requestIdOf(body) },
+          { status: 500 },
+        );
       }
       await writeWebResponse(response, res, this.streamLimits);
     } finally {
@@ -237,11 +246,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
    * One round of a call: resolves with the server's result, or with `input_required` when the
    * server asks the client something first. A stream that closes before either cancels the call.
    */
-  private async round(
-    tunnel: TunnelSession,
-    caller: StatelessCaller,
-    ctx: ServerContext,
-  ): Promise<Record<string, unknown>> {
+  private async round(tunnel: TunnelSession, caller: StatelessCaller, ctx: ServerContext): Promise<Record<string, unknown>> {
     const answer = caller.answer!;
     const exchange = { notify: (n: JsonRpcNotification) => ctx.mcpReq.notify(n as Notification) };
     caller.attach(exchange);
@@ -263,7 +268,10 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
       const result: InputRequiredResult = {
         resultType: 'input_required',
         inputRequests: Object.fromEntries(
-          caller.asks.map((ask) => [ask.key, { method: ask.request.method, ...(ask.request.params ? { params: ask.request.params } : {}) }]),
+          caller.asks.map((ask) => [
+            ask.key,
+            { method: ask.request.method, ...(ask.request.params ? { params: ask.request.params } : {}) },
+          ]),
         ) as InputRequiredResult['inputRequests'],
         requestState: caller.key,
       };

@@ -69,10 +69,16 @@ export class StreamableHttpController {
       'Send JSON-RPC messages (initialize opens a session; Mcp-Session-Id afterwards). A request of the stateless 2026-07-28 revision (_meta envelope, Mcp-Method / Mcp-Name headers) needs no session.',
   })
   @ApiProduces('text/event-stream', 'application/json')
-  @ApiOkResponse({ description: 'The answers, as an SSE stream (with any progress and server requests before them); Mcp-Session-Id header after initialize.' })
+  @ApiOkResponse({
+    description:
+      'The answers, as an SSE stream (with any progress and server requests before them); Mcp-Session-Id header after initialize.',
+  })
   @ApiAcceptedResponse({ description: 'Only notifications or responses were sent.' })
   @ApiNotFoundResponse({ description: 'Unknown server, or unknown/expired session (re-initialize).' })
-  @ApiBadRequestResponse({ description: 'Mcp-Session-Id missing on a non-initialize 2025-era request, or a transport rule broken (2026-07-28: Mcp-Method / Mcp-Name disagreeing with the body, missing envelope, unsupported revision).' })
+  @ApiBadRequestResponse({
+    description:
+      'Mcp-Session-Id missing on a non-initialize 2025-era request, or a transport rule broken (2026-07-28: Mcp-Method / Mcp-Name disagreeing with the body, missing envelope, unsupported revision).',
+  })
   async post(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,
@@ -111,12 +117,17 @@ export class StreamableHttpController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Open the session\'s server-to-client SSE stream (Last-Event-ID resumes a stream)' })
+  @ApiOperation({ summary: "Open the session's server-to-client SSE stream (Last-Event-ID resumes a stream)" })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream: notifications for the whole session, or the replay of a resumed stream.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
   @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
-  async get(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async get(
+    @Param('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     reply.hijack();
     await this.existing(name, principal, req.raw, reply.raw, undefined);
   }
@@ -126,7 +137,12 @@ export class StreamableHttpController {
   @ApiOkResponse({ description: 'The session is over.' })
   @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
   @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
-  async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async delete(
+    @Param('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     reply.hijack();
     await this.existing(name, principal, req.raw, reply.raw, undefined);
   }

@@ -1,12 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import {
-  JsonRpcErrorCode,
-  jsonRpcError,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-} from '../protocol/json-rpc.js';
+import { JsonRpcErrorCode, jsonRpcError, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
 import { CallError, type CallFailure } from '../reverse-proxy/pending-calls.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';

@@ -96,20 +96,9 @@ export interface HeartbeatReplyFrame {
 }
 
 export type TunnelToGatewayFrame =
-  | RegisterFrame
-  | UnregisterFrame
-  | HeartbeatFrame
-  | ResponseFrame
-  | NotificationFrame
-  | RequestFrame
-  | ErrorFrame;
+  RegisterFrame | UnregisterFrame | HeartbeatFrame | ResponseFrame | NotificationFrame | RequestFrame | ErrorFrame;
 
-export type GatewayToTunnelFrame =
-  | RegisterAckFrame
-  | RegisterCompleteFrame
-  | HeartbeatReplyFrame
-  | RequestFrame
-  | ErrorFrame;
+export type GatewayToTunnelFrame = RegisterAckFrame | RegisterCompleteFrame | HeartbeatReplyFrame | RequestFrame | ErrorFrame;
 
 /** Limits on what a `register.server` may carry. */
 export const SERVER_INFO_LIMITS = {
@@ -131,7 +120,6 @@ export const SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error });
-
 
 function optionalString(
   source: Record<string, unknown>,

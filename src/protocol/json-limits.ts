@@ -19,9 +19,7 @@ export const FRAME_ENVELOPE_DEPTH = 1;
  * it must never be serialized, copied or walked.
  */
 export type JsonParseResult =
-  | { ok: true; value: unknown }
-  | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'too-deep'; shallowOnly: unknown };
+  { ok: true; value: unknown } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'too-deep'; shallowOnly: unknown };
 
 /**
  * True when arrays and objects nest deeper than `maxDepth` in `value` (`[]` and `{}` are depth 1,

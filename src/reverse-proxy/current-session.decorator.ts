@@ -4,6 +4,5 @@ import type { TunnelSession } from './tunnel-session.js';
 
 /** The session OwnershipGuard resolved from `:id`. */
 export const CurrentSession = createParamDecorator(
-  (_data: unknown, ctx: ExecutionContext): TunnelSession =>
-    ctx.switchToHttp().getRequest<Record<string, TunnelSession>>()[SESSION_KEY],
+  (_data: unknown, ctx: ExecutionContext): TunnelSession => ctx.switchToHttp().getRequest<Record<string, TunnelSession>>()[SESSION_KEY],
 );

@@ -2,9 +2,7 @@ import type { Observable } from 'rxjs';
 import type { TunnelSession } from './tunnel-session.js';
 
 /** Result of claiming a server name for a session. */
-export type NameClaim =
-  | { ok: true; replaced?: TunnelSession }
-  | { ok: false; message: string };
+export type NameClaim = { ok: true; replaced?: TunnelSession } | { ok: false; message: string };
 
 /** A change in the set of sessions, for doors that keep per-name state (MCP, catalog). */
 export interface RegistryChange {

@@ -37,10 +37,7 @@ export function sessionStream(session: TunnelSession, options: SessionStreamOpti
       }
       subscriber.next(message);
     };
-    const keepalive = setInterval(
-      () => push({ type: 'keepalive', data: { timestamp: new Date().toISOString() } }),
-      options.keepaliveMs,
-    );
+    const keepalive = setInterval(() => push({ type: 'keepalive', data: { timestamp: new Date().toISOString() } }), options.keepaliveMs);
     let failed = false;
     const events = session.events$.subscribe({
       next: (event) => {

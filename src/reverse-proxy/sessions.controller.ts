@@ -75,7 +75,11 @@ export class SessionsController {
     // The bytes of events that may wait for an SSE client that does not read before Nest drops it
     // (backstop to SSE_MAX_BACKLOG): STREAM_MAX_BUFFERED_BYTES, like every streamed response. @Sse
     // options are static, so the configured value is set here, before Nest reads it to register the route.
-    Reflect.defineMetadata(SSE_OPTIONS_METADATA, { maxPendingDataLength: config.http.streamMaxBufferedBytes }, SessionsController.prototype.stream);
+    Reflect.defineMetadata(
+      SSE_OPTIONS_METADATA,
+      { maxPendingDataLength: config.http.streamMaxBufferedBytes },
+      SessionsController.prototype.stream,
+    );
   }
 
   /** Lists sessions: admins see all, others their own plus anonymous ones. */

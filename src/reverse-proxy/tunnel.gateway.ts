@@ -104,7 +104,9 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
     socket.on('close', (code: number) => {
       this.sockets.delete(socket);
       // ws reports a peer's protocol error on 'error', then closes with 1006 (it stops reading, so no close frame comes back).
-      session.close(code === 1009 || isFrameTooLarge(protocolError) ? 'frame too large' : protocolError ? 'protocol error' : 'disconnected');
+      session.close(
+        code === 1009 || isFrameTooLarge(protocolError) ? 'frame too large' : protocolError ? 'protocol error' : 'disconnected',
+      );
       this.logger.log({ msg: 'Tunnel disconnected', sessionId: session.id, code });
     });
     socket.on('error', (err: Error & { code?: string }) => {

@@ -18,7 +18,15 @@ const program = new Command('token')
   .showHelpAfterError();
 
 program.parse();
-const opts = program.opts<{ sub?: string; email?: string; admin: boolean; exp: string; secret?: string; issuer?: string; audience?: string }>();
+const opts = program.opts<{
+  sub?: string;
+  email?: string;
+  admin: boolean;
+  exp: string;
+  secret?: string;
+  issuer?: string;
+  audience?: string;
+}>();
 const secret = opts.secret ?? process.env.JWT_SECRET;
 if (!secret) program.error('No secret: set JWT_SECRET or pass --secret.');
 if (!opts.sub && !opts.email) program.error('Give --sub or --email: the gateway refuses tokens with neither.');

@@ -7,7 +7,15 @@ describe('Backoff', () => {
   test('the ceiling doubles from the base and stops at 60 s', () => {
     const backoff = new Backoff({ baseMs: 1000 });
     expect([1, 2, 3, 4, 5, 6, 7, 8, 50].map((n) => backoff.ceilingFor(n))).toEqual([
-      1000, 2000, 4000, 8000, 16000, 32000, BACKOFF_CAP_MS, BACKOFF_CAP_MS, BACKOFF_CAP_MS,
+      1000,
+      2000,
+      4000,
+      8000,
+      16000,
+      32000,
+      BACKOFF_CAP_MS,
+      BACKOFF_CAP_MS,
+      BACKOFF_CAP_MS,
     ]);
   });
 

@@ -29,7 +29,10 @@ function startCli(extra: string[] = [], command = FIXTURE_COMMAND): CliProcess {
 const text = (payload: Frame): string => payload.result?.content?.[0]?.text;
 
 test('registers what the local server reported in its handshake, and never its command line', async () => {
-  const cli = startCli(['--server-description', 'A fixture', '--log-level', 'debug'], `${FIXTURE_COMMAND} --api-key hunter2-cmdline-secret`);
+  const cli = startCli(
+    ['--server-description', 'A fixture', '--log-level', 'debug'],
+    `${FIXTURE_COMMAND} --api-key hunter2-cmdline-secret`,
+  );
   const conn = await gw.nextConnection();
   expect(conn.request.headers.authorization).toBe(`Bearer ${TOKEN}`);
 
@@ -92,7 +95,11 @@ test('server-initiated requests go to the gateway and their answers come back (i
     const ask = await conn.next((f) => f.type === 'request');
     expect(ask.payload).toMatchObject({ method: 'sampling/createMessage', params: { messages: [{ content: { text: 'ping?' } }] } });
     expect(ask.payload.id).toBeDefined();
-    const reply = { jsonrpc: '2.0', id: ask.payload.id, result: { role: 'assistant', model: 'test', content: { type: 'text', text: `pong via ${envelope}` } } };
+    const reply = {
+      jsonrpc: '2.0',
+      id: ask.payload.id,
+      result: { role: 'assistant', model: 'test', content: { type: 'text', text: `pong via ${envelope}` } },
+    };
     conn.send({ type: envelope, sessionId: conn.sessionId, payload: reply });
     const done = await conn.next((f) => f.type === 'response' && f.payload.id === callId);
     expect(text(done.payload)).toBe(`sampled: pong via ${envelope}`);
@@ -196,7 +203,9 @@ describe('config file', () => {
     const names = await Promise.all(conns.map(async (c) => (await c.next('register')).server.name as string));
     expect(names.sort()).toEqual(['first', 'second-from-serverinfo']);
     expect(conns.map((c) => c.request.headers.authorization)).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
-    const settings = await Promise.all(conns.map(async (c) => text(await c.call('env', 'tools/call', { name: 'env', arguments: { name: 'FIXTURE_SETTING' } }))));
+    const settings = await Promise.all(
+      conns.map(async (c) => text(await c.call('env', 'tools/call', { name: 'env', arguments: { name: 'FIXTURE_SETTING' } }))),
+    );
     expect(settings.sort()).toEqual(['(unset)', 'from-config']);
 
     await waitUntil(() => cli.serverPids.length === 2, 'both servers started');

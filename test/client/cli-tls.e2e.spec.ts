@@ -30,10 +30,27 @@ describeTls('TLS', () => {
     dir = mkdtempSync(join(tmpdir(), 'mcp-tunnel-tls-'));
     certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
     gw = await MockGateway.start({ tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') } });
   });
   afterEach(() => killAll());
@@ -48,7 +65,9 @@ describeTls('TLS', () => {
   test('an untrusted certificate is refused, with a hint about --ca', async () => {
     const run = cli(['--max-retries', '1']);
     expect((await run.waitForExit()).code).toBe(1);
-    expect(run.stderr).toMatch(/DEPTH_ZERO_SELF_SIGNED_CERT: the gateway's certificate is not trusted; if it comes from your own CA, pass --ca <file>/);
+    expect(run.stderr).toMatch(
+      /DEPTH_ZERO_SELF_SIGNED_CERT: the gateway's certificate is not trusted; if it comes from your own CA, pass --ca <file>/,
+    );
   });
 
   test('--ca trusts it', async () => {

@@ -113,7 +113,11 @@ describe('resolveConfig servers', () => {
     });
     const { tunnels } = resolveConfig({}, { REVERSE_PROXY_TOKEN: 't' }, file);
     expect(tunnels.map((t) => [t.name, t.local, t.token])).toEqual([
-      ['files', { kind: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'], env: { DEBUG: '1' } }, 't'],
+      [
+        'files',
+        { kind: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'], env: { DEBUG: '1' } },
+        't',
+      ],
       ['py', { kind: 'stdio', command: '/opt/my server/bin/python', args: ['-m', 'srv'], cwd: '/srv' }, 't'],
       ['remote', { kind: 'streamable-http', url: 'http://localhost:8080/mcp' }, 't'],
       [undefined, { kind: 'sse', url: 'http://localhost:9000/sse' }, 't'],
@@ -146,7 +150,18 @@ describe('resolveConfig servers', () => {
     ['a bad log level', { ...STDIO, gateway: 'http://g', logLevel: 'loud' }, {}, /Log level/],
     ['a non-http local URL', { gateway: 'http://g', localStreamableHttp: 'ws://h' }, {}, /http\(s\) URL/],
     ['an unterminated quote', { gateway: 'http://g', localStdio: 'node "x' }, {}, /Unterminated/],
-    ['duplicate names', {}, { gateway: 'http://g', servers: [{ name: 'a', command: 'x' }, { name: 'a', command: 'y' }] }, /Two servers/],
+    [
+      'duplicate names',
+      {},
+      {
+        gateway: 'http://g',
+        servers: [
+          { name: 'a', command: 'x' },
+          { name: 'a', command: 'y' },
+        ],
+      },
+      /Two servers/,
+    ],
     ['an entry without a server', {}, { gateway: 'http://g', servers: [{ name: 'a' }] }, /names no local server/],
   ])('refuses %s', (_what, cli, rawFile, message) => {
     expect(() => resolveConfig(cli, {}, parseConfigFile(rawFile))).toThrow(ConfigError);
@@ -155,7 +170,9 @@ describe('resolveConfig servers', () => {
 
   test('unknown keys in the file are refused, so a typo is not silently ignored', () => {
     expect(() => parseConfigFile({ gatway: 'x' })).toThrow(/Unknown setting "gatway"/);
-    expect(() => resolveConfig({}, {}, parseConfigFile({ gateway: 'http://g', servers: [{ comand: 'x' }] }))).toThrow(/Unknown setting "comand" in servers\[0\]/);
+    expect(() => resolveConfig({}, {}, parseConfigFile({ gateway: 'http://g', servers: [{ comand: 'x' }] }))).toThrow(
+      /Unknown setting "comand" in servers\[0\]/,
+    );
   });
 });
 
@@ -167,8 +184,16 @@ describe('readConfigFile', () => {
   test('reads YAML and JSON', () => {
     writeFileSync(join(dir, 'c.yaml'), 'gateway: https://gw\nservers:\n  - name: a\n    command: node a.js\n');
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ gateway: 'https://gw', 'local-stdio': 'node b.js' }));
-    expect(resolveConfig({}, {}, readConfigFile(join(dir, 'c.yaml'))).tunnels[0].local).toEqual({ kind: 'stdio', command: 'node', args: ['a.js'] });
-    expect(resolveConfig({}, {}, readConfigFile(join(dir, 'c.json'))).tunnels[0].local).toEqual({ kind: 'stdio', command: 'node', args: ['b.js'] });
+    expect(resolveConfig({}, {}, readConfigFile(join(dir, 'c.yaml'))).tunnels[0].local).toEqual({
+      kind: 'stdio',
+      command: 'node',
+      args: ['a.js'],
+    });
+    expect(resolveConfig({}, {}, readConfigFile(join(dir, 'c.json'))).tunnels[0].local).toEqual({
+      kind: 'stdio',
+      command: 'node',
+      args: ['b.js'],
+    });
   });
 
   test('names the file and the problem', () => {

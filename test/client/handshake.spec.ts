@@ -23,7 +23,9 @@ function scripted(answers: ((req: JsonRpcRequest) => Omit<JsonRpcResponse, 'json
   };
 }
 
-const ok = (version: string) => () => ({ result: { protocolVersion: version, capabilities: { tools: {} }, serverInfo: { name: 's', version: '1' } } });
+const ok = (version: string) => () => ({
+  result: { protocolVersion: version, capabilities: { tools: {} }, serverInfo: { name: 's', version: '1' } },
+});
 const refuse = () => ({ error: { code: -32602, message: 'Unsupported protocol version' } });
 
 describe('initializeLocalServer', () => {
@@ -48,12 +50,16 @@ describe('initializeLocalServer', () => {
   test('falls back to older versions when the server refuses with an error', async () => {
     const s = scripted([refuse, refuse, ok('2025-03-26')]);
     const result = await initializeLocalServer(s.io, { name: 't', version: '1' }, ['2025-11-25', '2025-06-18', '2025-03-26']);
-    expect(s.requests.map((r) => (r.params as { protocolVersion: string }).protocolVersion)).toEqual(['2025-11-25', '2025-06-18', '2025-03-26']);
+    expect(s.requests.map((r) => (r.params as { protocolVersion: string }).protocolVersion)).toEqual([
+      '2025-11-25',
+      '2025-06-18',
+      '2025-03-26',
+    ]);
     expect(new Set(s.requests.map((r) => r.id)).size).toBe(3);
     expect(result.protocolVersion).toBe('2025-03-26');
   });
 
-  test('gives up with the server\'s reason when no version is accepted', async () => {
+  test("gives up with the server's reason when no version is accepted", async () => {
     const s = scripted([refuse, refuse]);
     await expect(initializeLocalServer(s.io, { name: 't', version: '1' }, ['a', 'b'])).rejects.toThrow(
       new HandshakeError('the local server refused initialize: Unsupported protocol version (code -32602)'),

@@ -67,24 +67,56 @@ describe('against the real gateway', () => {
 
   test('a crash fails the waiting caller at once; the restarted server registers again under the same name', async () => {
     const token = gw.mintToken('bob@example.com');
-    const cli = new CliProcess(['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.httpUrl, '--token', token, '--name', 'e2e-crash', '--reconnect-delay', '0.05']);
+    const cli = new CliProcess([
+      '--local-stdio',
+      FIXTURE_COMMAND,
+      '--gateway',
+      gw.httpUrl,
+      '--token',
+      token,
+      '--name',
+      'e2e-crash',
+      '--reconnect-delay',
+      '0.05',
+    ]);
     const [, firstSession] = await cli.waitForLog(/connected as session (\S+)/);
     await cli.waitForLog(/registered as/);
 
-    const { json } = await post(gw, token, firstSession, { jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'crash', arguments: { code: 3 } } });
+    const { json } = await post(gw, token, firstSession, {
+      jsonrpc: '2.0',
+      id: 'c',
+      method: 'tools/call',
+      params: { name: 'crash', arguments: { code: 3 } },
+    });
     expect(json).toMatchObject({ jsonrpc: '2.0', id: 'c', error: { message: expect.stringMatching(/local server exited with code 3/) } });
 
     await waitUntil(() => [...cli.stderr.matchAll(/registered as "e2e-crash"/g)].length === 2, 'the tunnel registered again');
     const listed = (await sessions(gw, token)).filter((s) => s.name === 'e2e-crash');
     expect(listed).toHaveLength(1);
     expect(listed[0].session_id).not.toBe(firstSession);
-    const again = await post(gw, token, listed[0].session_id, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'ok' } } });
+    const again = await post(gw, token, listed[0].session_id, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'ok' } },
+    });
     expect(again.json.result.content[0].text).toBe('ok');
   });
 
   test('a second tunnel of the same user under the same name replaces the first, which exits instead of fighting back', async () => {
     const token = gw.mintToken('dave@example.com');
-    const args = ['--local-stdio', FIXTURE_COMMAND, '--gateway', gw.httpUrl, '--token', token, '--name', 'e2e-twice', '--reconnect-delay', '0.05'];
+    const args = [
+      '--local-stdio',
+      FIXTURE_COMMAND,
+      '--gateway',
+      gw.httpUrl,
+      '--token',
+      token,
+      '--name',
+      'e2e-twice',
+      '--reconnect-delay',
+      '0.05',
+    ];
     const first = new CliProcess(args);
     await first.waitForLog(/registered as "e2e-twice"/);
     const second = new CliProcess(args);
@@ -138,7 +170,18 @@ test('a gateway restart: the client reconnects and registers again under the sam
   try {
     forwarder.target = gw.port;
     const token = gw.mintToken('carol@example.com');
-    const cli = new CliProcess(['--local-stdio', FIXTURE_COMMAND, '--gateway', forwarder.url, '--token', token, '--name', 'e2e-restart', '--reconnect-delay', '0.05']);
+    const cli = new CliProcess([
+      '--local-stdio',
+      FIXTURE_COMMAND,
+      '--gateway',
+      forwarder.url,
+      '--token',
+      token,
+      '--name',
+      'e2e-restart',
+      '--reconnect-delay',
+      '0.05',
+    ]);
     await cli.waitForLog(/registered as "e2e-restart"/);
 
     await gw.close();
@@ -146,9 +189,18 @@ test('a gateway restart: the client reconnects and registers again under the sam
     gw = await startGateway();
     forwarder.target = gw.port;
 
-    await waitUntil(() => [...cli.stderr.matchAll(/registered as "e2e-restart"/g)].length === 2, 'the tunnel registered with the new gateway', 20_000);
+    await waitUntil(
+      () => [...cli.stderr.matchAll(/registered as "e2e-restart"/g)].length === 2,
+      'the tunnel registered with the new gateway',
+      20_000,
+    );
     const [session] = (await sessions(gw, token)).filter((s) => s.name === 'e2e-restart');
-    const { json } = await post(gw, token, session.session_id, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'after restart' } } });
+    const { json } = await post(gw, token, session.session_id, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'after restart' } },
+    });
     expect(json.result.content[0].text).toBe('after restart');
     expect(cli.serverPids).toHaveLength(1);
   } finally {

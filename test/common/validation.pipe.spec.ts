@@ -42,5 +42,8 @@ test('non-empty input is still validated in full after the shortcut was taken', 
   await pipe.transform({}, query(SendRequestQueryDto));
   await expect(pipe.transform({ timeout_ms: 'abc' }, query(SendRequestQueryDto))).rejects.toBeInstanceOf(BadRequestException);
   await expect(pipe.transform({ unknown: '1' }, query(SendRequestQueryDto))).rejects.toBeInstanceOf(BadRequestException);
-  expect(await pipe.transform({ timeout_ms: '50', wait: 'false' }, query(SendRequestQueryDto))).toMatchObject({ timeout_ms: 50, wait: false });
+  expect(await pipe.transform({ timeout_ms: '50', wait: 'false' }, query(SendRequestQueryDto))).toMatchObject({
+    timeout_ms: 50,
+    wait: false,
+  });
 });

@@ -184,12 +184,15 @@ describe('proxy trust and public address', () => {
     ]);
   });
 
-  test.each(['mcp.example.com', 'ftp://mcp.example.com', 'https://mcp.example.com/base', 'https://u:p@mcp.example.com', 'https://x.example/?a=1'])(
-    'PUBLIC_URL refuses %s',
-    (value) => {
-      expect(problems({ JWT_SECRET: SECRET, PUBLIC_URL: value })).toEqual([expect.stringContaining('PUBLIC_URL must be')]);
-    },
-  );
+  test.each([
+    'mcp.example.com',
+    'ftp://mcp.example.com',
+    'https://mcp.example.com/base',
+    'https://u:p@mcp.example.com',
+    'https://x.example/?a=1',
+  ])('PUBLIC_URL refuses %s', (value) => {
+    expect(problems({ JWT_SECRET: SECRET, PUBLIC_URL: value })).toEqual([expect.stringContaining('PUBLIC_URL must be')]);
+  });
 });
 
 describe('authentication switches', () => {

@@ -87,7 +87,11 @@ test('a deep answer to a call in flight fails that call at once with a JSON-RPC 
   const res = await request(sessionId, { jsonrpc: '2.0', id: 'mine', method: 'tools/call', params: { name: 'x' } });
   expect(Date.now() - started).toBeLessThan(2000);
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ jsonrpc: '2.0', id: 'mine', error: { code: -32603, message: "The server's answer nests deeper than 64 levels" } });
+  expect(res.body).toEqual({
+    jsonrpc: '2.0',
+    id: 'mine',
+    error: { code: -32603, message: "The server's answer nests deeper than 64 levels" },
+  });
   expect(await tunnel.next((f) => f.type === 'error')).toEqual({ type: 'error', message: 'Frame nests deeper than 64 levels' });
   await stillServes(tunnel);
 });
@@ -116,7 +120,12 @@ describe('the MCP door', () => {
     const init = await fetch(`${gw.httpUrl}/servers/${name}/mcp`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
     });
     expect(init.status).toBe(200);
     await init.text();
@@ -127,9 +136,18 @@ describe('the MCP door', () => {
     await register('deep-mcp-params');
     const session = await openMcpSession('deep-mcp-params');
     const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":${arrays(6000)}}}}`;
-    const res = await fetch(`${gw.httpUrl}/servers/deep-mcp-params/mcp`, { method: 'POST', headers: session, body, signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${gw.httpUrl}/servers/deep-mcp-params/mcp`, {
+      method: 'POST',
+      headers: session,
+      body,
+      signal: AbortSignal.timeout(3000),
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ jsonrpc: '2.0', error: { code: -32600, message: 'Request body nests arrays or objects too deeply' }, id: null });
+    expect(await res.json()).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32600, message: 'Request body nests arrays or objects too deeply' },
+      id: null,
+    });
   });
 
   test('invalid JSON on the MCP door is a JSON-RPC parse error', async () => {
@@ -143,7 +161,9 @@ describe('the MCP door', () => {
     tunnel.ws.on('message', (data) => {
       const frame = JSON.parse(data.toString());
       if (frame.type === 'request' && frame.payload.method === 'tools/call') {
-        tunnel.send(`{"type":"response","payload":{"jsonrpc":"2.0","id":${JSON.stringify(frame.payload.id)},"result":{"content":${arrays(6000)}}}}`);
+        tunnel.send(
+          `{"type":"response","payload":{"jsonrpc":"2.0","id":${JSON.stringify(frame.payload.id)},"result":{"content":${arrays(6000)}}}}`,
+        );
       }
     });
     const session = await openMcpSession('deep-mcp-result');
@@ -154,9 +174,16 @@ describe('the MCP door', () => {
       signal: AbortSignal.timeout(3000),
     });
     const text = await res.text();
-    const data = text.split('\n').filter((line) => line.startsWith('data: ') && line.length > 6).map((line) => JSON.parse(line.slice(6)));
+    const data = text
+      .split('\n')
+      .filter((line) => line.startsWith('data: ') && line.length > 6)
+      .map((line) => JSON.parse(line.slice(6)));
     const answer = data.length > 0 ? data[data.length - 1] : JSON.parse(text);
-    expect(answer).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32603, message: "The server's answer nests deeper than 64 levels" } });
+    expect(answer).toMatchObject({
+      jsonrpc: '2.0',
+      id: 7,
+      error: { code: -32603, message: "The server's answer nests deeper than 64 levels" },
+    });
   });
 });
 
@@ -175,7 +202,9 @@ test('a 14-byte frame header claiming a huge length: "frame too large" too', asy
   const call = request(sessionId, { jsonrpc: '2.0', id: 1, method: 'slow' });
   await tunnel.next((f) => f.type === 'request');
   // FIN + text, masked, 64-bit length 2^44, mask key; no payload follows.
-  (tunnel.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0x81, 0xff, 0, 0, 0x10, 0, 0, 0, 0, 0, 1, 2, 3, 4]));
+  (tunnel.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(
+    Buffer.from([0x81, 0xff, 0, 0, 0x10, 0, 0, 0, 0, 0, 1, 2, 3, 4]),
+  );
   const res = await call;
   expect(res.body.message).toBe('The tunnel closed (frame too large)');
 });

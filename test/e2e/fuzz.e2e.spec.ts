@@ -42,10 +42,63 @@ const deepArrays = (depth: number, leaf = '1') => '['.repeat(depth) + leaf + ']'
 const deepObjects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 const deep = () => (random() < 0.5 ? deepArrays : deepObjects)(pick([65, 66, 200, 1000, 5000, 20_000]));
 
-const ID_VALUES = ['null', 'true', 'false', '0', '-1', '1.5', '1e308', '12345678901234567890', '""', '"gw-1"', '"gw-999999"', '{}', '[]', '[1]', '{"__proto__":{}}', '"__proto__"'];
-const TYPES = ['register', 'unregister', 'heartbeat', 'response', 'notification', 'request', 'error', 'register_ack', 'subscribe', '', '__proto__', 'constructor', 'toString'];
-const METHODS = ['ping', 'notifications/message', 'notifications/progress', 'notifications/cancelled', 'notifications/tools/list_changed', 'sampling/createMessage', 'roots/list', 'elicitation/create', 'x'.repeat(300)];
-const ODD_NAMES = ['honest', '', ' ', '../etc', 'a'.repeat(200), 'ok-name', 'ünïcode', '__proto__', 'constructor', 'name with space', '-dash'];
+const ID_VALUES = [
+  'null',
+  'true',
+  'false',
+  '0',
+  '-1',
+  '1.5',
+  '1e308',
+  '12345678901234567890',
+  '""',
+  '"gw-1"',
+  '"gw-999999"',
+  '{}',
+  '[]',
+  '[1]',
+  '{"__proto__":{}}',
+  '"__proto__"',
+];
+const TYPES = [
+  'register',
+  'unregister',
+  'heartbeat',
+  'response',
+  'notification',
+  'request',
+  'error',
+  'register_ack',
+  'subscribe',
+  '',
+  '__proto__',
+  'constructor',
+  'toString',
+];
+const METHODS = [
+  'ping',
+  'notifications/message',
+  'notifications/progress',
+  'notifications/cancelled',
+  'notifications/tools/list_changed',
+  'sampling/createMessage',
+  'roots/list',
+  'elicitation/create',
+  'x'.repeat(300),
+];
+const ODD_NAMES = [
+  'honest',
+  '',
+  ' ',
+  '../etc',
+  'a'.repeat(200),
+  'ok-name',
+  'ünïcode',
+  '__proto__',
+  'constructor',
+  'name with space',
+  '-dash',
+];
 
 function json(value: unknown): string {
   return JSON.stringify(value);
@@ -75,7 +128,10 @@ function frame(): string | Buffer {
     case 4:
       return `{"type":"response","payload":{"jsonrpc":"2.0","id":${id},"result":${deep()}}}`;
     case 5:
-      return json({ type: 'notification', payload: { jsonrpc: '2.0', method: pick(METHODS), params: { data: 'x'.repeat(pick([10, 1000, 64 * 1024, 512 * 1024])) } } });
+      return json({
+        type: 'notification',
+        payload: { jsonrpc: '2.0', method: pick(METHODS), params: { data: 'x'.repeat(pick([10, 1000, 64 * 1024, 512 * 1024])) } },
+      });
     case 6:
       return `{"type":"response","payload":{"jsonrpc":"2.0","id":${id},"result":{"ok":${id}}}}`;
     case 7:
@@ -92,14 +148,21 @@ function frame(): string | Buffer {
     case 10:
       return json({ type: 'response', payload: { jsonrpc: '2.0', id: `gw-${int(1_000_000)}`, result: { content: [] } } });
     case 11:
-      return json({ type, payload: { jsonrpc: pick(['2.0', '1.0', 2, null]), method: pick(METHODS), id: random() < 0.5 ? undefined : int(100) } });
+      return json({
+        type,
+        payload: { jsonrpc: pick(['2.0', '1.0', 2, null]), method: pick(METHODS), id: random() < 0.5 ? undefined : int(100) },
+      });
     case 12:
       return json({ type: 'error', message: pick(['x', 'y'.repeat(10_000), '\u0000\u0001']) });
     case 13:
       return json({ type: 'heartbeat', timestamp: pick([1, 'now', null]), sessionId: pick([1, 'x', null]) });
     case 14:
       // Rarely: over MAX_FRAME_BYTES (the connection closes with 1009 and is reopened) or a leave.
-      return random() < 0.02 ? 'x'.repeat(MAX_FRAME_BYTES + 10) : random() < 0.05 ? json({ type: 'unregister' }) : json({ type: 'heartbeat' });
+      return random() < 0.02
+        ? 'x'.repeat(MAX_FRAME_BYTES + 10)
+        : random() < 0.05
+          ? json({ type: 'unregister' })
+          : json({ type: 'heartbeat' });
     default:
       return `{"type":"${type}","payload":{"jsonrpc":"2.0","id":${id},"error":{"code":${pick(['1', '"x"', 'null', '-32603'])},"message":${pick(['1', '"m"', deep()])}}}}`;
   }
@@ -117,7 +180,9 @@ async function freePort(): Promise<number> {
 }
 
 function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
 }
 
@@ -150,7 +215,10 @@ beforeAll(async () => {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited at start: ${output}`);
-    const up = await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false);
+    const up = await fetch(`${baseUrl}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     if (Date.now() > deadline) throw new Error(`gateway did not start: ${output}`);
     await sleep(50);
@@ -238,7 +306,11 @@ test(`${FRAMES} generated frames over ${CONNECTIONS} connections leave the gatew
   await honestLoop;
 
   expect(sent).toBeGreaterThanOrEqual(FRAMES);
-  expect({ seed: SEED, alive: child.exitCode === null && child.signalCode === null, output: child.exitCode === null ? '' : output }).toEqual({ seed: SEED, alive: true, output: '' });
+  expect({
+    seed: SEED,
+    alive: child.exitCode === null && child.signalCode === null,
+    output: child.exitCode === null ? '' : output,
+  }).toEqual({ seed: SEED, alive: true, output: '' });
   for (let i = 0; i < 10; i++) await callHonest();
   expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
   // Every bad frame was refused by the protocol, none got as far as a contained failure (LOG_LEVEL=error logs only those).
@@ -251,9 +323,16 @@ test(`${FRAMES} generated frames over ${CONNECTIONS} connections leave the gatew
     await sleep(100);
     rss = rssOf(child.pid!);
   }
-  expect({ seed: SEED, baselineMiB: Math.round(baseline / 2 ** 20), growthWithinSlack: rss - baseline <= RSS_SLACK_BYTES, rssMiB: Math.round(rss / 2 ** 20) }).toMatchObject({
+  expect({
+    seed: SEED,
+    baselineMiB: Math.round(baseline / 2 ** 20),
+    growthWithinSlack: rss - baseline <= RSS_SLACK_BYTES,
+    rssMiB: Math.round(rss / 2 ** 20),
+  }).toMatchObject({
     growthWithinSlack: true,
   });
-  process.stdout.write(`fuzz: seed ${SEED}, ${sent} frames, ${reconnects} reconnects, ${calls} honest calls, rss ${Math.round(baseline / 2 ** 20)} -> ${Math.round(rss / 2 ** 20)} MiB\n`);
+  process.stdout.write(
+    `fuzz: seed ${SEED}, ${sent} frames, ${reconnects} reconnects, ${calls} honest calls, rss ${Math.round(baseline / 2 ** 20)} -> ${Math.round(rss / 2 ** 20)} MiB\n`,
+  );
   await honest.close();
 }, 60_000);

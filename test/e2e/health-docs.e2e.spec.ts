@@ -103,7 +103,10 @@ describe('/docs-json', () => {
   test('admin and MCP routes require a bearer token; probes do not', () => {
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const op of Object.values(ops)) {
-        expect([path, Boolean(op.security?.some((s: Record<string, unknown>) => 'bearer' in s))]).toEqual([path, path.startsWith('/reverse-proxy') || path.startsWith('/servers')]);
+        expect([path, Boolean(op.security?.some((s: Record<string, unknown>) => 'bearer' in s))]).toEqual([
+          path,
+          path.startsWith('/reverse-proxy') || path.startsWith('/servers'),
+        ]);
       }
     }
   });

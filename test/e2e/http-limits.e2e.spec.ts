@@ -59,13 +59,19 @@ describe('HTTP timeouts', () => {
   });
 
   test('long-lived answers outlive the request timeout: admin SSE, MCP GET stream, a slow call, the tunnel WebSocket', async () => {
-    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, token, { name: 'long-lived', capabilities: { tools: { listChanged: true } } });
+    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, token, {
+      name: 'long-lived',
+      capabilities: { tools: { listChanged: true } },
+    });
     try {
       // A call its server answers only after the timeout: the request was complete long before.
       tunnel.ws.on('message', (data) => {
         const frame = JSON.parse(data.toString());
         if (frame.type === 'request' && frame.payload?.method === 'tools/list') {
-          setTimeout(() => tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: frame.payload.id, result: { tools: [] } } }), WELL_PAST_TIMEOUT_MS);
+          setTimeout(
+            () => tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: frame.payload.id, result: { tools: [] } } }),
+            WELL_PAST_TIMEOUT_MS,
+          );
         }
       });
       const slowCall = http('POST', `${gw.httpUrl}/reverse-proxy/sessions/${sessionId}/request`, {
@@ -76,11 +82,20 @@ describe('HTTP timeouts', () => {
       const adminSse = await SseStream.open(`${gw.httpUrl}/reverse-proxy/sse/${sessionId}`, { Authorization: `Bearer ${token}` });
       expect(adminSse.status).toBe(200);
 
-      const mcpHeaders = { Authorization: `Bearer ${token}`, Accept: 'application/json, text/event-stream', 'Content-Type': 'application/json' };
+      const mcpHeaders = {
+        Authorization: `Bearer ${token}`,
+        Accept: 'application/json, text/event-stream',
+        'Content-Type': 'application/json',
+      };
       const init = await fetch(`${gw.httpUrl}/servers/long-lived/mcp`, {
         method: 'POST',
         headers: mcpHeaders,
-        body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
       });
       const mcpSession = init.headers.get('mcp-session-id')!;
       await init.text();

@@ -21,7 +21,11 @@ beforeAll(async () => {
   gw = await startGateway();
   alice = gw.mintToken('alice@example.com');
   admin = gw.mintToken('root@example.com', { admin: true });
-  ({ tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, alice, { name: 'shared', version: '1.0.0', capabilities: { tools: {} } }));
+  ({ tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, alice, {
+    name: 'shared',
+    version: '1.0.0',
+    capabilities: { tools: {} },
+  }));
   ({ client } = await connectStreamable(gw.httpUrl, 'shared', alice));
 });
 afterAll(async () => {
@@ -32,7 +36,8 @@ afterAll(async () => {
 
 const post = (body: unknown, token: string, query = '') =>
   http('POST', `${gw.httpUrl}/reverse-proxy/sessions/${sessionId}/request${query}`, { token, body });
-const isCall = (name: string) => (f: Frame) => f.type === 'request' && f.payload?.method === 'tools/call' && f.payload.params?.name === name;
+const isCall = (name: string) => (f: Frame) =>
+  f.type === 'request' && f.payload?.method === 'tools/call' && f.payload.params?.name === name;
 const answer = (id: string, text: string) =>
   tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } } });
 
@@ -57,7 +62,10 @@ test("a REST caller's progress token set to an MCP call's gw id does not inject 
   expect(restToken).toBe(restDown.payload.id);
 
   // The server reports progress on the token it was given, as servers do.
-  tunnel.send({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: restToken, progress: 1, total: 2 } } });
+  tunnel.send({
+    type: 'notification',
+    payload: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: restToken, progress: 1, total: 2 } },
+  });
   const event = await stream.next((e) => e.event === 'notification');
   // On the SSE stream the REST caller sees its progress under the token it chose.
   expect(JSON.parse(event.data)).toMatchObject({ method: 'notifications/progress', params: { progressToken: victimId, progress: 1 } });

@@ -210,7 +210,12 @@ describe('with auth', () => {
   describe('POST request', () => {
     test('a request is forwarded in a request envelope with a rewritten id; the answer carries the caller id', async () => {
       const { tunnel, sessionId } = await register(gw, alice, 'forward');
-      const call = post(sessionId, { jsonrpc: '2.0', id: 'my-id', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } });
+      const call = post(sessionId, {
+        jsonrpc: '2.0',
+        id: 'my-id',
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: 'hi' } },
+      });
       const frame = await tunnel.next((f) => f.type === 'request');
       expect(frame).toEqual({
         type: 'request',
@@ -218,7 +223,10 @@ describe('with auth', () => {
         payload: { jsonrpc: '2.0', id: expect.any(String), method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } },
       });
       expect(frame.payload.id).not.toBe('my-id');
-      tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: frame.payload.id, result: { content: [{ type: 'text', text: 'hi' }] } } });
+      tunnel.send({
+        type: 'response',
+        payload: { jsonrpc: '2.0', id: frame.payload.id, result: { content: [{ type: 'text', text: 'hi' }] } },
+      });
       const res = await call;
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ jsonrpc: '2.0', id: 'my-id', result: { content: [{ type: 'text', text: 'hi' }] } });
@@ -256,7 +264,10 @@ describe('with auth', () => {
       const b = await register(gw, alice, 'apart-b');
       a.tunnel.autoAnswer(() => ({ result: 'from a' }));
       b.tunnel.autoAnswer(() => ({ result: 'from b' }));
-      const [ra, rb] = await Promise.all([post(a.sessionId, { jsonrpc: '2.0', id: 9, method: 'x' }), post(b.sessionId, { jsonrpc: '2.0', id: 9, method: 'x' })]);
+      const [ra, rb] = await Promise.all([
+        post(a.sessionId, { jsonrpc: '2.0', id: 9, method: 'x' }),
+        post(b.sessionId, { jsonrpc: '2.0', id: 9, method: 'x' }),
+      ]);
       expect([ra.body.result, rb.body.result]).toEqual(['from a', 'from b']);
     });
 

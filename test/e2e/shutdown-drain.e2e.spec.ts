@@ -19,7 +19,8 @@ import { eventually } from '../support/wait.js';
 const GRACE_MS = 1500;
 const SHUTTING_DOWN = 'The gateway is shutting down';
 
-const isCall = (name: string) => (f: Frame) => f.type === 'request' && f.payload?.method === 'tools/call' && f.payload.params?.name === name;
+const isCall = (name: string) => (f: Frame) =>
+  f.type === 'request' && f.payload?.method === 'tools/call' && f.payload.params?.name === name;
 const toolCall = (id: string, name: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name } });
 
 interface Gateway {
@@ -30,7 +31,11 @@ interface Gateway {
 
 /** Puts a REST call, a REST call answered during the drain and an MCP call in flight on `gw`; `shutDown` starts the drain. */
 async function drainWithCallsInFlight(gw: Gateway, shutDown: () => Promise<unknown>): Promise<void> {
-  const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.token, { name: 'draining', version: '1', capabilities: { tools: {} } });
+  const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.token, {
+    name: 'draining',
+    version: '1',
+    capabilities: { tools: {} },
+  });
   try {
     const mcp = await openMcpSession(gw, 'draining');
     const url = `${gw.httpUrl}/reverse-proxy/sessions/${sessionId}/request`;
@@ -58,7 +63,10 @@ async function drainWithCallsInFlight(gw: Gateway, shutDown: () => Promise<unkno
     await expect(FakeTunnel.connect(gw.tunnelUrl, { Authorization: `Bearer ${gw.token}` })).rejects.toMatchObject({ status: 503 });
 
     // A call answered within the grace period gets its real answer.
-    tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: quick.payload.id, result: { content: [{ type: 'text', text: 'done' }] } } });
+    tunnel.send({
+      type: 'response',
+      payload: { jsonrpc: '2.0', id: quick.payload.id, result: { content: [{ type: 'text', text: 'done' }] } },
+    });
     const answered = await restAnswered;
     expect(answered.status).toBe(200);
     expect(answered.body).toEqual({ jsonrpc: '2.0', id: 'quick', result: { content: [{ type: 'text', text: 'done' }] } });
@@ -108,12 +116,27 @@ describe('SIGTERM to the gateway process (dist/main.js)', () => {
   (existsSync(main) ? test : test.skip)('drains calls in flight, then exits', async () => {
     const port = await freePort();
     child = spawn(process.execPath, [main], {
-      env: { PATH: process.env.PATH, JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+      env: {
+        PATH: process.env.PATH,
+        JWT_SECRET: TEST_SECRET,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const exited = new Promise<NodeJS.Signals | number | null>((done) => child!.once('exit', (code, signal) => done(signal ?? code)));
     const httpUrl = `http://127.0.0.1:${port}`;
-    await eventually(() => http('GET', `${httpUrl}/health`).then((r) => r.status === 200, () => false), 'the gateway to listen', 15_000);
+    await eventually(
+      () =>
+        http('GET', `${httpUrl}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      'the gateway to listen',
+      15_000,
+    );
     const token = signToken({ secret: TEST_SECRET, sub: 'alice@example.com', expiresIn: '1h' });
     await drainWithCallsInFlight({ httpUrl, tunnelUrl: `ws://127.0.0.1:${port}/reverse-proxy/ws`, token }, async () => {
       child!.kill('SIGTERM');

@@ -73,7 +73,7 @@ test('response, notification and request events carry the JSON-RPC payloads from
   expect([answer.event, json(answer)]).toEqual(['response', { jsonrpc: '2.0', id: 77, result: { tools: [{ name: 'echo' }] } }]);
 });
 
-test('a waiting caller\'s answer is published to subscribers too, with the caller id', async () => {
+test("a waiting caller's answer is published to subscribers too, with the caller id", async () => {
   const { tunnel, sessionId } = await register('sse-mirror');
   tunnel.autoAnswer(() => ({ result: 'mirrored' }));
   const sse = await subscribe(sessionId);
@@ -172,7 +172,11 @@ test('a subscriber that does not read is dropped instead of buffering without bo
   const observers = () => (session as unknown as { events: { observers: unknown[] } }).events.observers.length;
   const before = observers();
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = get(`${gw.httpUrl}/reverse-proxy/sse/${sessionId}`, { headers: { Authorization: `Bearer ${alice}`, Accept: 'text/event-stream' } }, resolve);
+    const req = get(
+      `${gw.httpUrl}/reverse-proxy/sse/${sessionId}`,
+      { headers: { Authorization: `Bearer ${alice}`, Accept: 'text/event-stream' } },
+      resolve,
+    );
     req.on('error', reject);
   });
   expect(res.statusCode).toBe(200);

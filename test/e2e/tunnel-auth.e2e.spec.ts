@@ -80,8 +80,14 @@ describe('default gateway: auth required', () => {
     ['no credentials', () => ({})],
     ['a Basic header', () => ({ Authorization: 'Basic YWxpY2U6c2VjcmV0' })],
     ['a bearer header with garbage', () => ({ Authorization: 'Bearer not-a-jwt' })],
-    ['a token signed with another secret', () => ({ Authorization: `Bearer ${signToken({ secret: 'some-other-secret-0123456789', sub: 'alice' })}` })],
-    ['an alg:none token', () => ({ Authorization: `Bearer ${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'alice', is_admin: true })}.` })],
+    [
+      'a token signed with another secret',
+      () => ({ Authorization: `Bearer ${signToken({ secret: 'some-other-secret-0123456789', sub: 'alice' })}` }),
+    ],
+    [
+      'an alg:none token',
+      () => ({ Authorization: `Bearer ${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'alice', is_admin: true })}.` }),
+    ],
     ['an expired token', () => ({ Authorization: `Bearer ${signToken({ secret: TEST_SECRET, sub: 'alice', expiresIn: -10 })}` })],
     ['a token without sub or email', () => ({ Authorization: `Bearer ${signToken({ secret: TEST_SECRET, expiresIn: '1h' })}` })],
     ['a proxy header while proxy auth is off', () => ({ 'X-Authenticated-User': 'alice' })],
@@ -231,7 +237,9 @@ describe('TRUST_PROXY_AUTH=true', () => {
     const mine = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${ack.sessionId}`, { headers: { 'X-Forwarded-User': 'carol' } });
     expect(mine.status).toBe(200);
     expect(mine.body.user).toBe('carol');
-    const theirs = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${ack.sessionId}`, { headers: { 'X-Forwarded-User': 'mallory' } });
+    const theirs = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${ack.sessionId}`, {
+      headers: { 'X-Forwarded-User': 'mallory' },
+    });
     expect(theirs.status).toBe(403);
   });
 
@@ -268,7 +276,12 @@ describe('TRUST_PROXY_AUTH=true, the caller is not one of TRUSTED_PROXIES', () =
 describe('TRUST_PROXY_AUTH=true with MCP_CLIENT_AUTH_ENABLED=true', () => {
   let gw: RunningGateway;
   beforeAll(async () => {
-    gw = await startGateway({ TRUST_PROXY_AUTH: 'true', TRUSTED_PROXIES: '127.0.0.1, ::1', MCP_CLIENT_AUTH_ENABLED: 'true', AUTH_REQUIRED: 'false' });
+    gw = await startGateway({
+      TRUST_PROXY_AUTH: 'true',
+      TRUSTED_PROXIES: '127.0.0.1, ::1',
+      MCP_CLIENT_AUTH_ENABLED: 'true',
+      AUTH_REQUIRED: 'false',
+    });
   });
   afterAll(() => gw.close());
 

@@ -89,7 +89,11 @@ describe('message types', () => {
 
     const init = await tunnel.next();
     expect(init).toMatchObject({ type: 'request', sessionId: ack.sessionId, payload: { jsonrpc: '2.0', method: 'initialize' } });
-    expect(init.payload.params).toMatchObject({ protocolVersion: expect.any(String), capabilities: {}, clientInfo: { name: expect.any(String) } });
+    expect(init.payload.params).toMatchObject({
+      protocolVersion: expect.any(String),
+      capabilities: {},
+      clientInfo: { name: expect.any(String) },
+    });
     expect(init.payload.id).toBeDefined();
 
     const result = {
@@ -124,7 +128,9 @@ describe('message types', () => {
     expect(complete).toMatchObject({ status: 'error', message: expect.any(String) });
     expect(complete.message).not.toMatch(/nope|at \w+ \(/);
     // Reachable for raw calls, but not announced as ready.
-    const details = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${complete.sessionId}`, { token: gw.mintToken('alice@example.com') });
+    const details = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${complete.sessionId}`, {
+      token: gw.mintToken('alice@example.com'),
+    });
     expect(details.body.state).toBe('registered');
   });
 
@@ -134,7 +140,10 @@ describe('message types', () => {
     const ack = await tunnel.next((f) => f.type === 'register_ack');
     const init = await tunnel.next((f) => f.type === 'request');
     const capabilities = { tools: {}, experimental: { blob: 'x'.repeat(20_000) } };
-    tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: init.payload.id, result: { protocolVersion: '2025-06-18', capabilities } } });
+    tunnel.send({
+      type: 'response',
+      payload: { jsonrpc: '2.0', id: init.payload.id, result: { protocolVersion: '2025-06-18', capabilities } },
+    });
     const complete = await tunnel.next((f) => f.type === 'register_complete');
     expect(complete).toEqual({
       type: 'register_complete',
@@ -182,7 +191,10 @@ describe('message types', () => {
   });
 
   test('unregister ends the session', async () => {
-    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), { name: 'leaving', capabilities: {} });
+    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), {
+      name: 'leaving',
+      capabilities: {},
+    });
     open.push(tunnel);
     tunnel.send({ type: 'unregister', sessionId });
     expect(await tunnel.closed).toBe(1000);
@@ -190,7 +202,10 @@ describe('message types', () => {
   });
 
   test('invalid JSON gets {type:"error", message:"Invalid JSON format"} and the session stays up', async () => {
-    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), { name: 'typo', capabilities: {} });
+    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), {
+      name: 'typo',
+      capabilities: {},
+    });
     open.push(tunnel);
     tunnel.send('{"type": "heartbeat"');
     expect(await tunnel.next()).toEqual({ type: 'error', message: 'Invalid JSON format' });
@@ -235,7 +250,10 @@ describe('message types', () => {
   });
 
   test('a `response` frame whose payload has method and id is routed as a server-to-client request', async () => {
-    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), { name: 'asks', capabilities: {} });
+    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), {
+      name: 'asks',
+      capabilities: {},
+    });
     open.push(tunnel);
     const sse = await SseStream.open(`${gw.httpUrl}/reverse-proxy/sse/${sessionId}`, { Authorization: `Bearer ${admin}` });
     streams.push(sse);
@@ -257,7 +275,10 @@ describe('message types', () => {
   });
 
   test('session counters count frames and bytes both ways', async () => {
-    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), { name: 'counted', capabilities: {} });
+    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), {
+      name: 'counted',
+      capabilities: {},
+    });
     open.push(tunnel);
     const before = (await getSession(sessionId)).body;
     // In: register. Out: register_ack, register_complete.
@@ -283,7 +304,10 @@ describe('server names', () => {
   afterAll(() => gw.close());
 
   test('a name held by another user is refused in register_ack, and that tunnel is closed', async () => {
-    const { tunnel: first } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), { name: 'shared', capabilities: {} });
+    const { tunnel: first } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), {
+      name: 'shared',
+      capabilities: {},
+    });
     open.push(first);
     const second = await connect(gw, 'bob@example.com');
     second.send({ type: 'register', server: { name: 'shared', capabilities: {} } });
@@ -324,12 +348,18 @@ describe('limits', () => {
   afterAll(() => gw.close());
 
   test('a frame over MAX_FRAME_BYTES closes the tunnel with 1009 and removes the session', async () => {
-    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), { name: 'big', capabilities: {} });
+    const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, gw.mintToken('alice@example.com'), {
+      name: 'big',
+      capabilities: {},
+    });
     open.push(tunnel);
     tunnel.send({ type: 'notification', payload: { jsonrpc: '2.0', method: 'x', params: { blob: 'x'.repeat(1500) } } });
     tunnel.send({ type: 'notification', payload: { jsonrpc: '2.0', method: 'x', params: { blob: 'x'.repeat(3000) } } });
     expect(await tunnel.closed).toBe(1009);
-    await eventually(async () => (await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${sessionId}`, { token: admin })).status === 404, 'the session to go');
+    await eventually(
+      async () => (await http('GET', `${gw.httpUrl}/reverse-proxy/sessions/${sessionId}`, { token: admin })).status === 404,
+      'the session to go',
+    );
   });
 });
 

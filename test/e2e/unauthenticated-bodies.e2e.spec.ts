@@ -33,7 +33,9 @@ async function freePort(): Promise<number> {
 }
 
 function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
 }
 
@@ -64,7 +66,10 @@ beforeAll(async () => {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited at start: ${output}`);
-    const up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     if (Date.now() > deadline) throw new Error(`gateway did not start: ${output}`);
     await sleep(50);
@@ -78,7 +83,9 @@ afterAll(() => {
 /** Announces a 4 MiB JSON body without credentials, sends half of it as fast as the socket takes it, then dribbles. */
 async function slowUpload(path: string): Promise<RawSocket> {
   const socket = await RawSocket.open(port);
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${BODY_BYTES}\r\n\r\n[`);
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${BODY_BYTES}\r\n\r\n[`,
+  );
   void (async () => {
     for (let sent = 0; sent < SENT_BYTES && !socket.isClosed; sent += CHUNK.length) {
       if (!socket.socket.write(CHUNK)) await new Promise((r) => socket.socket.once('drain', r).once('close', r));
@@ -98,7 +105,11 @@ test(`${CONNECTIONS} slow unauthenticated 4 MiB uploads get 401 without their bo
   const all: RawSocket[] = [];
   try {
     const started = Date.now();
-    const paths = ['/servers/demo/mcp', '/reverse-proxy/sessions/0123456789abcdef0123456789abcdef/request', '/servers/demo/messages?sessionId=x'];
+    const paths = [
+      '/servers/demo/mcp',
+      '/reverse-proxy/sessions/0123456789abcdef0123456789abcdef/request',
+      '/servers/demo/messages?sessionId=x',
+    ];
     const uploads = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => slowUpload(paths[i % paths.length]!)));
     const slowHeaders = await Promise.all(
       Array.from({ length: SLOW_HEADER_CONNECTIONS }, async () => {

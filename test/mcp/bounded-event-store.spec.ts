@@ -33,7 +33,13 @@ test('replays the events of the same stream stored after the given id, skipping 
   await store.storeEvent('s2', note(99));
   const second = await store.storeEvent('s1', note(2));
   expect(await store.getStreamIdForEventId(first)).toBe('s1');
-  expect(await replay(store, priming)).toEqual({ stream: 's1', sent: [[first, note(1)], [second, note(2)]] });
+  expect(await replay(store, priming)).toEqual({
+    stream: 's1',
+    sent: [
+      [first, note(1)],
+      [second, note(2)],
+    ],
+  });
   expect(await replay(store, first)).toEqual({ stream: 's1', sent: [[second, note(2)]] });
 });
 

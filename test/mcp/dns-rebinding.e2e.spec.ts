@@ -48,7 +48,7 @@ describe('auth off, loopback gateway', () => {
     expect((await post({ Host: `127.0.0.1:${gw.port}`, Origin: 'http://evil.example.com' })).status).toBe(403);
   });
 
-  test('the gateway\'s own loopback names are served', async () => {
+  test("the gateway's own loopback names are served", async () => {
     for (const host of [`127.0.0.1:${gw.port}`, `localhost:${gw.port}`]) {
       const res = await post({ Host: host, Origin: `http://${host}` });
       expect(res.status).toBe(200);

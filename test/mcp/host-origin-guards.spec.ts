@@ -72,9 +72,12 @@ describe('OriginGuard', () => {
     expect(verdict(new OriginGuard(config()), { host: 'evil.example.com', origin: 'http://evil.example.com' })).toBe('Origin not allowed');
   });
 
-  test.each(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'])('the gateway\'s own loopback origin passes: %s', (origin) => {
-    expect(verdict(new OriginGuard(config()), { origin })).toBe(true);
-  });
+  test.each(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'])(
+    "the gateway's own loopback origin passes: %s",
+    (origin) => {
+      expect(verdict(new OriginGuard(config()), { origin })).toBe(true);
+    },
+  );
 
   test('loopback on another port is another origin', () => {
     expect(verdict(new OriginGuard(config()), { origin: 'http://localhost:6274' })).toBe('Origin not allowed');

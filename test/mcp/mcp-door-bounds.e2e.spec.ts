@@ -4,7 +4,13 @@ import { serveThroughTunnel, type TunnelledServer } from '../support/tunnelled-m
 import { eventually } from '../support/wait.js';
 
 /** Raw Streamable HTTP calls, so tests see status, headers and timing as a client gets them. */
-function post(gw: RunningGateway, name: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+function post(
+  gw: RunningGateway,
+  name: string,
+  token: string | undefined,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${gw.httpUrl}/servers/${name}/mcp`, {
     method: 'POST',
     headers: {
@@ -25,7 +31,12 @@ const initialize = (protocolVersion: string) => ({
 });
 
 /** Initializes a session of `protocolVersion`; resolves with the response (its body read). */
-async function open(gw: RunningGateway, name: string, token: string | undefined, protocolVersion = '2025-06-18'): Promise<{ status: number; id: string | null; text: string }> {
+async function open(
+  gw: RunningGateway,
+  name: string,
+  token: string | undefined,
+  protocolVersion = '2025-06-18',
+): Promise<{ status: number; id: string | null; text: string }> {
   const res = await post(gw, name, token, initialize(protocolVersion));
   return { status: res.status, id: res.headers.get('mcp-session-id'), text: await res.text() };
 }
@@ -36,7 +47,12 @@ describe('per-user session cap', () => {
 
   beforeAll(async () => {
     gw = await startGateway({ MCP_MAX_SESSIONS_PER_USER: '3', MCP_MAX_SESSIONS: '5' });
-    tunnelled = await serveThroughTunnel(gw.tunnelUrl, gw.mintToken('owner@example.com', { admin: true }), 'capped', createTestServer().server);
+    tunnelled = await serveThroughTunnel(
+      gw.tunnelUrl,
+      gw.mintToken('owner@example.com', { admin: true }),
+      'capped',
+      createTestServer().server,
+    );
   });
   afterAll(async () => {
     await tunnelled.close();
@@ -113,7 +129,13 @@ describe('a POST answered over SSE', () => {
       const headers = { 'mcp-session-id': id!, 'mcp-protocol-version': version };
       await post(gw, 'slow', token, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
       const started = performance.now();
-      const responding = post(gw, 'slow', token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hold', arguments: {} } }, headers);
+      const responding = post(
+        gw,
+        'slow',
+        token,
+        { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hold', arguments: {} } },
+        headers,
+      );
       const held = await test_.nextHeld();
       // The tool is released only after the headers came: waiting for it would never end.
       const res = await responding;
@@ -132,7 +154,13 @@ describe('a POST answered over SSE', () => {
     const { id } = await open(gw, 'slow', token, version);
     const headers = { 'mcp-session-id': id!, 'mcp-protocol-version': version };
     await post(gw, 'slow', token, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
-    const res = await post(gw, 'slow', token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(10_000) } } }, headers);
+    const res = await post(
+      gw,
+      'slow',
+      token,
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(10_000) } } },
+      headers,
+    );
     const text = await res.text();
     const eventIds = [...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]);
     expect(eventIds.length).toBeGreaterThanOrEqual(2); // the priming event and the answer

@@ -45,7 +45,10 @@ test('sampling from the stdio server reaches the calling client, over either tra
   const modern = await connectStreamable(gw.httpUrl, 'fixture', token, { sampling: {} });
   const legacy = await connectLegacySse(gw.httpUrl, 'fixture', token, { sampling: {} });
   clients.push(modern.client, legacy.client);
-  for (const [who, c] of [['modern', modern.client], ['legacy', legacy.client]] as const) {
+  for (const [who, c] of [
+    ['modern', modern.client],
+    ['legacy', legacy.client],
+  ] as const) {
     c.setRequestHandler(CreateMessageRequestSchema, async () => ({
       role: 'assistant',
       content: { type: 'text', text: `answered by ${who}` },

@@ -65,11 +65,9 @@ test('Streamable HTTP: tools, echo, progress, a resource and a prompt of server-
   expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'through the tunnel' } }))).toBe('Echo: through the tunnel');
 
   const progress: { progress: number; total?: number }[] = [];
-  const done = await client.callTool(
-    { name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } },
-    undefined,
-    { onprogress: (p) => progress.push({ progress: p.progress, total: p.total }) },
-  );
+  const done = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, {
+    onprogress: (p) => progress.push({ progress: p.progress, total: p.total }),
+  });
   expect(textOf(done)).toMatch(/Long running operation completed/);
   expect(progress).toEqual([
     { progress: 1, total: 3 },

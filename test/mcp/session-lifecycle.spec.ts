@@ -216,7 +216,12 @@ describe('with a short idle timeout', () => {
     while (store.get(sessionId)) await new Promise((r) => setTimeout(r, 100));
     const res = await fetch(url, {
       method: 'POST',
-      headers: { ...auth(), 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'Mcp-Session-Id': sessionId },
+      headers: {
+        ...auth(),
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': sessionId,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
     });
     expect(res.status).toBe(404);

@@ -40,10 +40,21 @@ afterAll(async () => {
 });
 
 /** Sends a raw HTTP request; resolves once the response's first bytes came, then reads no more. */
-async function openAndStopReading(method: string, path: string, headers: Record<string, string>, until: (text: string) => boolean, body = ''): Promise<{ socket: Socket; text: string }> {
+async function openAndStopReading(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  until: (text: string) => boolean,
+  body = '',
+): Promise<{ socket: Socket; text: string }> {
   const socket = net.connect(gw.port, '127.0.0.1');
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', `Authorization: Bearer ${token}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    `Authorization: Bearer ${token}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   if (body) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
   let text = '';
@@ -66,7 +77,12 @@ async function streamableSession(): Promise<string> {
   const init = await fetch(`${gw.httpUrl}/servers/loud/mcp`, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'slow', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'slow', version: '1' } },
+    }),
   });
   await init.text();
   const id = init.headers.get('mcp-session-id')!;
@@ -80,7 +96,10 @@ async function streamableSession(): Promise<string> {
 }
 
 function log(n: number, bytes: number): string {
-  return JSON.stringify({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `${n}:${'z'.repeat(bytes)}` } } });
+  return JSON.stringify({
+    type: 'notification',
+    payload: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `${n}:${'z'.repeat(bytes)}` } },
+  });
 }
 
 const REVISION_2026 = '2026-07-28';
@@ -164,12 +183,19 @@ test('non-reading Streamable HTTP GET streams are cut off past the byte bound, a
 test('non-reading legacy SSE streams are cut off past the byte bound, which ends their sessions', async () => {
   const readers: Socket[] = [];
   for (let i = 0; i < READERS; i++) {
-    const { socket, text } = await openAndStopReading('GET', '/servers/loud/sse', { Accept: 'text/event-stream' }, (t) => t.includes('sessionId='));
+    const { socket, text } = await openAndStopReading('GET', '/servers/loud/sse', { Accept: 'text/event-stream' }, (t) =>
+      t.includes('sessionId='),
+    );
     const sessionId = /sessionId=([0-9a-f-]+)/.exec(text)![1];
     const init = await fetch(`${gw.httpUrl}/servers/loud/messages?sessionId=${sessionId}`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'slow', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'slow', version: '1' } },
+      }),
     });
     expect(init.status).toBe(202);
     readers.push(socket);
@@ -238,7 +264,11 @@ test('non-reading 2026-07-28 SSE answers are cut off past the byte bound, which 
   const progress = (call: Record<string, any>, n: number, bytes: number): string =>
     JSON.stringify({
       type: 'notification',
-      payload: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: call.params._meta.progressToken, progress: n, message: 'p'.repeat(bytes) } },
+      payload: {
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: { progressToken: call.params._meta.progressToken, progress: n, message: 'p'.repeat(bytes) },
+      },
     });
   const readers: Socket[] = [];
   try {
@@ -249,7 +279,13 @@ test('non-reading 2026-07-28 SSE answers are cut off past the byte bound, which 
         method: 'tools/call',
         params: { name: 'chatty', arguments: {}, _meta: { ...ENVELOPE_2026, progressToken: `p-${i}` } },
       });
-      const open = openAndStopReading('POST', '/servers/loud-2026-call/mcp', modernHeaders('tools/call', 'chatty'), (t) => t.includes('notifications/progress'), body);
+      const open = openAndStopReading(
+        'POST',
+        '/servers/loud-2026-call/mcp',
+        modernHeaders('tools/call', 'chatty'),
+        (t) => t.includes('notifications/progress'),
+        body,
+      );
       await eventually(() => calls.length === i + 1, 'the call to reach the server');
       // The first progress turns the answer into an SSE stream; the client then stops reading.
       server.send(progress(calls[i]!, 0, 10));
@@ -258,14 +294,22 @@ test('non-reading 2026-07-28 SSE answers are cut off past the byte bound, which 
       readers.push(socket);
     }
     const gatewaySide = readers.map((s) => serverSockets.get(s.localPort!)!);
-    const { peakQueued, arrayBufferGrowth } = await flood(readers, NOTES, (n) => calls.map((call) => progress(call, n + 1, NOTE_BYTES)), server);
+    const { peakQueued, arrayBufferGrowth } = await flood(
+      readers,
+      NOTES,
+      (n) => calls.map((call) => progress(call, n + 1, NOTE_BYTES)),
+      server,
+    );
     expect(peakQueued).toBeLessThanOrEqual(LIMIT + NOTE_BYTES + 1024);
     expect(arrayBufferGrowth).toBeLessThan(8 * MiB);
     await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
     // A cut-off 2026 request stream is a closed one: its call is cancelled at the server.
     const serverIds = calls.map((c) => c.id);
     await eventually(
-      () => serverIds.every((id) => server.frames.some((f) => f.payload?.method === 'notifications/cancelled' && f.payload.params?.requestId === id)),
+      () =>
+        serverIds.every((id) =>
+          server.frames.some((f) => f.payload?.method === 'notifications/cancelled' && f.payload.params?.requestId === id),
+        ),
       'the calls to be cancelled at the server',
     );
   } finally {

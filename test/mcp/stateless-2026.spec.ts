@@ -47,12 +47,25 @@ async function modernClient(
 const envelope = { 'io.modelcontextprotocol/protocolVersion': REVISION, 'io.modelcontextprotocol/clientCapabilities': {} };
 
 /** A hand-built 2026-07-28 request: envelope in `_meta`, the routing headers derived from the body unless overridden. */
-function modernPost(name: string, id: number | string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}, signal?: AbortSignal) {
+function modernPost(
+  name: string,
+  id: number | string,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+) {
   const routing: Record<string, string> = { 'MCP-Protocol-Version': REVISION, 'Mcp-Method': method };
   if (typeof params.name === 'string') routing['Mcp-Name'] = params.name;
   return fetch(`${gw.httpUrl}/servers/${name}/mcp`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...routing, ...headers },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      ...routing,
+      ...headers,
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: envelope } }),
     signal,
   });
@@ -117,7 +130,13 @@ test('the v2 client negotiates 2026-07-28 in auto mode, and falls back to a 2025
 
 test('Mcp-Method or Mcp-Name that disagree with the body are refused with 400 and never reach the server', async () => {
   const { tunnelled } = await serve('st-headers');
-  const wrongMethod = await modernPost('st-headers', 1, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { 'Mcp-Method': 'tools/list' });
+  const wrongMethod = await modernPost(
+    'st-headers',
+    1,
+    'tools/call',
+    { name: 'echo', arguments: { text: 'x' } },
+    { 'Mcp-Method': 'tools/list' },
+  );
   expect(wrongMethod.status).toBe(400);
   expect(((await wrongMethod.json()) as any).error.code).toEqual(expect.any(Number));
   const wrongName = await modernPost('st-headers', 2, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { 'Mcp-Name': 'hold' });
@@ -143,7 +162,12 @@ test('an envelope naming a revision the gateway does not serve, or disagreeing w
     http('POST', `${gw.httpUrl}/servers/st-version/mcp`, {
       token,
       headers: { 'MCP-Protocol-Version': headerVersion, 'Mcp-Method': 'tools/list', Accept: 'application/json, text/event-stream' },
-      body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': envelopeVersion } } },
+      body: {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/list',
+        params: { _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': envelopeVersion } },
+      },
     });
   const unknown = await post('2099-01-01', '2099-01-01');
   expect(unknown.status).toBe(400);
@@ -250,7 +274,14 @@ test('the raw input_required round: requestState resumes the call only for its u
   const post = (body: unknown, as = token) =>
     fetch(`${gw.httpUrl}/servers/st-mrtr/mcp`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${as}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': REVISION, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'sample' },
+      headers: {
+        Authorization: `Bearer ${as}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'MCP-Protocol-Version': REVISION,
+        'Mcp-Method': 'tools/call',
+        'Mcp-Name': 'sample',
+      },
       body: JSON.stringify(body),
     });
   const first = (await (await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: meta } })).json()) as any;
@@ -260,7 +291,17 @@ test('the raw input_required round: requestState resumes the call only for its u
   const state = first.result.requestState as string;
   expect(typeof state).toBe('string');
 
-  const retry = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { ...params, _meta: meta, requestState: state, inputResponses: { [key]: { role: 'assistant', content: { type: 'text', text: 'raw answer' }, model: 'm' } } } };
+  const retry = {
+    jsonrpc: '2.0',
+    id: 2,
+    method: 'tools/call',
+    params: {
+      ...params,
+      _meta: meta,
+      requestState: state,
+      inputResponses: { [key]: { role: 'assistant', content: { type: 'text', text: 'raw answer' }, model: 'm' } },
+    },
+  };
   // Someone else presenting the state gets nothing of the call.
   const bob = (await (await post(retry, gw.mintToken('bob@example.com'))).json()) as any;
   expect(bob.error).toBeDefined();
@@ -281,7 +322,13 @@ test('another user gets 403 for a stateless request on a server they do not own'
   await serve('st-owned');
   const res = await fetch(`${gw.httpUrl}/servers/st-owned/mcp`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${gw.mintToken('bob@example.com')}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': REVISION, 'Mcp-Method': 'tools/list' },
+    headers: {
+      Authorization: `Bearer ${gw.mintToken('bob@example.com')}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': REVISION,
+      'Mcp-Method': 'tools/list',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: envelope } }),
   });
   expect(res.status).toBe(403);

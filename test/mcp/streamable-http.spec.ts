@@ -58,7 +58,7 @@ test('tools, resources and prompts work through the tunnel', async () => {
   expect(prompt.messages[0].content).toEqual({ type: 'text', text: 'Hello, Bob!' });
 });
 
-test('progress reaches only its caller, with the caller\'s own token', async () => {
+test("progress reaches only its caller, with the caller's own token", async () => {
   const caller = await client();
   const other = await client();
   const otherSaw: string[] = [];
@@ -137,7 +137,10 @@ test('list_changed and logging go to every session; resources/updated only to su
   const subscriber = await client();
   const bystander = await client();
   const seen = { subscriber: [] as string[], bystander: [] as string[] };
-  for (const [who, c] of [['subscriber', subscriber], ['bystander', bystander]] as const) {
+  for (const [who, c] of [
+    ['subscriber', subscriber],
+    ['bystander', bystander],
+  ] as const) {
     c.fallbackNotificationHandler = async (n) => {
       seen[who].push(n.method);
     };

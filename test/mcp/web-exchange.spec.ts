@@ -71,7 +71,11 @@ test('status, headers and a streamed body reach the client as they are produced'
   });
   let done: Promise<void> | undefined;
   const server = await serve((_req, res) => {
-    done = writeWebResponse(new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' } }), res, LIMITS);
+    done = writeWebResponse(
+      new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' } }),
+      res,
+      LIMITS,
+    );
   });
   try {
     push('data: 1\n\n');
@@ -132,7 +136,9 @@ test('a client that goes away cancels the stream, so its producer learns of it',
 
 test('an event stream sends its headers at once, before its first event', async () => {
   const body = new ReadableStream<Uint8Array>({});
-  const server = await serve((_req, res) => void writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, LIMITS));
+  const server = await serve(
+    (_req, res) => void writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, LIMITS),
+  );
   try {
     const abort = new AbortController();
     // Nothing is ever produced: the headers cannot be waiting for an event.
@@ -214,7 +220,13 @@ test('a client that reads keeps its stream however much passes through', async (
   const chunk = new TextEncoder().encode(`data: ${'y'.repeat(64 * 1024)}\n\n`);
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  const server = await serve((_req, res) => void writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, { maxBufferedBytes: 256 * 1024, maxBacklog: 4 }));
+  const server = await serve(
+    (_req, res) =>
+      void writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res, {
+        maxBufferedBytes: 256 * 1024,
+        maxBacklog: 4,
+      }),
+  );
   try {
     const res = await fetch(server.url);
     const reader = res.body!.getReader();

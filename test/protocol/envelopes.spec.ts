@@ -1,9 +1,4 @@
-import {
-  parseRegisteredServer,
-  parseTunnelFrame,
-  SERVER_INFO_LIMITS,
-  type ParseResult,
-} from '../../src/protocol/envelopes.js';
+import { parseRegisteredServer, parseTunnelFrame, SERVER_INFO_LIMITS, type ParseResult } from '../../src/protocol/envelopes.js';
 
 function ok<T>(result: ParseResult<T>): T {
   if (!result.ok) throw new Error(`expected ok, got error: ${result.error}`);
@@ -67,9 +62,7 @@ describe('parseRegisteredServer', () => {
       const base = key === 'name' ? {} : { name: 'a' };
       const atLimit = key === 'name' ? 'a'.repeat(limit) : 'x'.repeat(limit);
       expect(ok(parseRegisteredServer({ ...base, [key]: atLimit }))[key as 'name']).toBe(atLimit);
-      expect(error(parseRegisteredServer({ ...base, [key]: atLimit + 'x' }))).toBe(
-        `server.${key} is longer than ${limit} characters`,
-      );
+      expect(error(parseRegisteredServer({ ...base, [key]: atLimit + 'x' }))).toBe(`server.${key} is longer than ${limit} characters`);
     },
   );
 

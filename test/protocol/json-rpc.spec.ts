@@ -51,7 +51,11 @@ describe('classifyJsonRpc', () => {
     const notification = { jsonrpc: '2.0', method: 'ping' };
     const response = { jsonrpc: '2.0', id: 1, result: {} };
     expect([isJsonRpcRequest(request), isJsonRpcNotification(request), isJsonRpcResponse(request)]).toEqual([true, false, false]);
-    expect([isJsonRpcRequest(notification), isJsonRpcNotification(notification), isJsonRpcResponse(notification)]).toEqual([false, true, false]);
+    expect([isJsonRpcRequest(notification), isJsonRpcNotification(notification), isJsonRpcResponse(notification)]).toEqual([
+      false,
+      true,
+      false,
+    ]);
     expect([isJsonRpcRequest(response), isJsonRpcNotification(response), isJsonRpcResponse(response)]).toEqual([false, false, true]);
   });
 });

@@ -55,7 +55,14 @@ test('a notification the MCP fan-out fails to deliver is contained to that tunne
     },
   };
   const stub = { restore: () => undefined, publish: () => undefined, forgetTools: () => undefined };
-  const fanout = new TunnelEventFanout({ changes$: changes } as never, sessions as never, {} as never, stub as never, stub as never, stub as never);
+  const fanout = new TunnelEventFanout(
+    { changes$: changes } as never,
+    sessions as never,
+    {} as never,
+    stub as never,
+    stub as never,
+    stub as never,
+  );
   fanout.onModuleInit();
   const tunnel = new TunnelSession('sid-2', 'alice', new FakeSocket(), { maxPending: 3 });
   tunnel.server = { name: 'fan', capabilities: {} };
@@ -85,7 +92,9 @@ test('a frame handler that throws costs that frame only: the tunnel gets a fixed
     expect(await tunnel.next()).toEqual({ type: 'error', message: 'Internal error' });
     tunnel.send({ type: 'heartbeat', boom: true });
     expect(await tunnel.next()).toEqual({ type: 'error', message: 'Internal error' });
-    expect(logged.mock.calls.filter((call: unknown[]) => (call[0] as { msg?: string }).msg === 'Tunnel frame handler failed')).toHaveLength(1);
+    expect(logged.mock.calls.filter((call: unknown[]) => (call[0] as { msg?: string }).msg === 'Tunnel frame handler failed')).toHaveLength(
+      1,
+    );
     tunnel.send({ type: 'heartbeat' });
     expect((await tunnel.next()).type).toBe('heartbeat');
     await tunnel.close();

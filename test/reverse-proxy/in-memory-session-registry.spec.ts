@@ -39,7 +39,12 @@ test('add, get, list and remove', () => {
 test('counts sessions per owner, anonymous included', () => {
   const sessions = [session('alice'), session('alice'), session('bob'), session(null), session(null), session(null)];
   sessions.forEach((s) => registry.add(s));
-  expect([registry.countByOwner('alice'), registry.countByOwner('bob'), registry.countByOwner(null), registry.countByOwner('carol')]).toEqual([2, 1, 3, 0]);
+  expect([
+    registry.countByOwner('alice'),
+    registry.countByOwner('bob'),
+    registry.countByOwner(null),
+    registry.countByOwner('carol'),
+  ]).toEqual([2, 1, 3, 0]);
   registry.remove(sessions[0].id);
   registry.remove(sessions[2].id);
   registry.remove(sessions[2].id);
@@ -77,7 +82,7 @@ test('a name held by another owner is refused', () => {
   expect(registry.byName('git')).toBe(a);
 });
 
-test('an anonymous session cannot take a user\'s name, nor a user an anonymous one', () => {
+test("an anonymous session cannot take a user's name, nor a user an anonymous one", () => {
   const a = session('alice');
   const anon = session(null);
   registry.add(a);

@@ -135,9 +135,7 @@ test('failAll rejects every call in flight with the given error and clears the t
   jest.useFakeTimers();
   const calls = new PendingCalls(10);
   const onTimeout = jest.fn();
-  const answers = [calls.open(1, 100, onTimeout), calls.open(1, 100, onTimeout), calls.open('z', 100, onTimeout)].map(
-    (c) => c.answer,
-  );
+  const answers = [calls.open(1, 100, onTimeout), calls.open(1, 100, onTimeout), calls.open('z', 100, onTimeout)].map((c) => c.answer);
   const error = new CallError('closed', 'The tunnel closed (test)');
   calls.failAll(error);
   expect(calls.size).toBe(0);

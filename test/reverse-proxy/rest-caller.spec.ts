@@ -29,7 +29,9 @@ afterEach(() => session.close('test over'));
 
 test("a REST progress token naming another call's tunnel id is rewritten, so that call's caller never sees it", () => {
   const client = mcpClient();
-  void session.call({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { _meta: { progressToken: 'p' } } }, 1000, client).catch(() => undefined);
+  void session
+    .call({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { _meta: { progressToken: 'p' } } }, 1000, client)
+    .catch(() => undefined);
   void new RestCaller(session, alice)
     .call({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { _meta: { progressToken: 'gw-1' } } }, 1000)
     .catch(() => undefined);
@@ -58,7 +60,9 @@ test("a REST caller cancels its own call by its own id, never another caller's",
   expect(rest.cancel({ jsonrpc: '2.0', method: 'notifications/cancelled', params: {} })).toBe('no-request-id');
   expect(session.pendingCount).toBe(2);
 
-  expect(rest.cancel({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'mine', reason: 'enough' } })).toBeUndefined();
+  expect(
+    rest.cancel({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'mine', reason: 'enough' } }),
+  ).toBeUndefined();
   await expect(restCall).rejects.toMatchObject({ reason: 'cancelled' });
   const cancels = sentPayloads().filter((p) => p.method === 'notifications/cancelled');
   expect(cancels).toEqual([{ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'gw-2', reason: 'enough' } }]);

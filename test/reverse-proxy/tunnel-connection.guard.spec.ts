@@ -8,8 +8,7 @@ import { TunnelConnectionGuard } from '../../src/reverse-proxy/tunnel-connection
 
 // A verifier that answers on a later turn of the event loop, as a remote one would.
 const slowAuth = {
-  authenticate: () =>
-    new Promise<Principal>((resolve) => setTimeout(() => resolve({ user: 'alice', isAdmin: false, via: 'jwt' }), 5)),
+  authenticate: () => new Promise<Principal>((resolve) => setTimeout(() => resolve({ user: 'alice', isAdmin: false, via: 'jwt' }), 5)),
 } as unknown as AuthService;
 
 function upgradeRequest(): IncomingMessage & { socket: EventEmitter } {

@@ -19,7 +19,13 @@ let now: number;
 beforeEach(() => {
   now = 0;
   socket = new SlowSocket();
-  session = new TunnelSession('sid', 'alice', socket, { maxPending: 10, backlog: { maxBufferedBytes: 1000, stuckTimeoutMs: 5000 } }, () => now);
+  session = new TunnelSession(
+    'sid',
+    'alice',
+    socket,
+    { maxPending: 10, backlog: { maxBufferedBytes: 1000, stuckTimeoutMs: 5000 } },
+    () => now,
+  );
 });
 afterEach(() => session.close('test over'));
 
@@ -28,7 +34,9 @@ const request = { jsonrpc: '2.0' as const, id: 1, method: 'tools/list' };
 test('over the byte limit, calls and messages are refused with CallError("overloaded") and nothing is queued', () => {
   socket.bufferedAmount = 1000;
   const sentBefore = socket.sent.length;
-  expect(() => session.call(request, 1000)).toThrow(expect.objectContaining({ reason: 'overloaded', message: 'The tunnel is not reading; try again later' }));
+  expect(() => session.call(request, 1000)).toThrow(
+    expect.objectContaining({ reason: 'overloaded', message: 'The tunnel is not reading; try again later' }),
+  );
   expect(() => session.forward({ jsonrpc: '2.0', method: 'notifications/x' })).toThrow(CallError);
   expect(socket.sent.length).toBe(sentBefore);
   expect(session.pendingCount).toBe(0);

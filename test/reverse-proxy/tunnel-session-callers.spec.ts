@@ -28,8 +28,16 @@ afterEach(() => session.close('test over'));
 test("a caller's progress token goes down as the call's tunnel id and comes back restored, to that caller only", async () => {
   const a = caller('a');
   const b = caller('b');
-  const callA = session.call({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', _meta: { progressToken: 'tok' } } }, 1000, a);
-  const callB = session.call({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', _meta: { progressToken: 'tok' } } }, 1000, b);
+  const callA = session.call(
+    { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', _meta: { progressToken: 'tok' } } },
+    1000,
+    a,
+  );
+  const callB = session.call(
+    { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', _meta: { progressToken: 'tok' } } },
+    1000,
+    b,
+  );
   const [downA, downB] = sentPayloads();
   expect(downA).toMatchObject({ id: 'gw-1', params: { name: 'x', _meta: { progressToken: 'gw-1' } } });
   expect(downB).toMatchObject({ id: 'gw-2', params: { _meta: { progressToken: 'gw-2' } } });
@@ -81,7 +89,9 @@ test("cancelCallsOf cancels one caller's calls and leaves the others", async () 
   expect(await a1).toBeInstanceOf(CallError);
   expect(await a2).toBeInstanceOf(CallError);
   expect(session.inFlight().map((c) => c.tunnelId)).toEqual(['gw-3']);
-  const cancelled = sentPayloads().filter((p) => p.method === 'notifications/cancelled').map((p) => p.params.requestId);
+  const cancelled = sentPayloads()
+    .filter((p) => p.method === 'notifications/cancelled')
+    .map((p) => p.params.requestId);
   expect(cancelled.sort()).toEqual(['gw-1', 'gw-2']);
   session.receive({ jsonrpc: '2.0', id: 'gw-3', result: {} });
   await b1;

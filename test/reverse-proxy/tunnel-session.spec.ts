@@ -56,9 +56,7 @@ test('recordInbound counts frames and bytes', () => {
 
 test('forward wraps a message in a request envelope', () => {
   session.forward({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  expect(socket.sent).toEqual([
-    { type: 'request', sessionId: 'sid-1', payload: { jsonrpc: '2.0', method: 'notifications/initialized' } },
-  ]);
+  expect(socket.sent).toEqual([{ type: 'request', sessionId: 'sid-1', payload: { jsonrpc: '2.0', method: 'notifications/initialized' } }]);
 });
 
 test('call rewrites the id on the way down and restores it on the way back', async () => {
@@ -102,7 +100,11 @@ test('a server-to-client request nobody follows the session for is refused at on
     {
       type: 'request',
       sessionId: session.id,
-      payload: { jsonrpc: '2.0', id: 'srv-9', error: { code: -32601, message: 'No client connected through the gateway can handle elicitation/create right now' } },
+      payload: {
+        jsonrpc: '2.0',
+        id: 'srv-9',
+        error: { code: -32601, message: 'No client connected through the gateway can handle elicitation/create right now' },
+      },
     },
   ]);
 });

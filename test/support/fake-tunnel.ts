@@ -44,7 +44,11 @@ export class FakeTunnel {
   }
 
   /** Connects with a bearer token and registers a server; resolves with the session id. */
-  static async register(url: string, token: string | undefined, server: Frame = { name: 'test-server', capabilities: { tools: {} } }): Promise<{ tunnel: FakeTunnel; sessionId: string }> {
+  static async register(
+    url: string,
+    token: string | undefined,
+    server: Frame = { name: 'test-server', capabilities: { tools: {} } },
+  ): Promise<{ tunnel: FakeTunnel; sessionId: string }> {
     const tunnel = await FakeTunnel.connect(url, token ? { Authorization: `Bearer ${token}` } : {});
     tunnel.send({ type: 'register', server });
     const ack = await tunnel.next((f) => f.type === 'register_ack');

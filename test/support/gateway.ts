@@ -25,7 +25,14 @@ export interface RunningGateway {
 /** Boots the real gateway (same setup as main.ts) on a free loopback port. */
 export async function startGateway(env: Record<string, string> = {}): Promise<RunningGateway> {
   // A short drain: a suite that closes its gateway with calls still hanging should not wait SHUTDOWN_GRACE_MS's 10 s.
-  const config = loadConfig({ JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'error', SHUTDOWN_GRACE_MS: '500', ...env });
+  const config = loadConfig({
+    JWT_SECRET: TEST_SECRET,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'error',
+    SHUTDOWN_GRACE_MS: '500',
+    ...env,
+  });
   const app = await createApp(config, false);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

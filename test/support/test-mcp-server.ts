@@ -70,21 +70,25 @@ export function createTestServer(options: { name?: string; withPrompts?: boolean
     return { content: [{ type: 'text', text }] };
   });
 
-  server.registerTool('sample', { description: 'Asks the client to sample', inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
-    try {
-      const result = await extra.sendRequest(
-        {
-          method: 'sampling/createMessage',
-          params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 50 },
-        },
-        CreateMessageResultSchema,
-      );
-      const content = result.content as { type: string; text?: string };
-      return { content: [{ type: 'text', text: `sampled: ${content.text ?? ''}` }] };
-    } catch (err) {
-      return { isError: true, content: [{ type: 'text', text: `sampling failed: ${(err as Error).message}` }] };
-    }
-  });
+  server.registerTool(
+    'sample',
+    { description: 'Asks the client to sample', inputSchema: { prompt: z.string() } },
+    async ({ prompt }, extra) => {
+      try {
+        const result = await extra.sendRequest(
+          {
+            method: 'sampling/createMessage',
+            params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 50 },
+          },
+          CreateMessageResultSchema,
+        );
+        const content = result.content as { type: string; text?: string };
+        return { content: [{ type: 'text', text: `sampled: ${content.text ?? ''}` }] };
+      } catch (err) {
+        return { isError: true, content: [{ type: 'text', text: `sampling failed: ${(err as Error).message}` }] };
+      }
+    },
+  );
 
   server.registerTool('roots', { description: 'Asks the client for its roots' }, async (extra) => {
     try {

@@ -5,7 +5,7 @@ export class ServerCatalogEntryDto {
   @ApiProperty({ description: 'Name given at register; the stable part of the URLs.', example: 'github' })
   name!: string;
 
-  @ApiPropertyOptional({ description: 'Human-readable title, from register or the server\'s serverInfo.' })
+  @ApiPropertyOptional({ description: "Human-readable title, from register or the server's serverInfo." })
   title?: string;
 
   @ApiPropertyOptional({ description: 'What the server is for, as registered.' })

@@ -5,7 +5,11 @@ export class JsonRpcMessageDto {
   @ApiProperty({ example: '2.0', description: 'Always "2.0".' })
   jsonrpc!: '2.0';
 
-  @ApiPropertyOptional({ example: 1, description: 'Request id (string or number); absent for notifications.', oneOf: [{ type: 'string' }, { type: 'number' }] })
+  @ApiPropertyOptional({
+    example: 1,
+    description: 'Request id (string or number); absent for notifications.',
+    oneOf: [{ type: 'string' }, { type: 'number' }],
+  })
   id?: string | number;
 
   @ApiPropertyOptional({ example: 'tools/call', description: 'Method name; absent for answers.' })

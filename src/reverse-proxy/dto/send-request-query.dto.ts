@@ -4,7 +4,11 @@ import { IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validato
 
 /** Query options of POST /reverse-proxy/sessions/:id/request. */
 export class SendRequestQueryDto {
-  @ApiPropertyOptional({ description: 'Wait at most this long for the answer (ms); can only shorten the gateway default.', minimum: 1, example: 5000 })
+  @ApiPropertyOptional({
+    description: 'Wait at most this long for the answer (ms); can only shorten the gateway default.',
+    minimum: 1,
+    example: 5000,
+  })
   @IsOptional()
   @Transform(({ value }) => (value === undefined || value === '' ? undefined : Number(value)))
   @Max(3_600_000, { message: 'timeout_ms must be at most 3600000' })

@@ -9,7 +9,12 @@ export class SessionDto {
   @ApiPropertyOptional({ description: 'Server name the tunnel registered, unique on the gateway.', example: 'git-tools' })
   name?: string;
 
-  @ApiProperty({ description: 'Owner (JWT sub or email); null for sessions opened without auth.', nullable: true, type: String, example: 'alice@example.com' })
+  @ApiProperty({
+    description: 'Owner (JWT sub or email); null for sessions opened without auth.',
+    nullable: true,
+    type: String,
+    example: 'alice@example.com',
+  })
   user!: string | null;
 
   @ApiProperty({ description: 'connected, registered, ready (handshake done) or closed.', example: 'ready' })

@@ -61,10 +61,13 @@ export class CliProcess {
   /** Waits until the CLI's stderr matches; returns the match. */
   async waitForLog(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
     let match: RegExpMatchArray | null = null;
-    await waitUntil(() => (match = this.stderr.match(pattern)) !== null || this.hasExited, `log ${pattern}`, timeoutMs).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- CLI stderr ---\n${this.stderr}`);
-    });
-    if (!match) throw new Error(`the CLI exited (${JSON.stringify(this.exitInfo)}) before logging ${pattern}\n--- CLI stderr ---\n${this.stderr}`);
+    await waitUntil(() => (match = this.stderr.match(pattern)) !== null || this.hasExited, `log ${pattern}`, timeoutMs).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n--- CLI stderr ---\n${this.stderr}`);
+      },
+    );
+    if (!match)
+      throw new Error(`the CLI exited (${JSON.stringify(this.exitInfo)}) before logging ${pattern}\n--- CLI stderr ---\n${this.stderr}`);
     return match;
   }
 
