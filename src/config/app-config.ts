@@ -91,7 +91,6 @@ export interface AppConfig {
     /** Browser origins allowed besides the gateway's own; `*` allows any. */
     allowedOrigins: string[];
   };
-  redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -147,7 +146,6 @@ export const CONFIG_DEFAULTS = {
   MCP_EVENT_STORE_TOTAL_BYTES: String(256 * 1024 * 1024),
   MCP_MAX_SESSIONS_PER_USER: '100',
   MCP_ALLOWED_ORIGINS: '',
-  REDIS_URL: '',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -300,7 +298,6 @@ export function loadConfig(env: Env): AppConfig {
       maxSessionsPerUser: r.int('MCP_MAX_SESSIONS_PER_USER', 1),
       allowedOrigins: r.list('MCP_ALLOWED_ORIGINS'),
     },
-    redisUrl: r.optional('REDIS_URL'),
   };
   if (config.auth.required && !config.auth.jwtSecret) {
     r.problems.push('JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)');

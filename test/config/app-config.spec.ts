@@ -63,7 +63,6 @@ test('defaults a user would expect', () => {
       maxSessionsPerUser: 100,
       allowedOrigins: [],
     },
-    redisUrl: undefined,
   });
 });
 
@@ -111,7 +110,6 @@ test('reads every setting', () => {
     MCP_MAX_SESSIONS: '20',
     MCP_EVENT_STORE_MAX_EVENTS: '50',
     MCP_ALLOWED_ORIGINS: ' http://localhost:6274, ,https://app.example ',
-    REDIS_URL: 'redis://localhost:6379',
   });
   expect(config).toEqual({
     port: 8080,
@@ -162,7 +160,6 @@ test('reads every setting', () => {
       maxSessionsPerUser: 4,
       allowedOrigins: ['http://localhost:6274', 'https://app.example'],
     },
-    redisUrl: 'redis://localhost:6379',
   });
 });
 
