@@ -4,6 +4,7 @@
  * defaults a team shares and a flag still wins). Pure: the caller reads files and the environment.
  */
 import { SERVER_INFO_LIMITS, SERVER_NAME_PATTERN } from '../protocol/envelopes.js';
+import { isObject } from '../protocol/json-rpc.js';
 import { splitCommandLine, CommandLineError } from './command-line.js';
 import { tunnelUrl, GatewayUrlError } from './gateway-url.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
@@ -130,10 +131,6 @@ type FileObject = Record<string, unknown>;
 
 function camelCase(key: string): string {
   return key.replace(/[-_]([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
-function isObject(value: unknown): value is FileObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Normalizes keys to camelCase and refuses unknown ones, so a typo is not silently ignored. */

@@ -4,6 +4,7 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import type { TunnelCaller } from '../reverse-proxy/call-context.js';
 import { CallError, PendingCalls } from '../reverse-proxy/pending-calls.js';
 import type { BoundedEventStore } from './bounded-event-store.js';
+import { capabilityFor } from './server-request-capabilities.js';
 import type { ServerIdentity } from './server-identity.js';
 
 export type McpTransportKind = 'streamable-http' | 'sse';
@@ -14,14 +15,6 @@ export interface McpClientSessionLimits {
   /** How long the gateway waits for this client to answer one. */
   askTimeoutMs: number;
 }
-
-/** Which client capability a server-to-client request needs; ping needs none. */
-const CAPABILITY_FOR_METHOD: Record<string, string | null> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-  ping: null,
-};
 
 /**
  * One MCP client's session on one server name: what it negotiated, what it subscribed to, and the
@@ -87,7 +80,7 @@ export class McpClientSession implements TunnelCaller {
 
   /** Whether this client declared what the server's request needs. */
   canAnswer(method: string): boolean {
-    const capability = CAPABILITY_FOR_METHOD[method];
+    const capability = capabilityFor(method);
     if (capability === undefined) return false;
     return capability === null || this.clientCapabilities[capability] !== undefined;
   }

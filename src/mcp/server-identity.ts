@@ -1,3 +1,4 @@
+import { isObject } from '../protocol/json-rpc.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
 
 /**
@@ -21,8 +22,6 @@ export function sameServerIdentity(a: ServerIdentity, b: ServerIdentity): boolea
 /** JSON with object keys sorted, so equal objects serialize equally. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
+    isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }

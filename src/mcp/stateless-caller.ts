@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { TunnelCaller } from '../reverse-proxy/call-context.js';
+import { capabilityFor } from './server-request-capabilities.js';
 
 /** Methods that may answer with `input_required` in the 2026-07-28 revision (multi round-trip requests). */
 export const MULTI_ROUND_TRIP_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
-
-/** Which client capability (declared in the request's `_meta`) a server-to-client request needs. */
-const CAPABILITY_FOR_METHOD: Record<string, string> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
 
 /** A request the server sent while this caller's call was in flight, waiting for the client's input. */
 export interface InputAsk {
@@ -76,8 +70,9 @@ export class StatelessCaller implements TunnelCaller {
 
   /** Whether the client can be asked this in-band: a multi round-trip call and a declared capability. */
   canAnswer(method: string): boolean {
-    const capability = CAPABILITY_FOR_METHOD[method];
-    return capability !== undefined && MULTI_ROUND_TRIP_METHODS.has(this.method) && this.clientCapabilities[capability] !== undefined;
+    // Declared in the request's `_meta`; a ping is no input the revision lets a call wait for.
+    const capability = capabilityFor(method);
+    return typeof capability === 'string' && MULTI_ROUND_TRIP_METHODS.has(this.method) && this.clientCapabilities[capability] !== undefined;
   }
 
   /** The server asks the client something; the call's current round answers `input_required`. */
