@@ -6,8 +6,8 @@ import { warnIfOpenWithoutAuth } from './common/exposure-warning.js';
 import { applyHttpLimits } from './common/http-limits.js';
 import { registerRequestLog } from './common/request-log.js';
 import { logUnhandledRxjsErrors } from './common/rxjs-backstop.js';
-import { GatewayValidationPipe } from './common/validation.pipe.js';
 import type { AppConfig } from './config/app-config.js';
+import { PACKAGE_INFO } from './config/package-info.js';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.js';
 import { ShutdownState } from './lifecycle/shutdown-state.js';
 import { TunnelConnectionGuard } from './reverse-proxy/tunnel-connection.guard.js';
@@ -24,7 +24,6 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   applyHttpLimits(app.getHttpServer(), config.http);
   warnIfOpenWithoutAuth(config);
   app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes, () => shutdown.draining));
-  app.useGlobalPipes(new GatewayValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true }));
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
@@ -32,7 +31,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     new DocumentBuilder()
       .setTitle('MCP tunnel gateway')
       .setDescription('Admin API of the MCP reverse-proxy gateway: tunnel sessions, request/response routing and event streams.')
-      .setVersion('0.1.0')
+      .setVersion(PACKAGE_INFO.version)
       .addBearerAuth()
       .build(),
   );

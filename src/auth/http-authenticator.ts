@@ -22,6 +22,9 @@ export class HttpAuthenticator {
   }
 }
 
+/** What `passport.authenticate()` returns (typed `any`): a Connect-style middleware. */
+type PassportMiddleware = (req: IncomingMessage, res: undefined, next: () => void) => void;
+
 /** Runs the `jwt` strategy on the request, outside of any framework's middleware chain. */
 function verifyWithPassport(req: IncomingMessage): Promise<Principal> {
   return new Promise((resolve, reject) => {
@@ -32,6 +35,6 @@ function verifyWithPassport(req: IncomingMessage): Promise<Principal> {
       reject(new AuthError(name === 'TokenExpiredError' ? 'Token expired' : 'Invalid token'));
     };
     // With a callback and no session, passport neither writes the response nor calls next.
-    passport.authenticate('jwt', { session: false }, done)(req, undefined, () => undefined);
+    (passport.authenticate('jwt', { session: false }, done) as PassportMiddleware)(req, undefined, () => undefined);
   });
 }

@@ -6,6 +6,7 @@
  */
 import WebSocket, { type RawData } from 'ws';
 import { TunnelCloseCode, type RegisteredServer, type TunnelToGatewayFrame } from '../protocol/envelopes.js';
+import { frameText } from '../protocol/frame-text.js';
 import { DEFAULT_MAX_JSON_DEPTH, FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../protocol/json-limits.js';
 import { isObject } from '../protocol/json-rpc.js';
 import { WriteCoalescer } from '../protocol/write-coalescer.js';
@@ -215,7 +216,7 @@ export class GatewayLink {
     conn.heard = true;
     if (conn !== this.conn) return;
     const { logger } = this.options;
-    const text = isBinary ? undefined : data.toString();
+    const text = isBinary ? undefined : frameText(data);
     let frame: Record<string, unknown> | undefined;
     const parsed = text === undefined ? undefined : parseJsonWithin(text, DEFAULT_MAX_JSON_DEPTH + FRAME_ENVELOPE_DEPTH);
     if (parsed?.ok === false && parsed.reason === 'too-deep') {

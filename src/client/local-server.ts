@@ -6,8 +6,6 @@
  */
 import type { JsonRpcMessage } from '../protocol/json-rpc.js';
 import type { LocalTarget } from './config.js';
-import { HttpLocalServer } from './local-http-server.js';
-import { StdioLocalServer, type StdioServerOptions } from './local-stdio-server.js';
 
 export interface LocalServerExit {
   /** Exit code of a process; null when it was killed by a signal or is not a process. */
@@ -43,12 +41,4 @@ export interface LocalServer {
   stop(): Promise<void>;
 }
 
-export interface LocalServerFactoryOptions {
-  stdio?: StdioServerOptions;
-}
-
 export type LocalServerFactory = (target: LocalTarget) => LocalServer;
-
-export function localServerFactory(options: LocalServerFactoryOptions = {}): LocalServerFactory {
-  return (target) => (target.kind === 'stdio' ? new StdioLocalServer(target, options.stdio) : new HttpLocalServer(target));
-}

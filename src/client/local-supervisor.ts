@@ -3,7 +3,7 @@
  * when it exits, and gives up after too many crashes in a row. Independent of the gateway
  * connection, so the server survives any number of reconnects.
  */
-import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
+import type { JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
 import { classifyJsonRpc } from '../protocol/json-rpc.js';
 import { Backoff, formatDelay } from './backoff.js';
 import type { LocalTarget } from './config.js';
@@ -136,7 +136,7 @@ export class LocalSupervisor {
     this.state = 'ready';
     this.backoff.markUp();
     logger.info(
-      `local server ready: ${String(handshake.serverInfo.name ?? server.label)} ${String(handshake.serverInfo.version ?? '')}, protocol ${handshake.protocolVersion}`.trimEnd(),
+      `local server ready: ${printable(handshake.serverInfo.name) ?? server.label} ${printable(handshake.serverInfo.version) ?? ''}, protocol ${handshake.protocolVersion}`.trimEnd(),
     );
     this.handlers.ready(handshake, server);
   }
@@ -203,4 +203,9 @@ export class LocalSupervisor {
     }
     this.ownCalls.clear();
   }
+}
+
+/** A serverInfo field for the log: its text when it is a string or a number, else undefined. */
+function printable(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }

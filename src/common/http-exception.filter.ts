@@ -1,13 +1,32 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { isMcpDoorRoute, jsonRpcErrorBody } from '../mcp/mcp-http-replies.js';
 import { JsonRpcErrorCode } from '../protocol/json-rpc.js';
+import { CALL_FAILURES, CallError } from '../reverse-proxy/call-error.js';
 import { JSON_TOO_DEEP_CODE } from './json-body-parser.js';
 import { withoutQuery } from './without-query.js';
 
 /**
+ * What the MCP doors answer for an HttpException that is not a body error (unknown server 404, someone
+ * else's server or a refused Host/Origin 403, session caps 429/503): the code the SDK transports give
+ * their own HTTP-level refusals.
+ */
+const MCP_DOOR_REFUSAL = -32000;
+
+/** One error as it is answered: the status, a message safe to show the peer, and its code on the MCP doors. */
+interface ErrorAnswer {
+  status: number;
+  message: string;
+  jsonRpcCode: number;
+}
+
+/**
  * One error shape for every HTTP route: `{statusCode, error, message, detail}` (`detail` keeps
- * the reference gateway's field). Unexpected errors are logged and answered without internals.
+ * the reference gateway's field); on the MCP doors (`isMcpDoorRoute`) a JSON-RPC error
+ * `{jsonrpc, error: {code, message}, id: null}` with the same status instead, as the SDK transports
+ * answer. A failed tunnel call (`CallError`, thrown by the REST door) gets its status from
+ * `CALL_FAILURES`. Unexpected errors are logged and answered without internals.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -15,25 +34,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    let status = HttpStatus.INTERNAL_SERVER_ERROR;
-    let message = 'Internal server error';
-    let bodyError: BodyError | undefined;
-    if (exception instanceof HttpException) {
-      status = exception.getStatus();
-      bodyError = bodyErrorOf(exception.cause);
-      // Nest's 404 quotes the URL: its query (a `?token=`) is no business of the peer's.
-      message = bodyError?.message ?? withoutQuery(messageOf(exception));
-    } else {
-      this.logger.error({
-        msg: 'Unhandled error',
-        error: withoutQuery(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)),
-      });
-    }
+    const { status, message, jsonRpcCode } = this.answerFor(exception);
     if (reply.raw.headersSent) return;
-    // MCP clients read a refused body as a JSON-RPC error, as the SDK transports answer it.
-    const mcpDoor = bodyError !== undefined && (reply.request?.url ?? '').startsWith('/servers/');
-    const body = mcpDoor
-      ? { jsonrpc: '2.0', error: { code: bodyError!.jsonRpcCode, message }, id: null }
+    const body = isMcpDoorRoute(reply.request?.routeOptions?.url)
+      ? jsonRpcErrorBody(jsonRpcCode, message)
       : gatewayErrorBody(status, message);
     if (!reply.sent) {
       reply.status(status).send(body);
@@ -42,6 +46,31 @@ export class HttpExceptionFilter implements ExceptionFilter {
     // The MCP doors hijack the reply for the SDK transports before they look the server up.
     const text = JSON.stringify(body);
     reply.raw.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
+  }
+
+  private answerFor(exception: unknown): ErrorAnswer {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      // Fastify's body-parser texts quote the parser: a fixed sentence (and JSON-RPC code) instead.
+      const bodyError = bodyErrorOf(exception.cause);
+      if (bodyError) return { status, ...bodyError };
+      // Nest's 404 quotes the URL: its query (a `?token=`) is no business of the peer's.
+      const message = withoutQuery(messageOf(exception));
+      return {
+        status,
+        message,
+        jsonRpcCode: status === 500 ? JsonRpcErrorCode.InternalError : MCP_DOOR_REFUSAL,
+      };
+    }
+    if (exception instanceof CallError) {
+      const failure = CALL_FAILURES[exception.reason];
+      return { status: failure.httpStatus, message: exception.message, jsonRpcCode: failure.jsonRpcCode };
+    }
+    this.logger.error({
+      msg: 'Unhandled error',
+      error: withoutQuery(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)),
+    });
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', jsonRpcCode: JsonRpcErrorCode.InternalError };
   }
 }
 

@@ -16,7 +16,8 @@ export function useDepthLimitedJsonBodies(app: NestFastifyApplication, maxDepth:
   const { bodyLimit, onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
   const parse = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
   app.useBodyParser<RawServerDefault>('application/json', { bodyLimit }, (req, body, done) => {
-    parse(req, body.toString('utf8'), (err, value) => {
+    // The default JSON parser is the callback form: it answers through the callback and returns nothing.
+    void parse(req, body.toString('utf8'), (err, value) => {
       if (err) done(err, undefined);
       else if (nestsDeeperThan(value, maxDepth)) done(tooDeep(maxDepth), undefined);
       else done(null, value);

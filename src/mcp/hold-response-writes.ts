@@ -23,12 +23,14 @@ export function holdResponseWrites(res: ServerResponse, maxDelayMs: number): voi
   timer.unref();
   // Holding pays for small pieces only; a large answer (or a burst of events) leaves at once, so
   // a reading client is never taken for a slow one while its bytes sit in the cork.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the wrapper below calls it with `.apply(this, args)`
   const write = res.write as (...args: unknown[]) => boolean;
   res.write = function (this: ServerResponse, ...args: unknown[]): boolean {
     const result = write.apply(this, args);
     if (holding && socket.writableLength >= socket.writableHighWaterMark) release();
     return result;
   } as ServerResponse['write'];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the wrapper below calls it with `.apply(this, args)`
   const end = res.end as (...args: unknown[]) => ServerResponse;
   res.end = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
     const result = end.apply(this, args);

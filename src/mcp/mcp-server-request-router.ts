@@ -29,7 +29,7 @@ type Target =
  * needed capability. Nobody able to answer gets the server a JSON-RPC error, never silence.
  */
 @Injectable()
-export class McpServerRequestRouter implements ServerRequestRouter {
+export class McpServerRequestRouter implements ServerRequestRouter<TunnelSession> {
   private readonly logger = new Logger('McpServerRequests');
 
   constructor(private readonly sessions: McpSessionStore) {}

@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
   classifyJsonRpc,
-  JsonRpcErrorCode,
   jsonRpcError,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../protocol/json-rpc.js';
+import { CALL_FAILURES } from '../reverse-proxy/call-error.js';
 import { initializeResult } from './initialize-result.js';
 import type { McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
@@ -73,7 +73,7 @@ export class McpSessionBridge {
     const tunnel = this.relay.tunnelOf(session);
     if (!tunnel?.server) {
       await session.send(
-        jsonRpcError(request.id, JsonRpcErrorCode.TunnelClosed, `Server "${session.serverName}" is not connected to the gateway`),
+        jsonRpcError(request.id, CALL_FAILURES.closed.jsonRpcCode, `Server "${session.serverName}" is not connected to the gateway`),
       );
       return;
     }

@@ -45,6 +45,7 @@ export function cutOff(res: ServerResponse): void {
  */
 export function guardResponseWrites(res: ServerResponse, limits: StreamLimits, onCutOff?: () => void): void {
   const guard = new SlowReaderGuard(res, limits);
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the wrapper below calls it with `.apply(this, args)`
   const write = res.write as (...args: unknown[]) => boolean;
   res.write = function (this: ServerResponse, ...args: unknown[]): boolean {
     if (this.destroyed) return false;

@@ -25,14 +25,13 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../protocol/json-rpc.js';
-import { CallError } from '../reverse-proxy/pending-calls.js';
+import { CALL_FAILURES, CallError, type CallFailure } from '../reverse-proxy/call-error.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
 import { initializeResult } from './initialize-result.js';
 import { ServerCatalog } from './server-catalog.service.js';
 import type { StreamLimits } from './slow-reader.js';
 import { StatelessCaller } from './stateless-caller.js';
-import { errorCodeFor } from './tunnel-relay.service.js';
 import { toWebRequest, writeWebResponse } from './web-exchange.js';
 
 /** The revision this door serves; it is the only stateless one so far. */
@@ -87,7 +86,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     // A name nobody serves any more drops its handler (and its listen streams): state stays bounded.
     this.changes = this.registry.changes$.subscribe((change) => {
       const name = change.session.name;
-      if (change.type === 'removed' && name !== undefined && !this.registry.byName(name)) this.drop(name);
+      if (change.type === 'removed' && name !== undefined && !this.registry.byName(name)) void this.drop(name);
     });
   }
 
@@ -179,7 +178,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
       capabilities: registered.capabilities as Record<string, unknown>,
       ...(typeof registered.instructions === 'string' ? { instructions: registered.instructions } : {}),
     });
-    server.fallbackRequestHandler = (request, handlerCtx) => this.relay(tunnel, principal, request, handlerCtx as ServerContext);
+    server.fallbackRequestHandler = (request, handlerCtx) => this.relay(tunnel, principal, request, handlerCtx);
     // 2026-era clients send no notification the server needs (cancelling is closing the stream).
     server.fallbackNotificationHandler = async () => undefined;
     return server;
@@ -194,7 +193,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     const state = ctx.mcpReq.requestState();
     if (typeof state === 'string') return this.resume(tunnel, principal, request, ctx, state);
     if (!tunnel.isOpen || tunnel.state !== 'ready') {
-      throw notConnected(`Server "${tunnel.name}" is not connected to the gateway`);
+      throw protocolErrorFor('closed', `Server "${tunnel.name}" is not connected to the gateway`);
     }
     const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
     const caller = new StatelessCaller(principal.user, request.method, (capabilities ?? {}) as Record<string, unknown>);
@@ -275,7 +274,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
         ) as InputRequiredResult['inputRequests'],
         requestState: caller.key,
       };
-      return result as unknown as Record<string, unknown>;
+      return result;
     }
     if (outcome.kind === 'failed') throw toProtocolError(outcome.error);
     const response = outcome.response;
@@ -284,22 +283,14 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/**
- * The 2026-07-28 revision gives -32002 to "resource not found" (the SDK rewrites it to -32602 on the
- * wire), so a server that is not connected is reported to stateless clients as -32000, with the
- * reason in `data`; timeouts (-32001) and a busy tunnel (-32003) keep the gateway's codes.
- */
-const NOT_CONNECTED = -32000;
-
-function notConnected(message: string): ProtocolError {
-  return new ProtocolError(NOT_CONNECTED, message, { reason: 'server-not-connected' });
+/** A failed call as the stateless revision reports it: its column of the one table (call-error.ts). */
+function protocolErrorFor(reason: CallFailure, message: string): ProtocolError {
+  const { code, data } = CALL_FAILURES[reason].stateless;
+  return new ProtocolError(code, message, data === undefined ? undefined : { ...data });
 }
 
 function toProtocolError(err: unknown): ProtocolError {
-  if (err instanceof CallError) {
-    const code = errorCodeFor(err);
-    return code === JsonRpcErrorCode.TunnelClosed ? notConnected(err.message) : new ProtocolError(code, err.message);
-  }
+  if (err instanceof CallError) return protocolErrorFor(err.reason, err.message);
   return new ProtocolError(JsonRpcErrorCode.InternalError, 'Internal error');
 }
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { JsonRpcErrorCode, jsonRpcError, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
-import { CallError, type CallFailure } from '../reverse-proxy/pending-calls.js';
+import { jsonRpcError, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
+import { CALL_FAILURES, CallError } from '../reverse-proxy/call-error.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
 import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
 import type { McpClientSession } from './mcp-client-session.js';
@@ -38,7 +38,7 @@ export class TunnelRelay {
     const tunnel = this.tunnelOf(session);
     if (!tunnel) {
       await session.send(
-        jsonRpcError(request.id, JsonRpcErrorCode.TunnelClosed, `Server "${session.serverName}" is not connected to the gateway`),
+        jsonRpcError(request.id, CALL_FAILURES.closed.jsonRpcCode, `Server "${session.serverName}" is not connected to the gateway`),
       );
       return undefined;
     }
@@ -51,7 +51,7 @@ export class TunnelRelay {
       if (!(err instanceof CallError)) throw err;
       // The client withdrew the request; MCP says no answer follows a cancellation.
       if (err.reason === 'cancelled') return undefined;
-      await session.send(jsonRpcError(request.id, errorCodeFor(err), err.message));
+      await session.send(jsonRpcError(request.id, CALL_FAILURES[err.reason].jsonRpcCode, err.message));
       return undefined;
     }
   }
@@ -64,20 +64,4 @@ export class TunnelRelay {
       // Busy: the subscription is restored by the next client that subscribes.
     }
   }
-}
-
-/** The JSON-RPC error code an MCP client gets for each reason a call got no answer (the one table for every MCP door). */
-const ERROR_CODES: Record<CallFailure, number> = {
-  timeout: JsonRpcErrorCode.RequestTimeout,
-  busy: JsonRpcErrorCode.TunnelBusy,
-  // Like busy: the client may try again later.
-  overloaded: JsonRpcErrorCode.TunnelBusy,
-  closed: JsonRpcErrorCode.TunnelClosed,
-  cancelled: JsonRpcErrorCode.TunnelClosed,
-  shutdown: JsonRpcErrorCode.TunnelClosed,
-};
-
-/** The JSON-RPC error code a client gets for a call that got no answer. */
-export function errorCodeFor(err: CallError): number {
-  return ERROR_CODES[err.reason];
 }

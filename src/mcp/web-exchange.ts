@@ -11,7 +11,7 @@ import { cutOff, SlowReaderGuard, type StreamLimits } from './slow-reader.js';
 export function toWebRequest(req: IncomingMessage, signal?: AbortSignal): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
   return new Request(requestUrl(req), { method: req.method, headers, ...(signal ? { signal } : {}) });
 }
 
@@ -31,7 +31,8 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
     res.writeHead(response.status, headers).end();
     return;
   }
-  const reader = response.body.getReader();
+  // The body is bytes (`Response.body` is typed `ReadableStream<any>` in Node's types).
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const stop = (): void => void reader.cancel().catch(() => undefined);
   if (res.destroyed) return stop();
   res.writeHead(response.status, headers);

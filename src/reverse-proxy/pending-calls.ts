@@ -1,19 +1,9 @@
 import type { JsonRpcId, JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { CallContext, InFlightCall } from './call-context.js';
+import { CallError } from './call-error.js';
 
-/** `overloaded`: the tunnel is not reading what it is sent; `shutdown`: the gateway is draining. */
-export type CallFailure = 'timeout' | 'closed' | 'busy' | 'cancelled' | 'overloaded' | 'shutdown';
-
-/** Why a call through a tunnel got no answer. The message is safe to show to callers. */
-export class CallError extends Error {
-  constructor(
-    readonly reason: CallFailure,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CallError';
-  }
-}
+// The error type and what each door answers for it live in call-error.ts; re-exported for the callers that import it from here.
+export { CallError, type CallFailure } from './call-error.js';
 
 interface PendingCall {
   originalId: JsonRpcId;

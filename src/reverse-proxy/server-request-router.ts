@@ -1,12 +1,22 @@
-import { JsonRpcErrorCode, jsonRpcError, type JsonRpcRequest } from '../protocol/json-rpc.js';
-import type { TunnelSession } from './tunnel-session.js';
+import { JsonRpcErrorCode, jsonRpcError, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/json-rpc.js';
+import type { SessionEvent } from './session-event.js';
+
+/**
+ * What the default router uses of the tunnel a request came through (a TunnelSession; declared here
+ * so that this module and tunnel-session.ts do not import each other).
+ */
+export interface RequestingTunnel {
+  readonly streamSubscribers: number;
+  publish(event: SessionEvent): void;
+  forward(payload: JsonRpcMessage): void;
+}
 
 /**
  * Decides who answers a request the local server sends to its client (sampling, elicitation,
  * roots, ping). A door that knows better than "publish it" (the MCP door) installs its own.
  */
-export interface ServerRequestRouter {
-  route(request: JsonRpcRequest, tunnel: TunnelSession): void;
+export interface ServerRequestRouter<Tunnel extends RequestingTunnel = RequestingTunnel> {
+  route(request: JsonRpcRequest, tunnel: Tunnel): void;
 }
 
 /**

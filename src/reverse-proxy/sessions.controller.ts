@@ -1,10 +1,8 @@
 import {
-  BadGatewayException,
   BadRequestException,
   Body,
   Controller,
   Delete,
-  GatewayTimeoutException,
   Get,
   HttpCode,
   Inject,
@@ -13,7 +11,6 @@ import {
   Query,
   Req,
   Res,
-  ServiceUnavailableException,
   Sse,
   UseGuards,
 } from '@nestjs/common';
@@ -42,21 +39,16 @@ import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import { canAccess, type Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import {
-  classifyJsonRpc,
-  type JsonRpcMessage,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-} from '../protocol/json-rpc.js';
+import type { JsonRpcResponse } from '../protocol/json-rpc.js';
 import { CurrentSession } from './current-session.decorator.js';
 import { JsonRpcMessageDto } from './dto/json-rpc-message.dto.js';
 import { SendRequestQueryDto } from './dto/send-request-query.dto.js';
 import { DisconnectResultDto, SentResultDto } from './dto/session-result.dto.js';
 import { SessionDto, SessionListDto } from './dto/session.dto.js';
 import { OwnershipGuard } from './ownership.guard.js';
-import { CallError } from './pending-calls.js';
+import { ParseJsonRpcMessagePipe, type RestMessage } from './parse-json-rpc-message.pipe.js';
 import { RestCaller, type RestCancelRefusal } from './rest-caller.js';
+import { SendRequestQueryPipe } from './send-request-query.pipe.js';
 import { SessionRegistry } from './session-registry.js';
 import { sessionStream } from './session-stream.js';
 import type { TunnelSession } from './tunnel-session.js';
@@ -78,6 +70,7 @@ export class SessionsController {
     Reflect.defineMetadata(
       SSE_OPTIONS_METADATA,
       { maxPendingDataLength: config.http.streamMaxBufferedBytes },
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- the method is only the metadata's target, never called from here
       SessionsController.prototype.stream,
     );
   }
@@ -124,6 +117,8 @@ export class SessionsController {
    * restored); a notification, an answer to a server request, or ?wait=false returns 202 at once.
    * Calls are made as the user's RestCaller: progress tokens are rewritten (progress reaches the SSE
    * stream with the caller's own token) and notifications/cancelled may name only the user's own calls.
+   * A call that gets no answer throws its CallError: HttpExceptionFilter answers it with the status
+   * CALL_FAILURES (call-error.ts) gives its reason.
    */
   @Post('sessions/:id/request')
   @HttpCode(200)
@@ -147,43 +142,33 @@ export class SessionsController {
   async send(
     @CurrentSession() session: TunnelSession,
     @CurrentPrincipal() principal: Principal,
-    @Body() body: unknown,
-    @Query() query: SendRequestQueryDto,
+    @Body(ParseJsonRpcMessagePipe) body: RestMessage,
+    @Query(SendRequestQueryPipe) query: SendRequestQueryDto,
     @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<JsonRpcResponse | SentResultDto> {
-    const kind = classifyJsonRpc(body);
-    if (!kind) {
-      throw new BadRequestException(
-        'Body must be one JSON-RPC 2.0 message: a request {jsonrpc, id, method, params?}, a notification {jsonrpc, method, params?} or a response {jsonrpc, id, result | error}',
-      );
-    }
     const sent: SentResultDto = { status: 'sent', session_id: session.id };
     const caller = new RestCaller(session, principal);
-    try {
-      if (kind === 'notification' && (body as JsonRpcNotification).method === 'notifications/cancelled') {
-        const refused = caller.cancel(body as JsonRpcNotification);
-        if (refused) throw new BadRequestException(CANCEL_REFUSALS[refused]);
-        res.status(202);
-        return sent;
-      }
-      if (kind !== 'request') {
-        session.forward(body as JsonRpcMessage);
-        res.status(202);
-        return sent;
-      }
-      const defaultTimeout = this.config.requests.defaultTimeoutMs;
-      const timeoutMs = Math.min(query.timeout_ms ?? defaultTimeout, defaultTimeout);
-      const answer = caller.call(body as JsonRpcRequest, timeoutMs);
-      if (query.wait === false) {
-        // The answer reaches SSE subscribers as a `response` event.
-        answer.catch(() => undefined);
-        res.status(202);
-        return sent;
-      }
-      return await answer;
-    } catch (err) {
-      throw toHttpError(err);
+    if (body.kind === 'notification' && body.message.method === 'notifications/cancelled') {
+      const refused = caller.cancel(body.message);
+      if (refused) throw new BadRequestException(CANCEL_REFUSALS[refused]);
+      res.status(202);
+      return sent;
     }
+    if (body.kind !== 'request') {
+      session.forward(body.message);
+      res.status(202);
+      return sent;
+    }
+    const defaultTimeout = this.config.requests.defaultTimeoutMs;
+    const timeoutMs = Math.min(query.timeout_ms ?? defaultTimeout, defaultTimeout);
+    const answer = caller.call(body.message, timeoutMs);
+    if (query.wait === false) {
+      // The answer reaches SSE subscribers as a `response` event.
+      answer.catch(() => undefined);
+      res.status(202);
+      return sent;
+    }
+    return answer;
   }
 
   /** Streams the session's events as Server-Sent Events until it closes. */
@@ -215,18 +200,3 @@ const CANCEL_REFUSALS: Record<RestCancelRefusal, string> = {
   'no-request-id': 'notifications/cancelled needs params.requestId, the id of your request to cancel',
   'not-yours': 'No request of yours with that requestId is in flight on this session',
 };
-
-function toHttpError(err: unknown): Error {
-  if (!(err instanceof CallError)) return err as Error;
-  switch (err.reason) {
-    case 'timeout':
-      return new GatewayTimeoutException(err.message);
-    case 'closed':
-    case 'cancelled':
-      return new BadGatewayException(err.message);
-    case 'busy':
-    case 'overloaded':
-    case 'shutdown':
-      return new ServiceUnavailableException(err.message);
-  }
-}

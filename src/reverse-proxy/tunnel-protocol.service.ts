@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PACKAGE_INFO } from '../config/package-info.js';
 import {
   parseTunnelFrame,
   SERVER_INFO_LIMITS,
@@ -15,7 +16,7 @@ import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
 
 const HEARTBEAT_REPLY_INTERVAL_MS = 1000;
-const GATEWAY_CLIENT_INFO = { name: 'mcp-tunnel-gateway', version: '0.1.0' };
+const GATEWAY_CLIENT_INFO = { name: PACKAGE_INFO.name, version: PACKAGE_INFO.version };
 
 /**
  * Speaks the tunnel wire protocol for one session: parses frames, answers control frames and

@@ -60,7 +60,7 @@ export class TunnelSession {
 
   private readonly pending: PendingCalls;
   private readonly backlog: SendBacklog | undefined;
-  private serverRequestRouter: ServerRequestRouter = publishAsEvent;
+  private serverRequestRouter: ServerRequestRouter<TunnelSession> = publishAsEvent;
   private readonly events = new Subject<SessionEvent>();
   /** Hot stream of this session's events; completes after `closed`. */
   readonly events$: Observable<SessionEvent> = this.events.asObservable();
@@ -197,7 +197,7 @@ export class TunnelSession {
   }
 
   /** Replaces who answers the server's own requests; `undefined` restores publishing them as events. */
-  routeServerRequestsWith(router: ServerRequestRouter | undefined): void {
+  routeServerRequestsWith(router: ServerRequestRouter<TunnelSession> | undefined): void {
     this.serverRequestRouter = router ?? publishAsEvent;
   }
 

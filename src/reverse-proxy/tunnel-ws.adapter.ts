@@ -25,7 +25,7 @@ export class TunnelWsAdapter extends WsAdapter {
     super(app);
   }
 
-  override create(port: number, options: Record<string, unknown> & { path?: string } = {}) {
+  override create(port: number, options: Record<string, unknown> & { path?: string } = {}): unknown {
     this.installPathAlias();
     return super.create(port, {
       ...options,

@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { TUNNEL_PATH } from '../protocol/envelopes.js';
+import { frameText } from '../protocol/frame-text.js';
 import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { LogBudget } from './log-budget.js';
 import { SessionRegistry } from './session-registry.js';
@@ -86,7 +87,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
     let handlerFailed = false;
     socket.on('message', (data: RawData) => {
       liveness.lastSeen = Date.now();
-      const text = typeof data === 'string' ? data : data.toString();
+      const text = typeof data === 'string' ? data : frameText(data);
       session.recordInbound(Buffer.isBuffer(data) ? data.length : Buffer.byteLength(text));
       try {
         this.protocol.handleFrame(session, text);

@@ -2,7 +2,8 @@ import WebSocket from 'ws';
 import { FakeTunnel } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
-import { json, SseStream } from '../support/sse.js';
+import { json, parseSse, SseStream } from '../support/sse.js';
+import { frameText } from '../../src/protocol/frame-text.js';
 
 /**
  * JSON nested past MAX_JSON_DEPTH, from every side: tunnel frames, REST bodies, MCP bodies. Before
@@ -26,7 +27,12 @@ beforeAll(async () => {
 afterAll(() => gw.close());
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
-  await Promise.all(open.splice(0).map((t) => (t.ws.readyState === WebSocket.CLOSED ? undefined : t.close())));
+  await Promise.all(
+    open
+      .splice(0)
+      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
+      .map((t) => t.close()),
+  );
 });
 
 async function register(name: string) {
@@ -78,7 +84,7 @@ test('MAX_JSON_DEPTH applies to the JSON-RPC message: a request and an answer ne
 test('a deep answer to a call in flight fails that call at once with a JSON-RPC error; the session stays up', async () => {
   const { tunnel, sessionId } = await register('deep-answer');
   tunnel.ws.on('message', (data) => {
-    const frame = JSON.parse(data.toString());
+    const frame = JSON.parse(frameText(data));
     if (frame.type === 'request' && frame.payload.id !== undefined) {
       tunnel.send(`{"type":"response","payload":{"jsonrpc":"2.0","id":${JSON.stringify(frame.payload.id)},"result":${arrays(6000)}}}`);
     }
@@ -159,7 +165,7 @@ describe('the MCP door', () => {
   test('a deep result from the tunnel reaches the MCP caller as a JSON-RPC error, not an empty stream', async () => {
     const { tunnel } = await register('deep-mcp-result');
     tunnel.ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString());
+      const frame = JSON.parse(frameText(data));
       if (frame.type === 'request' && frame.payload.method === 'tools/call') {
         tunnel.send(
           `{"type":"response","payload":{"jsonrpc":"2.0","id":${JSON.stringify(frame.payload.id)},"result":{"content":${arrays(6000)}}}}`,
@@ -174,10 +180,9 @@ describe('the MCP door', () => {
       signal: AbortSignal.timeout(3000),
     });
     const text = await res.text();
-    const data = text
-      .split('\n')
-      .filter((line) => line.startsWith('data: ') && line.length > 6)
-      .map((line) => JSON.parse(line.slice(6)));
+    const data = parseSse(text)
+      .filter((e) => e.data !== '')
+      .map(json);
     const answer = data.length > 0 ? data[data.length - 1] : JSON.parse(text);
     expect(answer).toMatchObject({
       jsonrpc: '2.0',

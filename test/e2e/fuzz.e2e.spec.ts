@@ -6,14 +6,12 @@
  *
  * Reproduce a failure with the seed it prints: FUZZ_SEED=<seed> npm test -- test/e2e/fuzz.e2e.spec.ts
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/sign-token.js';
 import { FakeTunnel } from '../support/fake-tunnel.js';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway.js';
 import { http } from '../support/http.js';
+import { frameText } from '../../src/protocol/frame-text.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_f00d) >>> 0;
 const FRAMES = 12_000;
@@ -36,7 +34,7 @@ function prng(seed: number): () => number {
 
 const random = prng(SEED);
 const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+const pick = <T>(items: readonly T[]): T => items[int(items.length)];
 
 const deepArrays = (depth: number, leaf = '1') => '['.repeat(depth) + leaf + ']'.repeat(depth);
 const deepObjects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
@@ -168,66 +166,18 @@ function frame(): string | Buffer {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let child: ChildProcess;
-let output = '';
+let gateway: GatewayProcess;
 let baseUrl: string;
 let tunnelUrl: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  tunnelUrl = `ws://127.0.0.1:${port}/reverse-proxy/ws`;
-  child = spawn(process.execPath, [resolve(process.cwd(), 'dist/main.js')], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      JWT_SECRET: SECRET,
-      AUTH_REQUIRED: 'true',
-      LOG_LEVEL: 'error',
-      MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited at start: ${output}`);
-    const up = await fetch(`${baseUrl}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`gateway did not start: ${output}`);
-    await sleep(50);
-  }
+  gateway = await startGatewayProcess({ JWT_SECRET: SECRET, AUTH_REQUIRED: 'true', MAX_FRAME_BYTES: String(MAX_FRAME_BYTES) });
+  ({ httpUrl: baseUrl, tunnelUrl } = gateway);
 }, 20_000);
 
-afterAll(() => {
-  if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterAll(() => gateway?.kill());
 
 test(`${FRAMES} generated frames over ${CONNECTIONS} connections leave the gateway up, serving and near its baseline memory (seed ${SEED})`, async () => {
   const honestToken = signToken({ secret: SECRET, sub: 'honest@example.com', expiresIn: '1h' });
@@ -242,7 +192,7 @@ test(`${FRAMES} generated frames over ${CONNECTIONS} connections leave the gatew
       token: honestToken,
       body: { jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: 'echo', arguments: { n } } },
     });
-    const context = `seed ${SEED}, call ${n}; gateway output: ${output.slice(-2000)}`;
+    const context = `seed ${SEED}, call ${n}; gateway output: ${gateway.output.slice(-2000)}`;
     expect({ context, status: res.status, body: res.body }).toEqual({
       context,
       status: 200,
@@ -253,7 +203,7 @@ test(`${FRAMES} generated frames over ${CONNECTIONS} connections leave the gatew
   // Baseline once the honest path has run a little.
   for (let i = 0; i < 20; i++) await callHonest();
   await sleep(300);
-  const baseline = rssOf(child.pid!);
+  const baseline = gateway.rss();
 
   const connect = async (): Promise<WebSocket> => {
     for (;;) {
@@ -261,7 +211,7 @@ test(`${FRAMES} generated frames over ${CONNECTIONS} connections leave the gatew
       ws.on('error', () => undefined);
       ws.on('message', (data) => {
         // Refusals are expected; an internal error means a frame reached a bug.
-        if (data.toString().includes('"message":"Internal error"')) internalErrors++;
+        if (frameText(data).includes('"message":"Internal error"')) internalErrors++;
       });
       const opened = await new Promise<boolean>((r) => {
         ws.once('open', () => r(true));
@@ -308,20 +258,20 @@ test(`${FRAMES} generated frames over ${CONNECTIONS} connections leave the gatew
   expect(sent).toBeGreaterThanOrEqual(FRAMES);
   expect({
     seed: SEED,
-    alive: child.exitCode === null && child.signalCode === null,
-    output: child.exitCode === null ? '' : output,
+    alive: gateway.child.exitCode === null && gateway.child.signalCode === null,
+    output: gateway.child.exitCode === null ? '' : gateway.output,
   }).toEqual({ seed: SEED, alive: true, output: '' });
   for (let i = 0; i < 10; i++) await callHonest();
   expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
   // Every bad frame was refused by the protocol, none got as far as a contained failure (LOG_LEVEL=error logs only those).
-  const errorLines = output.split('\n').filter((line) => line.includes('"level":"error"'));
+  const errorLines = gateway.output.split('\n').filter((line) => line.includes('"level":"error"'));
   expect({ seed: SEED, internalErrors, errorLines: errorLines.slice(0, 3) }).toEqual({ seed: SEED, internalErrors: 0, errorLines: [] });
 
   // Memory settles back: no session, event or buffer left behind by the storm.
-  let rss = rssOf(child.pid!);
+  let rss = gateway.rss();
   for (let i = 0; i < 30 && rss - baseline > RSS_SLACK_BYTES; i++) {
     await sleep(100);
-    rss = rssOf(child.pid!);
+    rss = gateway.rss();
   }
   expect({
     seed: SEED,

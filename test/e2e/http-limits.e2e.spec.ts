@@ -3,6 +3,7 @@ import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
 import { json, SseStream } from '../support/sse.js';
+import { frameText } from '../../src/protocol/frame-text.js';
 
 const REQUEST_TIMEOUT_MS = 1000;
 /** Past the request timeout and Node's check of it (at most a quarter of it later), with room to spare. */
@@ -66,7 +67,7 @@ describe('HTTP timeouts', () => {
     try {
       // A call its server answers only after the timeout: the request was complete long before.
       tunnel.ws.on('message', (data) => {
-        const frame = JSON.parse(data.toString());
+        const frame = JSON.parse(frameText(data));
         if (frame.type === 'request' && frame.payload?.method === 'tools/list') {
           setTimeout(
             () => tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: frame.payload.id, result: { tools: [] } } }),
@@ -141,8 +142,8 @@ describe('HTTP_MAX_CONNECTIONS', () => {
     extra.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     expect(await extra.closesWithin(1000)).toBe(true);
     expect(extra.received).toBe('');
-    sockets[0]!.destroy();
-    await sockets[0]!.closed;
+    sockets[0].destroy();
+    await sockets[0].closed;
     await sleep(50);
     const next = await RawSocket.open(gw.port);
     sockets.push(next);

@@ -1,12 +1,9 @@
 import 'reflect-metadata';
-import { ConsoleLogger, type INestApplication } from '@nestjs/common';
-import type { AddressInfo } from 'node:net';
+import { ConsoleLogger } from '@nestjs/common';
 import { signToken } from '../../src/auth/sign-token.js';
 import { logLevels } from '../../src/common/log-levels.js';
-import { loadConfig } from '../../src/config/app-config.js';
-import { createApp } from '../../src/create-app.js';
 import { FakeTunnel } from '../support/fake-tunnel.js';
-import { TEST_SECRET } from '../support/gateway.js';
+import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { eventually } from '../support/wait.js';
 
@@ -21,18 +18,16 @@ class CapturingLogger extends ConsoleLogger {
   }
 }
 
-let app: INestApplication;
+let gw: RunningGateway;
 let logger: CapturingLogger;
 let base: string;
 
 beforeAll(async () => {
-  const config = loadConfig({ JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug' });
   logger = new CapturingLogger({ json: true, logLevels: logLevels('debug') });
-  app = await createApp(config, logger);
-  await app.listen(0, '127.0.0.1');
-  base = `127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  gw = await startGateway({ LOG_LEVEL: 'debug' }, { logger });
+  base = `127.0.0.1:${gw.port}`;
 });
-afterAll(() => app.close());
+afterAll(() => gw.close());
 
 test('tokens never reach the logs; lines carry request id, session id and user', async () => {
   const token = signToken({ secret: TEST_SECRET, sub: 'alice@example.com', expiresIn: '1h' });

@@ -14,7 +14,12 @@ const streams: SseStream[] = [];
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
   const gateways = new Set(open.map((o) => o.gw));
-  await Promise.all(open.splice(0).map(({ tunnel: t }) => (t.ws.readyState === WebSocket.CLOSED ? undefined : t.close())));
+  await Promise.all(
+    open
+      .splice(0)
+      .filter(({ tunnel: t }) => t.ws.readyState !== WebSocket.CLOSED)
+      .map(({ tunnel: t }) => t.close()),
+  );
   for (const gw of gateways) {
     await eventually(() => gw.app.get(SessionRegistry).list().length === 0, 'the sessions of the test to close');
   }

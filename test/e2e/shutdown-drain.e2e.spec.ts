@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { signToken } from '../../src/auth/sign-token.js';
 import { JsonRpcErrorCode } from '../../src/protocol/json-rpc.js';
 import { FakeTunnel, type Frame } from '../support/fake-tunnel.js';
-import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';
+import { startGateway, startGatewayProcess, TEST_SECRET, type GatewayProcess, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
-import { SseReader } from '../support/sse-reader.js';
+import { SseStream } from '../support/sse.js';
 import { eventually } from '../support/wait.js';
 
 /**
@@ -79,14 +77,14 @@ async function drainWithCallsInFlight(gw: Gateway, shutDown: () => Promise<unkno
     const res = await mcpHanging;
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const reader = new SseReader(res.body!);
-    const event = await reader.until((e) => e.data.includes('"jsonrpc"'));
+    const stream = SseStream.from(res);
+    const event = await stream.next((e) => e.data.includes('"jsonrpc"'));
     expect(JSON.parse(event.data)).toEqual({
       jsonrpc: '2.0',
       id: 7,
       error: { code: JsonRpcErrorCode.TunnelClosed, message: SHUTTING_DOWN },
     });
-    await reader.cancel();
+    await stream.close();
     // The server was told to stop working on them.
     await eventually(() => tunnel.frames.filter((f) => f.payload?.method === 'notifications/cancelled').length === 2, 'two cancellations');
 
@@ -110,38 +108,17 @@ describe('app.close()', () => {
 
 describe('SIGTERM to the gateway process (dist/main.js)', () => {
   const main = resolve('dist/main.js');
-  let child: ChildProcess | undefined;
-  afterAll(() => child?.kill('SIGKILL'));
+  let gateway: GatewayProcess | undefined;
+  afterAll(() => gateway?.kill());
 
   (existsSync(main) ? test : test.skip)('drains calls in flight, then exits', async () => {
-    const port = await freePort();
-    child = spawn(process.execPath, [main], {
-      env: {
-        PATH: process.env.PATH,
-        JWT_SECRET: TEST_SECRET,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_GRACE_MS: String(GRACE_MS),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const exited = new Promise<NodeJS.Signals | number | null>((done) => child!.once('exit', (code, signal) => done(signal ?? code)));
-    const httpUrl = `http://127.0.0.1:${port}`;
-    await eventually(
-      () =>
-        http('GET', `${httpUrl}/health`).then(
-          (r) => r.status === 200,
-          () => false,
-        ),
-      'the gateway to listen',
-      15_000,
-    );
+    gateway = await startGatewayProcess({ LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+    const { httpUrl, tunnelUrl, child } = gateway;
     const token = signToken({ secret: TEST_SECRET, sub: 'alice@example.com', expiresIn: '1h' });
-    await drainWithCallsInFlight({ httpUrl, tunnelUrl: `ws://127.0.0.1:${port}/reverse-proxy/ws`, token }, async () => {
-      child!.kill('SIGTERM');
+    await drainWithCallsInFlight({ httpUrl, tunnelUrl, token }, async () => {
+      child.kill('SIGTERM');
     });
-    expect(await exited).toBe('SIGTERM');
+    expect(await gateway.exited).toBe('SIGTERM');
   });
 });
 
@@ -170,15 +147,4 @@ async function openMcpSession(gw: Gateway, name: string): Promise<{ post: (body:
   const initialized = await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
   expect(initialized.status).toBe(202);
   return { post };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
 }

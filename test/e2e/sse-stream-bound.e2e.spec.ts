@@ -7,6 +7,7 @@ import { startGateway } from '../support/gateway.js';
 test("the SSE route's Nest pending-data limit is the configured STREAM_MAX_BUFFERED_BYTES", async () => {
   const gw = await startGateway({ STREAM_MAX_BUFFERED_BYTES: String(48 * 1024) });
   try {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the method is only the metadata's key here
     expect(Reflect.getMetadata(SSE_OPTIONS_METADATA, SessionsController.prototype.stream)).toEqual({ maxPendingDataLength: 48 * 1024 });
   } finally {
     await gw.close();

@@ -4,7 +4,7 @@ import { SessionRegistry } from '../../src/reverse-proxy/session-registry.js';
 import { FakeTunnel } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
-import { json, SseStream } from '../support/sse.js';
+import { json, parseSse, SseStream } from '../support/sse.js';
 import { eventually } from '../support/wait.js';
 
 let gw: RunningGateway;
@@ -19,7 +19,12 @@ beforeAll(async () => {
 afterAll(() => gw.close());
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
-  await Promise.all(open.splice(0).map((t) => (t.ws.readyState === WebSocket.CLOSED ? undefined : t.close())));
+  await Promise.all(
+    open
+      .splice(0)
+      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
+      .map((t) => t.close()),
+  );
 });
 
 async function register(name: string, token = alice) {
@@ -266,7 +271,7 @@ describe('a subscriber that falls behind', () => {
     res.on('data', (chunk: string) => (text += chunk));
     res.resume();
     await new Promise((resolve) => res.once('end', resolve));
-    const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    const events = parseSse(text).map((e) => e.event);
     expect(events.at(-1)).toBe('dropped');
     expect(text).toContain('The client did not keep up with the events');
     expect(tunnel.ws.readyState).toBe(WebSocket.OPEN);

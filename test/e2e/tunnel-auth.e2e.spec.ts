@@ -62,7 +62,12 @@ async function register(url: string, token: string | undefined, server?: Record<
 }
 
 afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => (t.ws.readyState === WebSocket.CLOSED ? undefined : t.close())));
+  await Promise.all(
+    open
+      .splice(0)
+      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
+      .map((t) => t.close()),
+  );
 });
 
 describe('default gateway: auth required', () => {

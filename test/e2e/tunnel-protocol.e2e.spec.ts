@@ -24,7 +24,12 @@ async function framesUntilMarker(tunnel: FakeTunnel): Promise<Frame[]> {
 
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
-  await Promise.all(open.splice(0).map((t) => (t.ws.readyState === WebSocket.CLOSED ? undefined : t.close())));
+  await Promise.all(
+    open
+      .splice(0)
+      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
+      .map((t) => t.close()),
+  );
 });
 
 describe('message types', () => {
@@ -227,7 +232,7 @@ describe('message types', () => {
     [{ type: 'request', payload: { jsonrpc: '2.0', id: {}, method: 'x' } }, '"request" payload is not a JSON-RPC message'],
   ])('%j gets an error frame naming the problem; the session stays up', async (frame, message) => {
     const tunnel = await connect(gw);
-    tunnel.send(frame as Frame);
+    tunnel.send(frame);
     expect(await tunnel.next()).toEqual({ type: 'error', message });
     tunnel.send({ type: 'heartbeat' });
     expect((await tunnel.next()).type).toBe('heartbeat');

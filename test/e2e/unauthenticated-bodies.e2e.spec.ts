@@ -5,10 +5,7 @@
  * body is buffered (before it, RSS went from ~144 MB to ~550 MB); clients that never finish their
  * headers are cut off by HTTP_HEADERS_TIMEOUT_MS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway.js';
 import { RawSocket } from '../support/raw-socket.js';
 
 const SECRET = 'memory-bound-secret-0123456789';
@@ -21,64 +18,22 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x20);
 const TIMEOUT_MS = 2000;
 const RSS_BUDGET = 64 * 1024 * 1024;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let child: ChildProcess;
-let output = '';
+let gateway: GatewayProcess;
 let port: number;
 
 beforeAll(async () => {
-  port = await freePort();
-  child = spawn(process.execPath, [resolve(process.cwd(), 'dist/main.js')], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      JWT_SECRET: SECRET,
-      AUTH_REQUIRED: 'true',
-      LOG_LEVEL: 'error',
-      HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
-      HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  gateway = await startGatewayProcess({
+    JWT_SECRET: SECRET,
+    AUTH_REQUIRED: 'true',
+    HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+    HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS),
   });
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited at start: ${output}`);
-    const up = await fetch(`http://127.0.0.1:${port}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`gateway did not start: ${output}`);
-    await sleep(50);
-  }
+  port = gateway.port;
 }, 20_000);
 
-afterAll(() => {
-  if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterAll(() => gateway?.kill());
 
 /** Announces a 4 MiB JSON body without credentials, sends half of it as fast as the socket takes it, then dribbles. */
 async function slowUpload(path: string): Promise<RawSocket> {
@@ -99,9 +54,9 @@ test(`${CONNECTIONS} slow unauthenticated 4 MiB uploads get 401 without their bo
   // Warm up the paths first, so the baseline includes what the first requests allocate.
   for (let i = 0; i < 20; i++) await fetch(`http://127.0.0.1:${port}/servers/x/mcp`, { method: 'POST', body: '{}' }).then((r) => r.text());
   await sleep(200);
-  const baseline = rssOf(child.pid!);
+  const baseline = gateway.rss();
   let peak = baseline;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 25);
+  const sampler = setInterval(() => (peak = Math.max(peak, gateway.rss())), 25);
   const all: RawSocket[] = [];
   try {
     const started = Date.now();
@@ -110,7 +65,7 @@ test(`${CONNECTIONS} slow unauthenticated 4 MiB uploads get 401 without their bo
       '/reverse-proxy/sessions/0123456789abcdef0123456789abcdef/request',
       '/servers/demo/messages?sessionId=x',
     ];
-    const uploads = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => slowUpload(paths[i % paths.length]!)));
+    const uploads = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => slowUpload(paths[i % paths.length])));
     const slowHeaders = await Promise.all(
       Array.from({ length: SLOW_HEADER_CONNECTIONS }, async () => {
         const socket = await RawSocket.open(port);
@@ -126,7 +81,7 @@ test(`${CONNECTIONS} slow unauthenticated 4 MiB uploads get 401 without their bo
     // closed. A client still writing may get the TCP reset (unread bytes) before it reads the 401.
     const refused = uploads.filter((s) => s.received.startsWith('HTTP/1.1 401'));
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]!.received).toContain('"message":"Authentication required"');
+    expect(refused[0].received).toContain('"message":"Authentication required"');
     expect(uploads.every((s) => s.received === '' || s.received.startsWith('HTTP/1.1 401'))).toBe(true);
     // Uploads were closed at once, not by the timeout; the slow headers by the headers timeout.
     expect(Math.max(...uploads.map((s) => s.closedAt! - started))).toBeLessThan(TIMEOUT_MS);

@@ -28,7 +28,8 @@ describe('auth off, loopback gateway', () => {
   test('a rebound page (Host and Origin both evil.example.com) is refused with 403 and opens no session', async () => {
     const res = await post({ Host: 'evil.example.com', Origin: 'http://evil.example.com' });
     expect(res.status).toBe(403);
-    expect(JSON.parse(res.text)).toMatchObject({ statusCode: 403, message: 'Invalid Host: evil.example.com' });
+    // Every error of an MCP door is JSON-RPC shaped, the guards' refusals included.
+    expect(JSON.parse(res.text)).toEqual({ jsonrpc: '2.0', error: { code: -32000, message: 'Invalid Host: evil.example.com' }, id: null });
     expect(res.headers['mcp-session-id']).toBeUndefined();
   });
 

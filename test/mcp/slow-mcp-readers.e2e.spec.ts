@@ -288,7 +288,7 @@ test('non-reading 2026-07-28 SSE answers are cut off past the byte bound, which 
       );
       await eventually(() => calls.length === i + 1, 'the call to reach the server');
       // The first progress turns the answer into an SSE stream; the client then stops reading.
-      server.send(progress(calls[i]!, 0, 10));
+      server.send(progress(calls[i], 0, 10));
       const { socket, text } = await open;
       expect(text).toMatch(/^HTTP\/1\.1 200/);
       readers.push(socket);

@@ -31,8 +31,8 @@ test('every subscriber gets connected, then each event with its payload as JSON,
   session.close('gone');
   for (const received of [a, b]) {
     expect(received.map((m) => m.type)).toEqual(['connected', 'notification', 'closed']);
-    expect(received[1]!.data).toBe(JSON.stringify(payload));
-    expect(received[2]!.data).toEqual({ sessionId: 'sid-1', reason: 'gone' });
+    expect(received[1].data).toBe(JSON.stringify(payload));
+    expect(received[2].data).toEqual({ sessionId: 'sid-1', reason: 'gone' });
   }
 });
 

@@ -152,7 +152,7 @@ test('a timed-out call tells the server to cancel with the rewritten id, then re
 
 test('too many calls in flight are refused as busy, without sending anything', async () => {
   const open = [1, 2, 3].map((id) => session.call({ jsonrpc: '2.0', id, method: 'x' }, 1000));
-  open.forEach((p) => p.catch(() => undefined));
+  for (const p of open) p.catch(() => undefined);
   // Busy is thrown at once, so a caller that does not wait (?wait=false) can still answer 503.
   let thrown: unknown;
   try {

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { frameText } from '../../src/protocol/frame-text.js';
 
 export type Frame = Record<string, any>;
 
@@ -15,7 +16,7 @@ export class FakeTunnel {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+      const frame = JSON.parse(frameText(data)) as Frame;
       this.frames.push(frame);
       const waiter = this.waiters.find((w) => w.match(frame));
       if (waiter) {
@@ -84,7 +85,7 @@ export class FakeTunnel {
   /** Answers every `request` envelope whose payload is a JSON-RPC request with `answer(payload)`. */
   autoAnswer(answer: (payload: Frame) => Frame | undefined): void {
     this.ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+      const frame = JSON.parse(frameText(data)) as Frame;
       if (frame.type !== 'request' || frame.payload?.id === undefined || !frame.payload?.method) return;
       const reply = answer(frame.payload);
       if (reply) this.send({ type: 'response', payload: { jsonrpc: '2.0', id: frame.payload.id, ...reply } });

@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import WebSocket from 'ws';
+import { frameText } from '../../src/protocol/frame-text.js';
 
 /**
  * An SDK server's transport whose other end is the gateway: it speaks the tunnel protocol over one
@@ -17,7 +18,7 @@ class TunnelServerTransport implements Transport {
 
   constructor(private readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; payload?: JSONRPCMessage };
+      const frame = JSON.parse(frameText(data)) as { type: string; payload?: JSONRPCMessage };
       if (frame.type !== 'request' || !frame.payload) return;
       this.received.push(frame.payload);
       this.onmessage?.(frame.payload);
@@ -80,7 +81,7 @@ export async function serveThroughTunnel(
   const sessionId = await new Promise<string>((resolve, reject) => {
     let acked = '';
     ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; status?: string; sessionId?: string; message?: string };
+      const frame = JSON.parse(frameText(data)) as { type: string; status?: string; sessionId?: string; message?: string };
       if (frame.type === 'register_ack' && frame.status !== 'success') reject(new Error(`register failed: ${frame.message}`));
       if (frame.type === 'register_ack') acked = frame.sessionId ?? '';
       if (frame.type === 'register_complete') {

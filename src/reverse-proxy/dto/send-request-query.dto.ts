@@ -1,8 +1,8 @@
-import { ApiHideProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 
-/** Query options of POST /reverse-proxy/sessions/:id/request. */
+/** Query options of POST /reverse-proxy/sessions/:id/request (validated by SendRequestQueryPipe; `?token=` is the auth hook's, set aside before). */
 export class SendRequestQueryDto {
   @ApiPropertyOptional({
     description: 'Wait at most this long for the answer (ms); can only shorten the gateway default.',
@@ -19,13 +19,9 @@ export class SendRequestQueryDto {
 
   @ApiPropertyOptional({ description: 'false: return 202 at once and deliver the answer on the SSE stream.', default: true })
   @IsOptional()
-  @Transform(({ value }) => (value === 'false' || value === '0' ? false : value === 'true' || value === '1' ? true : value))
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'false' || value === '0' ? false : value === 'true' || value === '1' ? true : value,
+  )
   @IsBoolean({ message: 'wait must be true or false' })
   wait?: boolean;
-
-  /** `?token=<jwt>` is read by the AuthGuard (unless ALLOW_QUERY_TOKEN=false); listed so validation lets it through. */
-  @ApiHideProperty()
-  @IsOptional()
-  @IsString()
-  token?: string;
 }

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { frameText } from '../../../src/protocol/frame-text.js';
 
 export type Frame = Record<string, any>;
 
@@ -64,7 +65,7 @@ export class MockConnection {
     index: number,
   ) {
     this.sessionId = `session-${index}`;
-    ws.on('message', (data) => this.frames.push(JSON.parse(data.toString()) as Frame));
+    ws.on('message', (data) => this.frames.push(JSON.parse(frameText(data)) as Frame));
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
@@ -140,10 +141,10 @@ export class MockGateway {
       const conn = new MockConnection(ws, req, ++index);
       if (options.autoAck ?? true) {
         ws.on('message', (data) => {
-          if ((JSON.parse(data.toString()) as Frame).type === 'register') conn.ack();
+          if ((JSON.parse(frameText(data)) as Frame).type === 'register') conn.ack();
         });
       }
-      gateway!.connections.push(conn);
+      gateway.connections.push(conn);
     });
     return gateway;
   }

@@ -1,10 +1,9 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { McpSessionStore } from '../../src/mcp/mcp-session-store.service.js';
 import { JsonRpcErrorCode } from '../../src/protocol/json-rpc.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { connectStreamable, textOf } from '../support/mcp-clients.js';
-import { SseReader } from '../support/sse-reader.js';
+import { SseStream } from '../support/sse.js';
 import { createTestServer, type TestServer } from '../support/test-mcp-server.js';
 import { serveThroughTunnel, type TunnelledServer } from '../support/tunnelled-mcp-server.js';
 
@@ -144,7 +143,7 @@ test('an SSE response stream cut mid-call is resumed with Last-Event-ID', async 
     signal: cut.signal,
   });
   expect(post.headers.get('content-type')).toContain('text/event-stream');
-  const priming = await new SseReader(post.body!).until((e) => e.id !== undefined);
+  const priming = await SseStream.from(post).next((e) => e.id !== undefined);
   cut.abort();
   const held = await test.nextHeld();
 
@@ -164,9 +163,9 @@ test('an SSE response stream cut mid-call is resumed with Last-Event-ID', async 
     resumed = res;
   }
   held.release('delivered after resume');
-  const reader = new SseReader(resumed!.body!);
-  const event = await reader.until((e) => e.data.includes('"r1"'));
-  await reader.cancel();
+  const stream = SseStream.from(resumed!);
+  const event = await stream.next((e) => e.data.includes('"r1"'));
+  await stream.close();
   expect(JSON.parse(event.data)).toMatchObject({ id: 'r1', result: { content: [{ type: 'text', text: 'delivered after resume' }] } });
 });
 
@@ -208,7 +207,7 @@ describe('with a short idle timeout', () => {
     });
     expect(init.status).toBe(200);
     const sessionId = init.headers.get('mcp-session-id')!;
-    const answer = await new SseReader(init.body!).until((e) => e.data.includes('"result"'));
+    const answer = await SseStream.from(init).next((e) => e.data.includes('"result"'));
     expect(JSON.parse(answer.data).result.protocolVersion).toBe('2025-06-18');
     // Polled in-process: any HTTP probe would count as activity and keep the session alive.
     const store = idleGw.app.get(McpSessionStore);

@@ -2,7 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
-import { SseReader } from '../support/sse-reader.js';
+import { SseStream } from '../support/sse.js';
 import { connectStreamable, textOf } from '../support/mcp-clients.js';
 import { createTestServer, type TestServer } from '../support/test-mcp-server.js';
 import { serveThroughTunnel, type TunnelledServer } from '../support/tunnelled-mcp-server.js';
@@ -341,23 +341,23 @@ test('list_changed from the server reaches a subscriptions/listen stream of that
     const res = await modernPost(name, 'listen-1', 'subscriptions/listen', { notifications });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const reader = new SseReader(res.body!);
-    cleanups.push(() => reader.cancel());
+    const stream = SseStream.from(res);
+    cleanups.push(() => stream.close());
     // The stream opens with its acknowledgement, so the subscription is in place from here on.
-    await reader.until((e) => JSON.parse(e.data).method === 'notifications/subscriptions/acknowledged');
-    return reader;
+    await stream.next((e) => JSON.parse(e.data).method === 'notifications/subscriptions/acknowledged');
+    return stream;
   };
   const listener = await open('st-listen', { toolsListChanged: true });
   const other = await open('st-listen-other', { toolsListChanged: true, resourceSubscriptions: ['fixture://marker'] });
   const announce = await modernPost('st-listen', 1, 'tools/call', { name: 'announce', arguments: {} });
   expect(((await announce.json()) as any).result.content[0].text).toBe('announced');
-  const changed = await listener.until((e) => JSON.parse(e.data).method === 'notifications/tools/list_changed');
+  const changed = await listener.next((e) => JSON.parse(e.data).method === 'notifications/tools/list_changed');
   expect(JSON.parse(changed.data).method).toBe('notifications/tools/list_changed');
   // The other name's server now reports an update: it is the first thing that stream carries,
   // so the first server's list_changed (already delivered above) never went there.
   const touch = await modernPost('st-listen-other', 1, 'tools/call', { name: 'touch', arguments: { uri: 'fixture://marker' } });
   expect(((await touch.json()) as any).result.content[0].text).toBe('touched');
-  const first = JSON.parse((await other.next())!.data);
+  const first = JSON.parse((await other.next()).data);
   expect(first.method).toBe('notifications/resources/updated');
   expect(first.params.uri).toBe('fixture://marker');
 });

@@ -1,0 +1,100 @@
+/**
+ * Layer rules of docs/architecture.md ("Layers"): each layer imports only from the layers below it.
+ * 1 src/protocol · 2 src/config, src/auth · 3 src/reverse-proxy · 4 src/mcp · 5 wiring (src/health,
+ * src/lifecycle, src/common, src/*.ts). src/client (the tunnel CLI) stands aside and uses protocol only.
+ * `npm run check:layers`; CI runs it (.ci/run).
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles, type-only imports included.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      comment: 'Every import resolves (a typo would otherwise hide a dependency from the other rules).',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+    {
+      name: 'protocol-imports-nothing-of-ours',
+      severity: 'error',
+      comment: 'Layer 1: src/protocol imports only node: builtins and packages.',
+      from: { path: '^src/protocol/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/protocol/' },
+    },
+    {
+      name: 'protocol-and-client-not-nest',
+      severity: 'error',
+      comment: 'src/protocol and the tunnel client never load Nest.',
+      from: { path: '^src/(protocol|client)/' },
+      to: { path: '(^|/)node_modules/@nestjs/' },
+    },
+    {
+      name: 'client-imports-protocol-only',
+      severity: 'error',
+      comment: 'The tunnel client CLI is built on src/protocol only.',
+      from: { path: '^src/client/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(client|protocol)/' },
+    },
+    {
+      name: 'config-imports-protocol-only',
+      severity: 'error',
+      comment: 'Layer 2: src/config imports only src/protocol.',
+      from: { path: '^src/config/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(config|protocol)/' },
+    },
+    {
+      name: 'auth-imports-config-and-protocol-only',
+      severity: 'error',
+      comment: 'Layer 2: src/auth imports only src/config and src/protocol.',
+      from: { path: '^src/auth/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(auth|config|protocol)/' },
+    },
+    {
+      name: 'reverse-proxy-imports-layers-1-2-only',
+      severity: 'error',
+      comment: 'Layer 3: src/reverse-proxy never imports src/mcp, src/health, src/lifecycle, src/common or the app wiring.',
+      from: { path: '^src/reverse-proxy/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(reverse-proxy|auth|config|protocol)/' },
+    },
+    {
+      name: 'mcp-imports-layers-1-3-only',
+      severity: 'error',
+      comment: 'Layer 4: src/mcp never imports layer 5 (src/health, src/lifecycle, src/common, the app wiring).',
+      from: { path: '^src/mcp/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(mcp|reverse-proxy|auth|config|protocol)/' },
+    },
+    {
+      name: 'gateway-not-client',
+      severity: 'error',
+      comment: 'The gateway never loads the tunnel client CLI (or the token tool).',
+      from: { path: '^src/', pathNot: '^src/(client|tools)/' },
+      to: { path: '^src/(client|tools)/' },
+    },
+    {
+      name: 'src-not-tests',
+      severity: 'error',
+      comment: 'Shipped code never imports tests or benchmarks.',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench)/' },
+    },
+  ],
+  options: {
+    // Type-only imports count: `import type` cycles and layer breaks are caught too.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    doNotFollow: { path: 'node_modules' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { type ArgumentsHost, BadRequestException, ForbiddenException, Logger, NotFoundException } from '@nestjs/common';
+import { HttpExceptionFilter } from '../../src/common/http-exception.filter.js';
+import { CallError, type CallFailure } from '../../src/reverse-proxy/call-error.js';
+
+/** Runs the filter on a fake Fastify reply for a request matched to `route`; returns what it answered. */
+function answer(exception: unknown, route: string | undefined): { status: number; body: unknown } {
+  const out = { status: 0, body: undefined as unknown };
+  const reply = {
+    raw: { headersSent: false },
+    sent: false,
+    request: { url: route ?? '/nowhere', routeOptions: { url: route } },
+    status(code: number) {
+      out.status = code;
+      return reply;
+    },
+    send(body: unknown) {
+      out.body = body;
+      return reply;
+    },
+  };
+  const host = { switchToHttp: () => ({ getResponse: () => reply }) } as unknown as ArgumentsHost;
+  new HttpExceptionFilter().catch(exception, host);
+  return out;
+}
+
+const REST = '/reverse-proxy/sessions/:id/request';
+
+// The unexpected error below is logged; not in the test output.
+beforeAll(() => Logger.overrideLogger(false));
+
+test.each<[CallFailure, number, string]>([
+  ['timeout', 504, 'Gateway Timeout'],
+  ['closed', 502, 'Bad Gateway'],
+  ['cancelled', 502, 'Bad Gateway'],
+  ['busy', 503, 'Service Unavailable'],
+  ['overloaded', 503, 'Service Unavailable'],
+  ['shutdown', 503, 'Service Unavailable'],
+])('a CallError (%s) thrown by the REST door: %i in the gateway shape', (reason, status, error) => {
+  expect(answer(new CallError(reason, 'why'), REST)).toEqual({
+    status,
+    body: { statusCode: status, error, message: 'why', detail: 'why' },
+  });
+});
+
+test.each(['/servers/:name/mcp', '/servers/:name/sse', '/servers/:name/messages'])('on %s every error is JSON-RPC shaped', (route) => {
+  const rpc = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
+  expect(answer(new NotFoundException('Server x not found'), route)).toEqual({ status: 404, body: rpc(-32000, 'Server x not found') });
+  expect(answer(new ForbiddenException('Origin not allowed'), route)).toEqual({ status: 403, body: rpc(-32000, 'Origin not allowed') });
+  const badJson = new BadRequestException('parser text', { cause: { code: 'FST_ERR_CTP_INVALID_JSON_BODY' } });
+  expect(answer(badJson, route)).toEqual({ status: 400, body: rpc(-32700, 'Request body is not valid JSON') });
+  expect(answer(new CallError('timeout', 'late'), route)).toEqual({ status: 504, body: rpc(-32001, 'late') });
+  expect(answer(new Error('boom'), route)).toEqual({ status: 500, body: rpc(-32603, 'Internal server error') });
+});
+
+test('the catalog and unmatched routes keep the gateway shape', () => {
+  for (const route of ['/servers', undefined]) {
+    expect(answer(new NotFoundException('nope'), route).body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'nope',
+      detail: 'nope',
+    });
+  }
+});
