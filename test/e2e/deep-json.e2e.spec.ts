@@ -4,6 +4,7 @@ import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { json, parseSse, SseStream } from '../support/sse.js';
 import { frameText } from '../../src/protocol/frame-text.js';
+import { initializeByHand, streamableHeaders } from '../support/raw-mcp.js';
 
 /**
  * JSON nested past MAX_JSON_DEPTH, from every side: tunnel frames, REST bodies, MCP bodies. Before
@@ -119,23 +120,14 @@ test('a REST body nested past the limit gets 400 with a fixed text', async () =>
 describe('the MCP door', () => {
   let headers: Record<string, string>;
   beforeAll(() => {
-    headers = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Authorization: `Bearer ${alice}` };
+    headers = streamableHeaders(alice);
   });
 
   async function openMcpSession(name: string): Promise<Record<string, string>> {
-    const init = await fetch(`${gw.httpUrl}/servers/${name}/mcp`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const { response: init, sessionHeaders } = await initializeByHand(`${gw.httpUrl}/servers/${name}/mcp`, headers);
     expect(init.status).toBe(200);
     await init.text();
-    return { ...headers, 'Mcp-Session-Id': init.headers.get('mcp-session-id')!, 'MCP-Protocol-Version': '2025-11-25' };
+    return sessionHeaders;
   }
 
   test('tools/call with params nested 6,000 deep: 400 at once, as a JSON-RPC error -32600', async () => {

@@ -7,6 +7,7 @@ import { startGateway, startGatewayProcess, TEST_SECRET, type GatewayProcess, ty
 import { http } from '../support/http.js';
 import { SseStream } from '../support/sse.js';
 import { eventually } from '../support/wait.js';
+import { initializeByHand, streamableHeaders } from '../support/raw-mcp.js';
 
 /**
  * Shutting down drains: readiness fails and new work is refused at once, calls in flight get
@@ -124,25 +125,10 @@ describe('SIGTERM to the gateway process (dist/main.js)', () => {
 
 /** An initialized Streamable HTTP session, spoken by hand. */
 async function openMcpSession(gw: Gateway, name: string): Promise<{ post: (body: unknown) => Promise<Response> }> {
-  const headers: Record<string, string> = {
-    Authorization: `Bearer ${gw.token}`,
-    'Content-Type': 'application/json',
-    Accept: 'application/json, text/event-stream',
-  };
   const url = `${gw.httpUrl}/servers/${name}/mcp`;
-  const init = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
+  const { response: init, sessionHeaders: session } = await initializeByHand(url, streamableHeaders(gw.token));
   expect(init.status).toBe(200);
   await init.text();
-  const session = { ...headers, 'Mcp-Session-Id': init.headers.get('mcp-session-id')!, 'MCP-Protocol-Version': '2025-11-25' };
   const post = (body: unknown) => fetch(url, { method: 'POST', headers: session, body: JSON.stringify(body) });
   const initialized = await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
   expect(initialized.status).toBe(202);

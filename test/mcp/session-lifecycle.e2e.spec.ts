@@ -6,6 +6,7 @@ import { connectStreamable, textOf } from '../support/mcp-clients.js';
 import { SseStream } from '../support/sse.js';
 import { createTestServer, type TestServer } from '../support/test-mcp-server.js';
 import { serveThroughTunnel, type TunnelledServer } from '../support/tunnelled-mcp-server.js';
+import { initializeByHand, streamableHeaders } from '../support/raw-mcp.js';
 
 let gw: RunningGateway;
 let token: string;
@@ -195,18 +196,13 @@ describe('with a short idle timeout', () => {
 
   test('an idle session expires and then answers 404', async () => {
     const url = `${idleGw.httpUrl}/servers/idle/mcp`;
-    const init = await fetch(url, {
-      method: 'POST',
-      headers: { ...auth(), 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-      }),
-    });
+    const { response: init, sessionHeaders } = await initializeByHand(
+      url,
+      streamableHeaders(idleGw.mintToken('alice@example.com')),
+      '2025-06-18',
+    );
     expect(init.status).toBe(200);
-    const sessionId = init.headers.get('mcp-session-id')!;
+    const sessionId = sessionHeaders['Mcp-Session-Id'];
     const answer = await SseStream.from(init).next((e) => e.data.includes('"result"'));
     expect(JSON.parse(answer.data).result.protocolVersion).toBe('2025-06-18');
     // Polled in-process: any HTTP probe would count as activity and keep the session alive.

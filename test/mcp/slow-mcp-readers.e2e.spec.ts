@@ -4,6 +4,7 @@ import vm from 'node:vm';
 import { FakeTunnel } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { eventually } from '../support/wait.js';
+import { initializeRequest } from '../support/raw-mcp.js';
 
 /**
  * MCP clients that stop reading while their server talks a lot: the gateway must not hold more than
@@ -193,12 +194,7 @@ test('non-reading legacy SSE streams are cut off past the byte bound, which ends
     const init = await fetch(`${gw.httpUrl}/servers/loud/messages?sessionId=${sessionId}`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'slow', version: '1' } },
-      }),
+      body: JSON.stringify(initializeRequest('2024-11-05', 1, 'slow')),
     });
     expect(init.status).toBe(202);
     readers.push(socket);
