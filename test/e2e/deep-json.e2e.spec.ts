@@ -1,5 +1,4 @@
-import WebSocket from 'ws';
-import { FakeTunnel } from '../support/fake-tunnel.js';
+import { FakeTunnel, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { json, parseSse, SseStream } from '../support/sse.js';
@@ -28,12 +27,7 @@ beforeAll(async () => {
 afterAll(() => gw.close());
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
-  await Promise.all(
-    open
-      .splice(0)
-      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
-      .map((t) => t.close()),
-  );
+  await closeTunnels(open);
 });
 
 async function register(name: string) {

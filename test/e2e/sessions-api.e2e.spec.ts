@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { SessionRegistry } from '../../src/reverse-proxy/session-registry.js';
 import { signToken } from '../../src/auth/sign-token.js';
-import { FakeTunnel, type Frame } from '../support/fake-tunnel.js';
+import { FakeTunnel, type Frame, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { json, SseStream } from '../support/sse.js';
@@ -14,12 +14,7 @@ const streams: SseStream[] = [];
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
   const gateways = new Set(open.map((o) => o.gw));
-  await Promise.all(
-    open
-      .splice(0)
-      .filter(({ tunnel: t }) => t.ws.readyState !== WebSocket.CLOSED)
-      .map(({ tunnel: t }) => t.close()),
-  );
+  await closeTunnels(open.splice(0).map(({ tunnel }) => tunnel));
   for (const gw of gateways) {
     await eventually(() => gw.app.get(SessionRegistry).list().length === 0, 'the sessions of the test to close');
   }

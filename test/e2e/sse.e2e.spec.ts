@@ -1,7 +1,7 @@
 import { get, type IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { SessionRegistry } from '../../src/reverse-proxy/session-registry.js';
-import { FakeTunnel } from '../support/fake-tunnel.js';
+import { FakeTunnel, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { json, parseSse, SseStream } from '../support/sse.js';
@@ -19,12 +19,7 @@ beforeAll(async () => {
 afterAll(() => gw.close());
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
-  await Promise.all(
-    open
-      .splice(0)
-      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
-      .map((t) => t.close()),
-  );
+  await closeTunnels(open);
 });
 
 async function register(name: string, token = alice) {

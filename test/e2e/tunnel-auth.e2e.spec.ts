@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import WebSocket from 'ws';
 import { signToken } from '../../src/auth/sign-token.js';
-import { FakeTunnel } from '../support/fake-tunnel.js';
+import { FakeTunnel, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { eventually } from '../support/wait.js';
@@ -62,12 +61,7 @@ async function register(url: string, token: string | undefined, server?: Record<
 }
 
 afterEach(async () => {
-  await Promise.all(
-    open
-      .splice(0)
-      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
-      .map((t) => t.close()),
-  );
+  await closeTunnels(open);
 });
 
 describe('default gateway: auth required', () => {

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { TunnelCloseCode } from '../../src/protocol/envelopes.js';
-import { FakeTunnel, type Frame } from '../support/fake-tunnel.js';
+import { FakeTunnel, type Frame, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { json, SseStream } from '../support/sse.js';
@@ -24,12 +24,7 @@ async function framesUntilMarker(tunnel: FakeTunnel): Promise<Frame[]> {
 
 afterEach(async () => {
   await Promise.all(streams.splice(0).map((s) => s.close()));
-  await Promise.all(
-    open
-      .splice(0)
-      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
-      .map((t) => t.close()),
-  );
+  await closeTunnels(open);
 });
 
 describe('message types', () => {

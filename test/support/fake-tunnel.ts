@@ -97,3 +97,13 @@ export class FakeTunnel {
     return this.closed;
   }
 }
+
+/** Closes every tunnel still open and empties the list (an afterEach's clean-up). */
+export async function closeTunnels(tunnels: FakeTunnel[]): Promise<void> {
+  await Promise.all(
+    tunnels
+      .splice(0)
+      .filter((t) => t.ws.readyState !== WebSocket.CLOSED)
+      .map((t) => t.close()),
+  );
+}
