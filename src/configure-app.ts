@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { HttpAuthenticator } from './auth/http-authenticator.js';
+import { AuthService } from './auth/auth.service.js';
 import { registerAuthHook } from './common/auth-hook.js';
 import { warnIfOpenWithoutAuth } from './common/exposure-warning.js';
 import { applyHttpLimits } from './common/http-limits.js';
@@ -10,7 +10,7 @@ import type { AppConfig } from './config/app-config.js';
 import { PACKAGE_INFO } from './config/package-info.js';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.js';
 import { ShutdownState } from './lifecycle/shutdown-state.js';
-import { TunnelConnectionGuard } from './reverse-proxy/tunnel-connection.guard.js';
+import { TunnelAdmission } from './reverse-proxy/tunnel-admission.js';
 import { TunnelWsAdapter } from './reverse-proxy/tunnel-ws.adapter.js';
 
 /** Everything main.ts sets up on the app, shared with the e2e tests (through createApp) so they run the real thing. */
@@ -20,10 +20,10 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   const shutdown = app.get(ShutdownState);
   // After the request log's hook, so refusals carry X-Request-ID too; a draining gateway refuses before it verifies.
   refuseWhileDraining(app.getHttpAdapter().getInstance(), shutdown);
-  registerAuthHook(app.getHttpAdapter().getInstance(), app.get(HttpAuthenticator));
+  registerAuthHook(app.getHttpAdapter().getInstance(), app.get(AuthService));
   applyHttpLimits(app.getHttpServer(), config.http);
   warnIfOpenWithoutAuth(config);
-  app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelConnectionGuard), config.tunnel.maxFrameBytes, () => shutdown.draining));
+  app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelAdmission), config.tunnel.maxFrameBytes, () => shutdown.draining));
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

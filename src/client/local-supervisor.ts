@@ -3,6 +3,7 @@
  * when it exits, and gives up after too many crashes in a row. Independent of the gateway
  * connection, so the server survives any number of reconnects.
  */
+import { CorrelationTable } from '../protocol/correlation-table.js';
 import type { JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
 import { classifyJsonRpc } from '../protocol/json-rpc.js';
 import { Backoff, formatDelay } from './backoff.js';
@@ -33,10 +34,9 @@ export interface SupervisorOptions {
   logger: Logger;
 }
 
+/** What the supervisor remembers of one of its own calls: the method, for the timeout message. */
 interface OwnCall {
-  resolve: (answer: JsonRpcResponse) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  method: string;
 }
 
 type State = 'idle' | 'starting' | 'ready' | 'down' | 'stopped';
@@ -44,7 +44,11 @@ type State = 'idle' | 'starting' | 'ready' | 'down' | 'stopped';
 export class LocalSupervisor {
   private state: State = 'idle';
   private server: LocalServer | undefined;
-  private readonly ownCalls = new Map<string, OwnCall>();
+  /** The supervisor's own requests (the handshake), under ids of their own so the gateway's traffic never collides with them. */
+  private readonly ownCalls = new CorrelationTable<OwnCall>({
+    prefix: 'mcp-tunnel-own-',
+    timedOut: (timeoutMs, call) => new HandshakeError(`did not answer ${call.method} within ${formatDelay(timeoutMs)}`),
+  });
   private readonly backoff: Backoff;
   private restartTimer: NodeJS.Timeout | undefined;
   /** Why the current server is being stopped by us, to report instead of "killed by SIGTERM". */
@@ -82,7 +86,7 @@ export class LocalSupervisor {
     this.state = 'stopped';
     clearTimeout(this.restartTimer);
     this.backoff.dispose();
-    this.failOwnCalls(new Error('stopping'));
+    this.ownCalls.failAll(new Error('stopping'));
     const server = this.server;
     this.server = undefined;
     if (server) {
@@ -143,35 +147,15 @@ export class LocalSupervisor {
 
   /** One of the supervisor's own requests (the handshake), answered without involving the tunnel. */
   private call(server: LocalServer, request: JsonRpcRequest): Promise<JsonRpcResponse> {
-    const id = String(request.id);
-    const timeoutMs = this.options.handshakeTimeoutMs;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.ownCalls.delete(id);
-        reject(new HandshakeError(`did not answer ${request.method} within ${formatDelay(timeoutMs)}`));
-      }, timeoutMs);
-      this.ownCalls.set(id, { resolve, reject, timer });
-      server.send(request).catch((err: Error) => {
-        clearTimeout(timer);
-        this.ownCalls.delete(id);
-        reject(err);
-      });
-    });
+    const { id, answer } = this.ownCalls.open(request.id, this.options.handshakeTimeoutMs, { method: request.method });
+    server.send({ ...request, id }).catch((err: Error) => this.ownCalls.fail(id, err));
+    return answer;
   }
 
   private onServerMessage(server: LocalServer, message: unknown): void {
     if (server !== this.server) return;
-    if (classifyJsonRpc(message) === 'response') {
-      const id = String((message as JsonRpcResponse).id);
-      const own = this.ownCalls.get(id);
-      if (own) {
-        // The handshake's answer stays here; the gateway never sees it.
-        this.ownCalls.delete(id);
-        clearTimeout(own.timer);
-        own.resolve(message as JsonRpcResponse);
-        return;
-      }
-    }
+    // The handshake's answer stays here (with the handshake's own id back); the gateway never sees it.
+    if (classifyJsonRpc(message) === 'response' && this.ownCalls.settle(message as JsonRpcResponse)) return;
     this.handlers.message(message);
   }
 
@@ -181,7 +165,7 @@ export class LocalSupervisor {
     this.state = 'down';
     this.backoff.markDown();
     const reported: LocalServerExit = this.stopReason ? { ...exit, reason: this.stopReason } : exit;
-    this.failOwnCalls(new HandshakeError(reported.reason));
+    this.ownCalls.failAll(new HandshakeError(reported.reason));
     if (this.backoff.attempt >= this.options.maxRestarts) {
       const crashes = this.backoff.attempt + 1;
       this.handlers.failed(
@@ -194,14 +178,6 @@ export class LocalSupervisor {
     const delay = this.backoff.next();
     this.handlers.down(reported, delay);
     this.restartTimer = setTimeout(() => void this.launch(), delay);
-  }
-
-  private failOwnCalls(error: Error): void {
-    for (const call of this.ownCalls.values()) {
-      clearTimeout(call.timer);
-      call.reject(error);
-    }
-    this.ownCalls.clear();
   }
 }
 

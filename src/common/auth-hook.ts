@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AuthError } from '../auth/auth.service.js';
-import type { HttpAuthenticator } from '../auth/http-authenticator.js';
+import { AuthError } from '../auth/auth-error.js';
+import type { AuthService } from '../auth/auth.service.js';
 import { setRequestPrincipal } from '../auth/request-principal.js';
 import { gatewayErrorBody } from './http-exception.filter.js';
 
@@ -25,11 +25,12 @@ function hasBody(req: FastifyRequest): boolean {
 
 /**
  * Authenticates every HTTP request in Fastify's `onRequest` hook, before its body is read: a caller
- * without valid credentials costs the gateway its headers only, never a 4 MiB body. The principal is
+ * without valid credentials costs the gateway its headers only, never a 4 MiB body. AuthService is the
+ * same entry the tunnel upgrade uses (a repeat token answered from the VerifiedTokenCache). The principal is
  * kept for JwtAuthGuard (auth/request-principal.ts), so a token is verified once per request. Decided by
  * the matched route pattern, not the raw URL, so `/docs/../x` or `/%68ealth` cannot pass as public.
  */
-export function registerAuthHook(fastify: FastifyInstance, auth: HttpAuthenticator): void {
+export function registerAuthHook(fastify: FastifyInstance, auth: AuthService): void {
   fastify.addHook('onRequest', async (req, reply) => {
     if (isPublicRoute(req.routeOptions.url)) return;
     try {

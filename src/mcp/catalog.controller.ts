@@ -1,8 +1,8 @@
-import { Controller, Get, Inject, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Controller, Get, Inject, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { Authenticated } from '../auth/authenticated.decorator.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -12,10 +12,8 @@ import { ServerCatalog } from './server-catalog.service.js';
 
 /** `GET /servers`: the MCP servers the caller can reach, with their URLs. */
 @ApiTags('mcp')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
 @Controller('servers')
-@UseGuards(JwtAuthGuard)
+@Authenticated()
 export class CatalogController {
   private readonly hosts: HostAllowList;
 

@@ -1,7 +1,6 @@
 import { Controller, Get, Inject, Logger, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBearerAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -10,12 +9,11 @@ import {
   ApiProduces,
   ApiQuery,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Authenticated } from '../auth/authenticated.decorator.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -31,12 +29,12 @@ import { guardResponseWrites } from './slow-reader.js';
  * The session ends when the stream closes.
  */
 @ApiTags('mcp')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
 @ApiForbiddenResponse({ description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.' })
 @ApiParam({ name: 'name', description: 'Server name given at register' })
 @Controller('servers/:name')
-@UseGuards(HostGuard, OriginGuard, JwtAuthGuard)
+@Authenticated()
+// Applied before @Authenticated() (bottom up), so these guards run ahead of its JwtAuthGuard.
+@UseGuards(HostGuard, OriginGuard)
 export class LegacySseController {
   private readonly logger = new Logger('LegacySse');
 

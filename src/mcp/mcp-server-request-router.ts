@@ -2,8 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { JsonRpcErrorCode, jsonRpcError, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { InFlightCall } from '../reverse-proxy/call-context.js';
 import { CallError } from '../reverse-proxy/pending-calls.js';
-import { publishAsEvent, type ServerRequestRouter } from '../reverse-proxy/server-request-router.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import { publishAsEvent, type RequestingTunnel, type ServerRequestRouter } from '../reverse-proxy/server-request-router.js';
 import { McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
 import { StatelessCaller } from './stateless-caller.js';
@@ -29,12 +28,12 @@ type Target =
  * needed capability. Nobody able to answer gets the server a JSON-RPC error, never silence.
  */
 @Injectable()
-export class McpServerRequestRouter implements ServerRequestRouter<TunnelSession> {
+export class McpServerRequestRouter implements ServerRequestRouter {
   private readonly logger = new Logger('McpServerRequests');
 
   constructor(private readonly sessions: McpSessionStore) {}
 
-  route(request: JsonRpcRequest, tunnel: TunnelSession): void {
+  route(request: JsonRpcRequest, tunnel: RequestingTunnel): void {
     const target = this.pick(request, tunnel);
     switch (target.kind) {
       case 'events':
@@ -70,7 +69,7 @@ export class McpServerRequestRouter implements ServerRequestRouter<TunnelSession
     }
   }
 
-  private pick(request: JsonRpcRequest, tunnel: TunnelSession): Target {
+  private pick(request: JsonRpcRequest, tunnel: RequestingTunnel): Target {
     const linked = relatedRequestOf(request);
     const linkedCall = linked === undefined ? undefined : tunnel.inFlightCall(linked);
     if (linkedCall) return this.targetOf(linkedCall, request.method) ?? { kind: 'nobody' };
@@ -103,11 +102,7 @@ function relatedRequestOf(request: JsonRpcRequest): string | undefined {
   return typeof link === 'string' ? link : undefined;
 }
 
-function reply(tunnel: TunnelSession, answer: JsonRpcResponse): void {
-  if (!tunnel.isOpen) return;
-  try {
-    tunnel.forward(answer);
-  } catch {
-    // The tunnel closed while the client was answering; the server is gone with it.
-  }
+/** A tunnel that closed while the client was answering is ignored: the server is gone with it. */
+function reply(tunnel: RequestingTunnel, answer: JsonRpcResponse): void {
+  tunnel.tryForward(answer);
 }

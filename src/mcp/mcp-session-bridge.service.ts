@@ -71,7 +71,7 @@ export class McpSessionBridge {
   /** The server was initialized once by its tunnel; each client gets the registered answer, in its own version. */
   private async initialize(session: McpClientSession, request: JsonRpcRequest): Promise<void> {
     const tunnel = this.relay.tunnelOf(session);
-    if (!tunnel?.server) {
+    if (!tunnel) {
       await session.send(
         jsonRpcError(request.id, CALL_FAILURES.closed.jsonRpcCode, `Server "${session.serverName}" is not connected to the gateway`),
       );
@@ -99,11 +99,8 @@ export class McpSessionBridge {
       if (tunnelId) tunnel.cancel(tunnelId, typeof reason === 'string' ? reason.slice(0, 200) : 'Cancelled by the client');
       return;
     }
-    try {
-      tunnel.forward(notification);
-    } catch {
-      // The tunnel closed meanwhile; a notification has nobody to fail.
-    }
+    // A tunnel closed meanwhile is ignored: a notification has nobody to fail.
+    tunnel.tryForward(notification);
   }
 
   /** The client session is over (DELETE, closed stream, idle expiry, gateway shutdown): nothing of it may linger. */

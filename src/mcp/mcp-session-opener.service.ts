@@ -16,7 +16,7 @@ import { canAccess, type Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { TunnelHandle } from '../reverse-proxy/tunnel-handle.js';
 import { BoundedEventStore } from './bounded-event-store.js';
 import { EventStoreBudget } from './event-store-budget.js';
 import { McpClientSession, type McpTransportKind } from './mcp-client-session.js';
@@ -82,27 +82,27 @@ export class McpSessionOpener {
 
   private open(
     id: string,
-    tunnel: TunnelSession,
+    tunnel: TunnelHandle,
     principal: Principal,
     kind: McpTransportKind,
     transport: Transport,
     eventStore?: BoundedEventStore,
   ): McpClientSession {
     const limits = { maxAsks: this.config.tunnel.maxPendingPerSession, askTimeoutMs: this.config.requests.defaultTimeoutMs };
-    const session = new McpClientSession(id, tunnel.name!, principal.user, kind, transport, serverIdentityOf(tunnel), limits, eventStore);
+    const session = new McpClientSession(id, tunnel.name, principal.user, kind, transport, serverIdentityOf(tunnel), limits, eventStore);
     this.bridge.attach(session);
     return session;
   }
 
   /** The ready tunnel serving `name`, if the caller may reach it (404 unknown name, 403 someone else's server). */
-  reachable(name: string, principal: Principal): TunnelSession {
-    const tunnel = this.registry.byName(name);
-    if (!tunnel || tunnel.state !== 'ready') throw new NotFoundException(`Server ${name.slice(0, 128)} not found`);
+  reachable(name: string, principal: Principal): TunnelHandle {
+    const tunnel = this.registry.readyByName(name);
+    if (!tunnel) throw new NotFoundException(`Server ${name.slice(0, 128)} not found`);
     if (!canAccess(principal, tunnel.owner)) throw new ForbiddenException('Not authorized for this server');
     return tunnel;
   }
 
-  private reachableServer(name: string, principal: Principal): TunnelSession {
+  private reachableServer(name: string, principal: Principal): TunnelHandle {
     const tunnel = this.reachable(name, principal);
     if (this.sessions.isFull) throw new ServiceUnavailableException('Too many MCP sessions on this gateway; try again later');
     // One user cannot take the whole gateway: others keep their share of the global cap.

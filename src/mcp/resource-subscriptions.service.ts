@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { JsonRpcRequest } from '../protocol/json-rpc.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { SessionHandle } from '../reverse-proxy/tunnel-handle.js';
 import type { McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
 import { TunnelRelay } from './tunnel-relay.service.js';
@@ -50,7 +50,7 @@ export class ResourceSubscriptions {
   }
 
   /** A session ended: unsubscribe the server from URIs nobody else follows. */
-  release(session: McpClientSession, tunnel: TunnelSession | undefined): void {
+  release(session: McpClientSession, tunnel: SessionHandle | undefined): void {
     for (const uri of session.subscriptions) {
       if (tunnel && !this.othersSubscribed(session, uri)) this.send(tunnel, 'resources/unsubscribe', uri);
     }
@@ -58,7 +58,7 @@ export class ResourceSubscriptions {
   }
 
   /** A new tunnel serves the name: subscribe it to what the name's clients follow. */
-  restore(tunnel: TunnelSession): void {
+  restore(tunnel: SessionHandle): void {
     const uris = new Set<string>();
     for (const session of this.sessions.ofServer(tunnel.name ?? '')) for (const uri of session.subscriptions) uris.add(uri);
     for (const uri of uris) this.send(tunnel, 'resources/subscribe', uri);
@@ -68,7 +68,7 @@ export class ResourceSubscriptions {
     return this.sessions.ofServer(session.serverName).some((s) => s !== session && s.subscriptions.has(uri));
   }
 
-  private send(tunnel: TunnelSession, method: string, uri: string): void {
+  private send(tunnel: SessionHandle, method: string, uri: string): void {
     this.relay.fireAndForget(tunnel, { jsonrpc: '2.0', method, params: { uri } }, `gateway-subscription-${++this.seq}`);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { canAccess, type Principal } from '../auth/principal.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { SessionHandle, TunnelHandle } from '../reverse-proxy/tunnel-handle.js';
 import type { ServerCatalogEntryDto } from './dto/server-catalog.dto.js';
 
 /**
@@ -11,7 +11,7 @@ import type { ServerCatalogEntryDto } from './dto/server-catalog.dto.js';
  */
 @Injectable()
 export class ServerCatalog {
-  private readonly toolCounts = new WeakMap<TunnelSession, number>();
+  private readonly toolCounts = new WeakMap<SessionHandle, number>();
 
   constructor(private readonly registry: SessionRegistry) {}
 
@@ -19,13 +19,13 @@ export class ServerCatalog {
   entries(principal: Principal, baseUrl: string): ServerCatalogEntryDto[] {
     return this.registry
       .list()
-      .filter((t) => t.state === 'ready' && t.server && canAccess(principal, t.owner))
+      .filter((t): t is TunnelHandle => t.isReady() && canAccess(principal, t.owner))
       .map((t) => this.entry(t, baseUrl))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Learns the tool count from an unpaginated `tools/list` answer. */
-  observe(tunnel: TunnelSession, request: JsonRpcRequest, answer: JsonRpcResponse): void {
+  observe(tunnel: SessionHandle, request: JsonRpcRequest, answer: JsonRpcResponse): void {
     if (request.method !== 'tools/list' || !('result' in answer)) return;
     const params = request.params as Record<string, unknown> | undefined;
     const result = answer.result as Record<string, unknown> | null;
@@ -33,12 +33,12 @@ export class ServerCatalog {
     this.toolCounts.set(tunnel, result.tools.length);
   }
 
-  forgetTools(tunnel: TunnelSession): void {
+  forgetTools(tunnel: SessionHandle): void {
     this.toolCounts.delete(tunnel);
   }
 
-  private entry(tunnel: TunnelSession, baseUrl: string): ServerCatalogEntryDto {
-    const server = tunnel.server!;
+  private entry(tunnel: TunnelHandle, baseUrl: string): ServerCatalogEntryDto {
+    const server = tunnel.server;
     const info = server.serverInfo ?? {};
     const path = `${baseUrl}/servers/${encodeURIComponent(server.name)}`;
     const title = server.title ?? (typeof info.title === 'string' ? info.title : undefined);

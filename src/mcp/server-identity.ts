@@ -1,5 +1,5 @@
 import { isObject } from '../protocol/json-rpc.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { SessionHandle } from '../reverse-proxy/tunnel-handle.js';
 
 /**
  * What an MCP client relies on after initialize: who runs the server and what it can do. A tunnel
@@ -11,7 +11,7 @@ export interface ServerIdentity {
   capabilities: string;
 }
 
-export function serverIdentityOf(tunnel: TunnelSession): ServerIdentity {
+export function serverIdentityOf(tunnel: SessionHandle): ServerIdentity {
   return { owner: tunnel.owner, capabilities: canonicalJson(tunnel.server?.capabilities ?? {}) };
 }
 

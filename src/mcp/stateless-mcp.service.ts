@@ -27,7 +27,7 @@ import {
 } from '../protocol/json-rpc.js';
 import { CALL_FAILURES, CallError, type CallFailure } from '../reverse-proxy/call-error.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { TunnelHandle } from '../reverse-proxy/tunnel-handle.js';
 import { initializeResult } from './initialize-result.js';
 import { ServerCatalog } from './server-catalog.service.js';
 import type { StreamLimits } from './slow-reader.js';
@@ -39,7 +39,7 @@ export const STATELESS_REVISION = '2026-07-28';
 
 /** What the door hands the SDK's per-request server factory (through `authInfo.extra`, the SDK's pass-through). */
 interface StatelessRequestContext {
-  tunnel: TunnelSession;
+  tunnel: TunnelHandle;
   principal: Principal;
 }
 
@@ -96,10 +96,10 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Serves one 2026-era POST (its parsed `body`) for a caller already allowed to reach `tunnel`. */
-  async serve(tunnel: TunnelSession, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async serve(tunnel: TunnelHandle, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const context: StatelessRequestContext = { tunnel, principal };
     const authInfo: AuthInfo = { token: '', clientId: principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
-    const entry = this.handlerFor(tunnel.name!);
+    const entry = this.handlerFor(tunnel.name);
     const counted = (body as { method?: unknown } | undefined)?.method !== 'subscriptions/listen';
     if (counted) entry.active++;
     // The request's signal: the response closed before it was over (the client left, or was cut off).
@@ -173,7 +173,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   /** The per-request SDK server: the registered identity, and a relay for every method it does not answer itself. */
   private serverFor(ctx: McpRequestContext): Server {
     const { tunnel, principal } = (ctx.authInfo?.extra as { gateway: StatelessRequestContext }).gateway;
-    const registered = initializeResult(tunnel.server!, STATELESS_REVISION);
+    const registered = initializeResult(tunnel.server, STATELESS_REVISION);
     const server = new Server(registered.serverInfo as { name: string; version: string }, {
       capabilities: registered.capabilities as Record<string, unknown>,
       ...(typeof registered.instructions === 'string' ? { instructions: registered.instructions } : {}),
@@ -185,14 +185,14 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   }
 
   private async relay(
-    tunnel: TunnelSession,
+    tunnel: TunnelHandle,
     principal: Principal,
     request: JSONRPCRequest,
     ctx: ServerContext,
   ): Promise<Record<string, unknown>> {
     const state = ctx.mcpReq.requestState();
     if (typeof state === 'string') return this.resume(tunnel, principal, request, ctx, state);
-    if (!tunnel.isOpen || tunnel.state !== 'ready') {
+    if (!tunnel.isOpen) {
       throw protocolErrorFor('closed', `Server "${tunnel.name}" is not connected to the gateway`);
     }
     const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
@@ -214,7 +214,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
       .finally(() => {
         // Questions the client never answered must not leave the server waiting.
         for (const ask of caller.asks.splice(0)) {
-          forwardQuietly(tunnel, jsonRpcError(ask.request.id, JsonRpcErrorCode.InternalError, 'The request this input was for has ended'));
+          tunnel.tryForward(jsonRpcError(ask.request.id, JsonRpcErrorCode.InternalError, 'The request this input was for has ended'));
         }
       });
     return this.round(tunnel, caller, ctx);
@@ -222,21 +222,20 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
 
   /** A retry carrying `requestState`: hand the client's answers to the server and wait on the same call. */
   private async resume(
-    tunnel: TunnelSession,
+    tunnel: TunnelHandle,
     principal: Principal,
     request: JSONRPCRequest,
     ctx: ServerContext,
     state: string,
   ): Promise<Record<string, unknown>> {
-    const call = tunnel.inFlight().find((c) => c.context.caller?.key === state);
-    const caller = call?.context.caller;
+    const caller = tunnel.findCaller(state);
     if (!(caller instanceof StatelessCaller) || caller.user !== principal.user || caller.method !== request.method) {
       throw new ProtocolError(JsonRpcErrorCode.InvalidParams, 'Invalid params: unknown or expired requestState');
     }
     const responses = ctx.mcpReq.inputResponses ?? {};
     for (const [key, result] of Object.entries(responses)) {
       const ask = caller.take(key);
-      if (ask) forwardQuietly(tunnel, { jsonrpc: '2.0', id: ask.request.id, result: result as Record<string, unknown> });
+      if (ask) tunnel.tryForward({ jsonrpc: '2.0', id: ask.request.id, result: result as Record<string, unknown> });
     }
     return this.round(tunnel, caller, ctx);
   }
@@ -245,7 +244,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
    * One round of a call: resolves with the server's result, or with `input_required` when the
    * server asks the client something first. A stream that closes before either cancels the call.
    */
-  private async round(tunnel: TunnelSession, caller: StatelessCaller, ctx: ServerContext): Promise<Record<string, unknown>> {
+  private async round(tunnel: TunnelHandle, caller: StatelessCaller, ctx: ServerContext): Promise<Record<string, unknown>> {
     const answer = caller.answer!;
     const exchange = { notify: (n: JsonRpcNotification) => ctx.mcpReq.notify(n as Notification) };
     caller.attach(exchange);
@@ -299,14 +298,6 @@ function requestIdOf(body: unknown): string | number | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const id = (body as { id?: unknown }).id;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function forwardQuietly(tunnel: TunnelSession, message: JsonRpcResponse): void {
-  try {
-    tunnel.forward(message);
-  } catch {
-    // The tunnel closed; the call fails with it.
-  }
 }
 
 function serverEventOf(notification: JsonRpcNotification): ServerEvent | undefined {

@@ -2,7 +2,6 @@ import { Controller, Delete, Get, Inject, Logger, Param, Post, Req, Res, UseGuar
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiForbiddenResponse,
   ApiMethodNotAllowedResponse,
   ApiNotFoundResponse,
@@ -11,12 +10,11 @@ import {
   ApiParam,
   ApiProduces,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Authenticated } from '../auth/authenticated.decorator.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -44,12 +42,12 @@ const ANSWER_WAIT_MS = 20;
  * the stateless door instead, so both eras share the URL.
  */
 @ApiTags('mcp')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
 @ApiForbiddenResponse({ description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.' })
 @ApiParam({ name: 'name', description: 'Server name given at register' })
 @Controller('servers/:name/mcp')
-@UseGuards(HostGuard, OriginGuard, JwtAuthGuard)
+@Authenticated()
+// Applied before @Authenticated() (bottom up), so these guards run ahead of its JwtAuthGuard.
+@UseGuards(HostGuard, OriginGuard)
 export class StreamableHttpController {
   private readonly logger = new Logger('StreamableHttp');
   /** How far a client's stream may fall behind before it is cut off. */

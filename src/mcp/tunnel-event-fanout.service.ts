@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { Subscription } from 'rxjs';
 import type { JsonRpcNotification } from '../protocol/json-rpc.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { SessionHandle } from '../reverse-proxy/tunnel-handle.js';
 import type { McpClientSession } from './mcp-client-session.js';
 import { McpServerRequestRouter } from './mcp-server-request-router.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
@@ -40,7 +40,7 @@ export class TunnelEventFanout implements OnModuleInit, OnModuleDestroy {
     this.changes?.unsubscribe();
   }
 
-  private onRegistered(tunnel: TunnelSession): void {
+  private onRegistered(tunnel: SessionHandle): void {
     const name = tunnel.name;
     if (!name) return;
     tunnel.routeServerRequestsWith(this.router);
@@ -66,7 +66,7 @@ export class TunnelEventFanout implements OnModuleInit, OnModuleDestroy {
     this.subscriptions.restore(tunnel);
   }
 
-  private deliver(tunnel: TunnelSession, notification: JsonRpcNotification): void {
+  private deliver(tunnel: SessionHandle, notification: JsonRpcNotification): void {
     const name = tunnel.name ?? '';
     const params = (notification.params ?? {}) as Record<string, unknown>;
     const method = notification.method;

@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { jsonRpcError, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
 import { CALL_FAILURES, CallError } from '../reverse-proxy/call-error.js';
 import { SessionRegistry } from '../reverse-proxy/session-registry.js';
-import type { TunnelSession } from '../reverse-proxy/tunnel-session.js';
+import type { SessionHandle, TunnelHandle } from '../reverse-proxy/tunnel-handle.js';
 import type { McpClientSession } from './mcp-client-session.js';
 import { ServerCatalog } from './server-catalog.service.js';
 
@@ -24,9 +24,9 @@ export class TunnelRelay {
    * The ready tunnel serving this session's name, if it is still run by the same owner (a name
    * freed and taken by someone else must not inherit the old owner's clients).
    */
-  tunnelOf(session: McpClientSession): TunnelSession | undefined {
-    const tunnel = this.registry.byName(session.serverName);
-    if (!tunnel || tunnel.state !== 'ready' || tunnel.owner !== session.server.owner) return undefined;
+  tunnelOf(session: McpClientSession): TunnelHandle | undefined {
+    const tunnel = this.registry.readyByName(session.serverName);
+    if (!tunnel || tunnel.owner !== session.server.owner) return undefined;
     return tunnel;
   }
 
@@ -57,7 +57,7 @@ export class TunnelRelay {
   }
 
   /** A request of the gateway's own (e.g. re-subscribing a resource); the answer is not needed. */
-  fireAndForget(tunnel: TunnelSession, request: Omit<JsonRpcRequest, 'id'>, id: string): void {
+  fireAndForget(tunnel: SessionHandle, request: Omit<JsonRpcRequest, 'id'>, id: string): void {
     try {
       tunnel.call({ ...request, id }, this.config.requests.defaultTimeoutMs).catch(() => undefined);
     } catch {

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { canAccess, type Principal } from '../auth/principal.js';
 import { SessionRegistry } from './session-registry.js';
-import type { TunnelSession } from './tunnel-session.js';
+import type { SessionHandle } from './tunnel-handle.js';
 
 /** Request field the guard puts the resolved session in, for @CurrentSession(). */
 export const SESSION_KEY = 'tunnelSession';
@@ -18,7 +18,7 @@ export class OwnershipGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<{
       params: { id?: string };
       user: Principal;
-      [SESSION_KEY]?: TunnelSession;
+      [SESSION_KEY]?: SessionHandle;
     }>();
     const id = req.params.id ?? '';
     const session = this.registry.get(id);

@@ -1,3 +1,4 @@
+import { CorrelationTable, type CorrelatedCall } from '../protocol/correlation-table.js';
 import type { JsonRpcId, JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { CallContext, InFlightCall } from './call-context.js';
 import { CallError } from './call-error.js';
@@ -5,32 +6,35 @@ import { CallError } from './call-error.js';
 // The error type and what each door answers for it live in call-error.ts; re-exported for the callers that import it from here.
 export { CallError, type CallFailure } from './call-error.js';
 
-interface PendingCall {
-  originalId: JsonRpcId;
-  context: CallContext;
-  resolve: (response: JsonRpcResponse) => void;
-  reject: (error: CallError) => void;
-  timer: NodeJS.Timeout;
+/** The gateway's view of a call in flight (call-context.ts) from the shared table's. */
+function inFlight(call: CorrelatedCall<CallContext>): InFlightCall {
+  return { tunnelId: call.id, callerRequestId: call.callerId, context: call.context };
 }
 
 /**
  * The one correlation table of a tunnel: every call sent down the tunnel gets a tunnel-unique id,
  * so callers that chose the same id never see each other's answers; the caller's id is put back
- * on the way out. The same class correlates requests the gateway sends up to an MCP client.
+ * on the way out. The same class correlates requests the gateway sends up to an MCP client. The
+ * gateway's flavour of the protocol's `CorrelationTable`: fails with CallError, remembers a CallContext.
  */
 export class PendingCalls {
-  private readonly calls = new Map<string, PendingCall>();
-  private seq = 0;
+  private readonly table: CorrelationTable<CallContext, CallError>;
 
   constructor(
-    private readonly limit: number,
-    private readonly prefix = 'gw-',
+    limit: number,
+    prefix = 'gw-',
     /** Who answers, for timeout messages. */
-    private readonly peer = 'the tunnel',
-  ) {}
+    peer = 'the tunnel',
+  ) {
+    this.table = new CorrelationTable<CallContext, CallError>({
+      prefix,
+      timedOut: (timeoutMs) => new CallError('timeout', `No answer from ${peer} within ${timeoutMs} ms`),
+      limit: { max: limit, busy: (max) => new CallError('busy', `Too many requests in flight on this session (limit ${max})`) },
+    });
+  }
 
   get size(): number {
-    return this.calls.size;
+    return this.table.size;
   }
 
   /**
@@ -43,83 +47,48 @@ export class PendingCalls {
     onTimeout: (tunnelId: string) => void,
     context: CallContext = {},
   ): { tunnelId: string; answer: Promise<JsonRpcResponse> } {
-    if (this.calls.size >= this.limit) {
-      throw new CallError('busy', `Too many requests in flight on this session (limit ${this.limit})`);
-    }
-    const tunnelId = `${this.prefix}${++this.seq}`;
-    const answer = new Promise<JsonRpcResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.calls.delete(tunnelId)) return;
-        onTimeout(tunnelId);
-        reject(new CallError('timeout', `No answer from ${this.peer} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.calls.set(tunnelId, { originalId, context, resolve, reject, timer });
-    });
-    return { tunnelId, answer };
+    const { id, answer } = this.table.open(originalId, timeoutMs, context, onTimeout);
+    return { tunnelId: id, answer };
   }
 
   /** Hands a response to the call that waits for it; returns it with the caller's id, or undefined when none waits. */
   settle(response: JsonRpcResponse): JsonRpcResponse | undefined {
-    if (typeof response.id !== 'string') return undefined;
-    const call = this.calls.get(response.id);
-    if (!call) return undefined;
-    this.calls.delete(response.id);
-    clearTimeout(call.timer);
-    const restored = { ...response, id: call.originalId } as JsonRpcResponse;
-    call.resolve(restored);
-    return restored;
+    return this.table.settle(response);
   }
 
   /** Forgets a call without settling it, e.g. when its request could not be sent. */
   drop(tunnelId: string): void {
-    const call = this.calls.get(tunnelId);
-    if (!call) return;
-    clearTimeout(call.timer);
-    this.calls.delete(tunnelId);
+    this.table.drop(tunnelId);
   }
 
   /** Rejects one call; returns whether it was in flight. */
   fail(tunnelId: string, error: CallError): boolean {
-    const call = this.calls.get(tunnelId);
-    if (!call) return false;
-    clearTimeout(call.timer);
-    this.calls.delete(tunnelId);
-    call.reject(error);
-    return true;
+    return this.table.fail(tunnelId, error);
   }
 
   /** The caller's id for a tunnel id still in flight. */
   originalId(tunnelId: string): JsonRpcId | undefined {
-    return this.calls.get(tunnelId)?.originalId;
+    return this.table.get(tunnelId)?.callerId;
   }
 
   /** What was recorded with a call still in flight. */
   get(tunnelId: string): InFlightCall | undefined {
-    const call = this.calls.get(tunnelId);
-    return call && { tunnelId, callerRequestId: call.originalId, context: call.context };
+    const call = this.table.get(tunnelId);
+    return call && inFlight(call);
   }
 
   /** The tunnel id of the first call in flight that matches. */
   find(match: (call: InFlightCall) => boolean): string | undefined {
-    for (const [tunnelId, call] of this.calls) {
-      if (match({ tunnelId, callerRequestId: call.originalId, context: call.context })) return tunnelId;
-    }
-    return undefined;
+    return this.table.find((call) => match(inFlight(call)));
   }
 
   /** Every call in flight, most recent first. */
   newestFirst(): InFlightCall[] {
-    const out: InFlightCall[] = [];
-    for (const [tunnelId, call] of this.calls) out.push({ tunnelId, callerRequestId: call.originalId, context: call.context });
-    return out.reverse();
+    return this.table.newestFirst().map(inFlight);
   }
 
   /** Rejects every call in flight, e.g. when the tunnel closes. */
   failAll(error: CallError): void {
-    for (const call of this.calls.values()) {
-      clearTimeout(call.timer);
-      call.reject(error);
-    }
-    this.calls.clear();
+    this.table.failAll(error);
   }
 }

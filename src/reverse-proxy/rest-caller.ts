@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/json-rpc.js';
 import type { TunnelCaller } from './call-context.js';
-import type { TunnelSession } from './tunnel-session.js';
+import type { SessionHandle } from './tunnel-handle.js';
 
 /** Why a REST caller's notifications/cancelled was not carried out. */
 export type RestCancelRefusal = 'no-request-id' | 'not-yours';
@@ -15,7 +15,7 @@ export class RestCaller implements TunnelCaller {
   readonly key: string;
 
   constructor(
-    private readonly tunnel: TunnelSession,
+    private readonly tunnel: SessionHandle,
     principal: Principal,
   ) {
     // ':' keeps REST keys apart from MCP session ids (UUIDs) and stateless keys.
@@ -27,7 +27,7 @@ export class RestCaller implements TunnelCaller {
     this.tunnel.publish({ type: 'notification', payload: notification });
   }
 
-  /** Sends a request as this caller; see TunnelSession.call. */
+  /** Sends a request as this caller; see SessionHandle.call. */
   call(request: JsonRpcRequest, timeoutMs: number): Promise<JsonRpcResponse> {
     return this.tunnel.call(request, timeoutMs, this);
   }

@@ -4,7 +4,7 @@ import { InMemorySessionRegistry } from './in-memory-session-registry.js';
 import { OwnershipGuard } from './ownership.guard.js';
 import { SessionRegistry } from './session-registry.js';
 import { SessionsController } from './sessions.controller.js';
-import { TunnelConnectionGuard } from './tunnel-connection.guard.js';
+import { TunnelAdmission } from './tunnel-admission.js';
 import { TunnelProtocolService } from './tunnel-protocol.service.js';
 import { TunnelGateway } from './tunnel.gateway.js';
 
@@ -14,11 +14,11 @@ import { TunnelGateway } from './tunnel.gateway.js';
   controllers: [SessionsController],
   providers: [
     { provide: SessionRegistry, useClass: InMemorySessionRegistry },
-    TunnelConnectionGuard,
+    TunnelAdmission,
     TunnelProtocolService,
     TunnelGateway,
     OwnershipGuard,
   ],
-  exports: [SessionRegistry, TunnelConnectionGuard],
+  exports: [SessionRegistry, TunnelAdmission],
 })
 export class ReverseProxyModule {}

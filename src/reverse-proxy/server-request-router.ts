@@ -1,22 +1,33 @@
 import { JsonRpcErrorCode, jsonRpcError, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/json-rpc.js';
+import type { InFlightCall } from './call-context.js';
 import type { SessionEvent } from './session-event.js';
 
 /**
- * What the default router uses of the tunnel a request came through (a TunnelSession; declared here
- * so that this module and tunnel-session.ts do not import each other).
+ * What a router uses of the tunnel a request came through: the tunnel endpoint's side of a
+ * TunnelSession (declared here so that this module and tunnel-session.ts do not import each other).
+ * Routers run where the tunnel is, next to its correlation table.
  */
 export interface RequestingTunnel {
-  readonly streamSubscribers: number;
+  readonly id: string;
+  readonly name: string | undefined;
+  readonly isOpen: boolean;
+  /** Whether an SSE stream follows the session. */
+  readonly hasStreamSubscribers: boolean;
   publish(event: SessionEvent): void;
-  forward(payload: JsonRpcMessage): void;
+  /** Sends an answer to the server; a closed tunnel is ignored. Returns whether it was sent. */
+  tryForward(payload: JsonRpcMessage): boolean;
+  /** Calls in flight, most recent first. */
+  inFlight(): InFlightCall[];
+  /** The call in flight under this tunnel id. */
+  inFlightCall(tunnelId: string): InFlightCall | undefined;
 }
 
 /**
  * Decides who answers a request the local server sends to its client (sampling, elicitation,
  * roots, ping). A door that knows better than "publish it" (the MCP door) installs its own.
  */
-export interface ServerRequestRouter<Tunnel extends RequestingTunnel = RequestingTunnel> {
-  route(request: JsonRpcRequest, tunnel: Tunnel): void;
+export interface ServerRequestRouter {
+  route(request: JsonRpcRequest, tunnel: RequestingTunnel): void;
 }
 
 /**
@@ -26,22 +37,19 @@ export interface ServerRequestRouter<Tunnel extends RequestingTunnel = Requestin
  */
 export const publishAsEvent: ServerRequestRouter = {
   route(request, tunnel) {
-    if (tunnel.streamSubscribers > 0) {
+    if (tunnel.hasStreamSubscribers) {
       tunnel.publish({ type: 'request', payload: request });
       return;
     }
-    try {
-      tunnel.forward(
-        request.method === 'ping'
-          ? { jsonrpc: '2.0', id: request.id, result: {} }
-          : jsonRpcError(
-              request.id,
-              JsonRpcErrorCode.MethodNotFound,
-              `No client connected through the gateway can handle ${request.method} right now`,
-            ),
-      );
-    } catch {
-      // The tunnel closed meanwhile; the server went with it.
-    }
+    // A tunnel closed meanwhile is ignored: the server went with it.
+    tunnel.tryForward(
+      request.method === 'ping'
+        ? { jsonrpc: '2.0', id: request.id, result: {} }
+        : jsonRpcError(
+            request.id,
+            JsonRpcErrorCode.MethodNotFound,
+            `No client connected through the gateway can handle ${request.method} right now`,
+          ),
+    );
   },
 };

@@ -1,7 +1,7 @@
 import { Logger, type MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { SessionEvent } from './session-event.js';
-import type { TunnelSession } from './tunnel-session.js';
+import type { SessionHandle } from './tunnel-handle.js';
 
 const logger = new Logger('SessionStream');
 
@@ -18,7 +18,7 @@ export interface SessionStreamOptions {
  * at an interval, and `closed` last, after which the stream completes. A client that stops
  * keeping up gets a `dropped` event and the stream ends, so its backlog cannot grow without bound.
  */
-export function sessionStream(session: TunnelSession, options: SessionStreamOptions): Observable<MessageEvent> {
+export function sessionStream(session: SessionHandle, options: SessionStreamOptions): Observable<MessageEvent> {
   return new Observable<MessageEvent>((subscriber) => {
     subscriber.next({ type: 'connected', data: { sessionId: session.id, serverInfo: session.server ?? {} } });
     if (!session.isOpen) {
@@ -26,7 +26,7 @@ export function sessionStream(session: TunnelSession, options: SessionStreamOpti
       subscriber.complete();
       return undefined;
     }
-    session.streamSubscribers++;
+    const unfollow = session.addStreamSubscriber();
     let backlog = 0;
     const push = (message: MessageEvent): void => {
       backlog = options.isBackedUp() ? backlog + 1 : 0;
@@ -52,7 +52,7 @@ export function sessionStream(session: TunnelSession, options: SessionStreamOpti
       complete: () => subscriber.complete(),
     });
     return () => {
-      session.streamSubscribers--;
+      unfollow();
       clearInterval(keepalive);
       events.unsubscribe();
     };

@@ -19,7 +19,6 @@ import {
   ApiAcceptedResponse,
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiBody,
   ApiForbiddenResponse,
   ApiGatewayTimeoutResponse,
@@ -30,12 +29,11 @@ import {
   ApiProduces,
   ApiServiceUnavailableResponse,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
+import { Authenticated } from '../auth/authenticated.decorator.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import { canAccess, type Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -51,14 +49,12 @@ import { RestCaller, type RestCancelRefusal } from './rest-caller.js';
 import { SendRequestQueryPipe } from './send-request-query.pipe.js';
 import { SessionRegistry } from './session-registry.js';
 import { sessionStream } from './session-stream.js';
-import type { TunnelSession } from './tunnel-session.js';
+import type { SessionHandle } from './tunnel-handle.js';
 
 /** Admin API over tunnel sessions: list, inspect, disconnect, send a message, stream events. */
 @ApiTags('reverse-proxy')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' })
 @Controller('reverse-proxy')
-@UseGuards(JwtAuthGuard)
+@Authenticated()
 export class SessionsController {
   constructor(
     private readonly registry: SessionRegistry,
@@ -95,7 +91,7 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionDto })
   @ApiNotFoundResponse({ description: 'Session <id> not found' })
   @ApiForbiddenResponse({ description: 'Not authorized for this session' })
-  get(@CurrentSession() session: TunnelSession): SessionDto {
+  get(@CurrentSession() session: SessionHandle): SessionDto {
     return SessionDto.from(session);
   }
 
@@ -107,7 +103,7 @@ export class SessionsController {
   @ApiOkResponse({ type: DisconnectResultDto })
   @ApiNotFoundResponse({ description: 'Session <id> not found' })
   @ApiForbiddenResponse({ description: 'Not authorized for this session' })
-  disconnect(@CurrentSession() session: TunnelSession): DisconnectResultDto {
+  disconnect(@CurrentSession() session: SessionHandle): DisconnectResultDto {
     session.close('disconnected by API');
     return { status: 'disconnected', session_id: session.id };
   }
@@ -140,7 +136,7 @@ export class SessionsController {
   @ApiNotFoundResponse({ description: 'Session <id> not found' })
   @ApiForbiddenResponse({ description: 'Not authorized for this session' })
   async send(
-    @CurrentSession() session: TunnelSession,
+    @CurrentSession() session: SessionHandle,
     @CurrentPrincipal() principal: Principal,
     @Body(ParseJsonRpcMessagePipe) body: RestMessage,
     @Query(SendRequestQueryPipe) query: SendRequestQueryDto,
@@ -184,7 +180,7 @@ export class SessionsController {
   @ApiOkResponse({ description: 'text/event-stream' })
   @ApiNotFoundResponse({ description: 'Session <id> not found' })
   @ApiForbiddenResponse({ description: 'Not authorized for this session' })
-  stream(@CurrentSession() session: TunnelSession, @Req() req: FastifyRequest): Observable<MessageEvent> {
+  stream(@CurrentSession() session: SessionHandle, @Req() req: FastifyRequest): Observable<MessageEvent> {
     // Nest writes the stream straight to the connection, so its socket tells when the client lags.
     const socket = req.raw.socket;
     return sessionStream(session, {

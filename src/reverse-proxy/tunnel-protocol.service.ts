@@ -15,7 +15,6 @@ import { isObject, JsonRpcErrorCode, jsonRpcError } from '../protocol/json-rpc.j
 import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
 
-const HEARTBEAT_REPLY_INTERVAL_MS = 1000;
 const GATEWAY_CLIENT_INFO = { name: PACKAGE_INFO.name, version: PACKAGE_INFO.version };
 
 /**
@@ -89,8 +88,7 @@ export class TunnelProtocolService {
 
   private heartbeat(session: TunnelSession): void {
     const now = Date.now();
-    if (now - session.lastHeartbeatReplyAt < HEARTBEAT_REPLY_INTERVAL_MS) return;
-    session.lastHeartbeatReplyAt = now;
+    if (!session.shouldReplyToHeartbeat(now)) return;
     this.reply(session, { type: 'heartbeat', sessionId: session.id, timestamp: new Date(now).toISOString() });
   }
 
@@ -111,8 +109,7 @@ export class TunnelProtocolService {
       return;
     }
     claim.replaced?.close('replaced', TunnelCloseCode.Replaced);
-    session.server = { ...server, name };
-    session.state = 'registered';
+    session.register({ ...server, name });
     this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success' });
     this.logger.log({ msg: 'Tunnel registered', sessionId: session.id, name, user: session.owner });
 
@@ -122,7 +119,7 @@ export class TunnelProtocolService {
     }
     if (!session.isOpen) return;
     // A server whose handshake failed stays `registered`: reachable for raw calls, not announced as ready.
-    if (completion.status === 'success') session.state = 'ready';
+    if (completion.status === 'success') session.markReady();
     this.reply(session, { type: 'register_complete', sessionId: session.id, ...completion });
     this.registry.markRegistered(session);
   }
@@ -150,11 +147,7 @@ export class TunnelProtocolService {
       if (tooLarge) {
         return { status: 'error', message: `The local server's ${tooLarge} is larger than ${SERVER_INFO_LIMITS.objectBytes} bytes` };
       }
-      const server = session.server!;
-      if (typeof result.protocolVersion === 'string') server.protocolVersion = result.protocolVersion.slice(0, 32);
-      if (isObject(result.capabilities)) server.capabilities = result.capabilities;
-      if (isObject(result.serverInfo)) server.serverInfo = result.serverInfo;
-      if (typeof result.instructions === 'string') server.instructions = result.instructions.slice(0, 16384);
+      session.updateServer(result);
       session.forward({ jsonrpc: '2.0', method: 'notifications/initialized' });
       return { status: 'success' };
     } catch {

@@ -2,6 +2,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { GatewayToTunnelFrame, RegisteredServer } from '../protocol/envelopes.js';
 import {
   classifyJsonRpc,
+  isObject,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcNotification,
@@ -11,8 +12,11 @@ import {
 import type { CallContext, InFlightCall, TunnelCaller } from './call-context.js';
 import { CallError, PendingCalls } from './pending-calls.js';
 import { SendBacklog, type SendBacklogLimits } from './send-backlog.js';
-import { publishAsEvent, type ServerRequestRouter } from './server-request-router.js';
+import { publishAsEvent, type RequestingTunnel, type ServerRequestRouter } from './server-request-router.js';
 import type { SessionEvent } from './session-event.js';
+import type { SessionHandle, SessionState, TunnelHandle, TunnelInfo } from './tunnel-handle.js';
+
+export type { SessionState } from './tunnel-handle.js';
 
 /** The part of a WebSocket a session needs; lets unit tests use a plain object. */
 export interface TunnelSocket {
@@ -23,8 +27,6 @@ export interface TunnelSocket {
   /** Drops the connection without a closing handshake (which a peer that does not read never completes). */
   terminate?(): void;
 }
-
-export type SessionState = 'connected' | 'registered' | 'ready' | 'closed';
 
 export interface SessionLimits {
   maxPending: number;
@@ -38,29 +40,37 @@ const NOT_READING = 'The tunnel is not reading; try again later';
 /** Outcome of handing a tunnel payload to the session. */
 export type InboundResult = 'routed' | 'unmatched' | 'invalid';
 
+/** Heartbeats are answered at most this often, so a client that echoes them cannot ping-pong. */
+export const HEARTBEAT_REPLY_INTERVAL_MS = 1000;
+
+/** Longest `protocolVersion` and `instructions` kept from a server's initialize answer. */
+const MAX_PROTOCOL_VERSION_LENGTH = 32;
+const MAX_INSTRUCTIONS_LENGTH = 16384;
+
 /**
  * One tunnel: sends frames down its WebSocket, correlates calls with their answers and
- * publishes everything else the local server says as session events.
+ * publishes everything else the local server says as session events. The in-process
+ * implementation of the handles the doors use (tunnel-handle.ts); its state changes only
+ * through its own verbs, driven by the tunnel endpoint (gateway, protocol service).
  */
-export class TunnelSession {
+export class TunnelSession implements SessionHandle, RequestingTunnel {
   readonly connectedAt = new Date();
-  lastActivity = Date.now();
-  state: SessionState = 'connected';
-  /** Why the session closed, once it has. */
-  closeReason: string | undefined;
-  server: RegisteredServer | undefined;
-  messagesIn = 0;
-  messagesOut = 0;
-  bytesIn = 0;
-  bytesOut = 0;
+  private lastActivityAt = Date.now();
+  private currentState: SessionState = 'connected';
+  private reasonClosed: string | undefined;
+  private registered: RegisteredServer | undefined;
+  private framesIn = 0;
+  private framesOut = 0;
+  private bytesReceived = 0;
+  private bytesSent = 0;
   /** SSE streams following this session; server requests are published only while one is. */
-  streamSubscribers = 0;
-  /** When the last heartbeat reply went out; replies are rate-limited so echoing clients cannot ping-pong. */
-  lastHeartbeatReplyAt = 0;
+  private streamSubscribers = 0;
+  /** When the last heartbeat reply went out. */
+  private lastHeartbeatReplyAt = 0;
 
   private readonly pending: PendingCalls;
   private readonly backlog: SendBacklog | undefined;
-  private serverRequestRouter: ServerRequestRouter<TunnelSession> = publishAsEvent;
+  private serverRequestRouter: ServerRequestRouter = publishAsEvent;
   private readonly events = new Subject<SessionEvent>();
   /** Hot stream of this session's events; completes after `closed`. */
   readonly events$: Observable<SessionEvent> = this.events.asObservable();
@@ -77,8 +87,42 @@ export class TunnelSession {
     this.backlog = limits.backlog && new SendBacklog(limits.backlog, now);
   }
 
+  get state(): SessionState {
+    return this.currentState;
+  }
+
+  /** What the tunnel registered; undefined before `register`. */
+  get server(): Readonly<RegisteredServer> | undefined {
+    return this.registered;
+  }
+
   get name(): string | undefined {
-    return this.server?.name;
+    return this.registered?.name;
+  }
+
+  /** Why the session closed, once it has. */
+  get closeReason(): string | undefined {
+    return this.reasonClosed;
+  }
+
+  get lastActivity(): number {
+    return this.lastActivityAt;
+  }
+
+  get messagesIn(): number {
+    return this.framesIn;
+  }
+
+  get messagesOut(): number {
+    return this.framesOut;
+  }
+
+  get bytesIn(): number {
+    return this.bytesReceived;
+  }
+
+  get bytesOut(): number {
+    return this.bytesSent;
   }
 
   get pendingCount(): number {
@@ -86,7 +130,83 @@ export class TunnelSession {
   }
 
   get isOpen(): boolean {
-    return this.state !== 'closed';
+    return this.currentState !== 'closed';
+  }
+
+  get hasStreamSubscribers(): boolean {
+    return this.streamSubscribers > 0;
+  }
+
+  isReady(): this is TunnelHandle {
+    return this.currentState === 'ready';
+  }
+
+  info(): TunnelInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      owner: this.owner,
+      state: this.currentState,
+      server: this.registered && { ...this.registered },
+      connectedAt: this.connectedAt,
+      lastActivity: this.lastActivityAt,
+      messagesIn: this.framesIn,
+      messagesOut: this.framesOut,
+      bytesIn: this.bytesReceived,
+      bytesOut: this.bytesSent,
+      pendingCount: this.pending.size,
+    };
+  }
+
+  /**
+   * `register`: the session is named and described by `server` (whose name the registry granted).
+   * Only once per connection; returns false (changing nothing) when it already registered or closed.
+   */
+  register(server: RegisteredServer & { name: string }): boolean {
+    if (this.currentState !== 'connected') return false;
+    this.registered = { ...server };
+    this.currentState = 'registered';
+    return true;
+  }
+
+  /**
+   * Takes what the local server reported in its initialize answer (the gateway's own handshake for
+   * a client that registered without capabilities): protocol version, capabilities, server info and
+   * instructions replace what was registered. The caller has checked the objects' sizes.
+   */
+  updateServer(initializeResult: Record<string, unknown>): void {
+    const server = this.registered;
+    if (!server || this.currentState !== 'registered') return;
+    const result = initializeResult;
+    if (typeof result.protocolVersion === 'string') server.protocolVersion = result.protocolVersion.slice(0, MAX_PROTOCOL_VERSION_LENGTH);
+    if (isObject(result.capabilities)) server.capabilities = result.capabilities;
+    if (isObject(result.serverInfo)) server.serverInfo = result.serverInfo;
+    if (typeof result.instructions === 'string') server.instructions = result.instructions.slice(0, MAX_INSTRUCTIONS_LENGTH);
+  }
+
+  /** The registered server is usable (handshake done): MCP doors may now reach it. Returns whether it became ready. */
+  markReady(): boolean {
+    if (this.currentState !== 'registered') return false;
+    this.currentState = 'ready';
+    return true;
+  }
+
+  /** Counts an SSE stream following the session; the returned function removes it (once). */
+  addStreamSubscriber(): () => void {
+    this.streamSubscribers++;
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      this.streamSubscribers--;
+    };
+  }
+
+  /** Whether a heartbeat received `now` is answered (at most one reply per HEARTBEAT_REPLY_INTERVAL_MS); records the reply. */
+  shouldReplyToHeartbeat(now: number): boolean {
+    if (now - this.lastHeartbeatReplyAt < HEARTBEAT_REPLY_INTERVAL_MS) return false;
+    this.lastHeartbeatReplyAt = now;
+    return true;
   }
 
   /** Serializes and sends one frame, counting it. */
@@ -94,9 +214,9 @@ export class TunnelSession {
     if (!this.isOpen) throw new CallError('closed', 'The tunnel is closed');
     const data = JSON.stringify(frame);
     this.socket.send(data);
-    this.messagesOut++;
-    this.bytesOut += Buffer.byteLength(data);
-    this.lastActivity = Date.now();
+    this.framesOut++;
+    this.bytesSent += Buffer.byteLength(data);
+    this.lastActivityAt = Date.now();
   }
 
   /**
@@ -106,6 +226,21 @@ export class TunnelSession {
   forward(payload: JsonRpcMessage): void {
     this.admit();
     this.sendPayload(payload);
+  }
+
+  /**
+   * forward() for a message nobody waits on (a notification, an answer to the server): a tunnel that
+   * closed meanwhile, or is not reading, is ignored. Returns whether the message was sent.
+   */
+  tryForward(payload: JsonRpcMessage): boolean {
+    if (!this.isOpen) return false;
+    try {
+      this.forward(payload);
+      return true;
+    } catch {
+      // Closed or not reading: the server is gone, or will be dropped, with what it was owed.
+      return false;
+    }
   }
 
   /**
@@ -177,6 +312,11 @@ export class TunnelSession {
     return this.pending.find((call) => call.context.caller?.key === callerKey && call.callerRequestId === callerRequestId);
   }
 
+  /** The caller with this key among the calls in flight, most recent first. */
+  findCaller(callerKey: string): TunnelCaller | undefined {
+    return this.pending.newestFirst().find((call) => call.context.caller?.key === callerKey)?.context.caller;
+  }
+
   /** Cancels every call a caller has in flight, e.g. when its MCP session ends. */
   cancelCallsOf(callerKey: string, reason: string): number {
     let cancelled = 0;
@@ -197,7 +337,7 @@ export class TunnelSession {
   }
 
   /** Replaces who answers the server's own requests; `undefined` restores publishing them as events. */
-  routeServerRequestsWith(router: ServerRequestRouter<TunnelSession> | undefined): void {
+  routeServerRequestsWith(router: ServerRequestRouter | undefined): void {
     this.serverRequestRouter = router ?? publishAsEvent;
   }
 
@@ -208,9 +348,9 @@ export class TunnelSession {
 
   /** Records an inbound frame's size; the gateway calls this for every frame. */
   recordInbound(bytes: number): void {
-    this.messagesIn++;
-    this.bytesIn += bytes;
-    this.lastActivity = Date.now();
+    this.framesIn++;
+    this.bytesReceived += bytes;
+    this.lastActivityAt = Date.now();
   }
 
   /**
@@ -239,8 +379,8 @@ export class TunnelSession {
   /** Ends the session: fails calls in flight at once, emits `closed`, completes the event stream. */
   close(reason: string, code = 1000): void {
     if (!this.isOpen) return;
-    this.state = 'closed';
-    this.closeReason = reason;
+    this.currentState = 'closed';
+    this.reasonClosed = reason;
     this.pending.failAll(new CallError('closed', `The tunnel closed (${reason})`));
     this.publish({ type: 'closed', reason });
     this.events.complete();
@@ -277,7 +417,7 @@ export class TunnelSession {
   /** Refuses a caller's message while the tunnel has more queued than its limit; a stuck tunnel is closed instead. */
   private admit(): void {
     if (!this.backlog || this.backlog.admits(this.socket.bufferedAmount ?? 0)) return;
-    if (this.closeIfStuck()) throw new CallError('closed', `The tunnel closed (${this.closeReason})`);
+    if (this.closeIfStuck()) throw new CallError('closed', `The tunnel closed (${this.reasonClosed})`);
     throw new CallError('overloaded', NOT_READING);
   }
 }

@@ -2,14 +2,14 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { TUNNEL_PATH, TUNNEL_PATH_ALIAS } from '../protocol/envelopes.js';
-import type { TunnelConnectionGuard } from './tunnel-connection.guard.js';
+import type { TunnelAdmission } from './tunnel-admission.js';
 
 type WsServer = { on(event: string, listener: (arg: never) => void): unknown };
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
 
 /**
- * WsAdapter that authenticates the HTTP upgrade itself (refused upgrades get a plain 401/429 and
- * never become sessions), caps frame size, turns compression off, and serves the tunnel on its
+ * WsAdapter that admits the HTTP upgrade itself (TunnelAdmission: refused upgrades get a plain
+ * 401/429 and never become sessions), caps frame size, turns compression off, and serves the tunnel on its
  * alias path too.
  */
 export class TunnelWsAdapter extends WsAdapter {
@@ -17,7 +17,7 @@ export class TunnelWsAdapter extends WsAdapter {
 
   constructor(
     app: INestApplicationContext,
-    private readonly guard: TunnelConnectionGuard,
+    private readonly admission: TunnelAdmission,
     private readonly maxPayload: number,
     /** True while the gateway drains: new tunnels are refused with 503. */
     private readonly refusing: () => boolean = () => false,
@@ -37,7 +37,7 @@ export class TunnelWsAdapter extends WsAdapter {
           done(false, 503, 'The gateway is shutting down');
           return;
         }
-        this.guard.verify(info.req).then(
+        this.admission.admit(info.req).then(
           (verdict) => (verdict.ok ? done(true) : done(false, verdict.status, verdict.message)),
           () => done(false, 500, 'Internal error'),
         );

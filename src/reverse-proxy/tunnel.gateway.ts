@@ -10,7 +10,7 @@ import { frameText } from '../protocol/frame-text.js';
 import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { LogBudget } from './log-budget.js';
 import { SessionRegistry } from './session-registry.js';
-import { TunnelConnectionGuard } from './tunnel-connection.guard.js';
+import { TunnelAdmission } from './tunnel-admission.js';
 import { TunnelProtocolService } from './tunnel-protocol.service.js';
 import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
 
@@ -39,7 +39,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
 
   constructor(
     private readonly registry: SessionRegistry,
-    private readonly guard: TunnelConnectionGuard,
+    private readonly admission: TunnelAdmission,
     private readonly protocol: TunnelProtocolService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -55,7 +55,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
   }
 
   handleConnection(socket: WebSocket, req: IncomingMessage): void {
-    const principal = this.guard.principalOf(req);
+    const principal = this.admission.claim(req);
     if (!principal) {
       // Only reachable if the upgrade bypassed the adapter's verifyClient.
       socket.close(1008, 'Authentication required');

@@ -1,13 +1,23 @@
 import { JwtService } from '@nestjs/jwt';
-import { AuthError, AuthService } from '../../src/auth/auth.service.js';
+import { AuthError } from '../../src/auth/auth-error.js';
+import { AuthService } from '../../src/auth/auth.service.js';
+import { JwtStrategy } from '../../src/auth/jwt.strategy.js';
 import { ANONYMOUS, type Principal } from '../../src/auth/principal.js';
-import { loadConfig } from '../../src/config/app-config.js';
+import { TokenVerifier } from '../../src/auth/token-verifier.js';
+import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 
 const SECRET = 'unit-test-secret-0123456789';
 const jwt = new JwtService();
 
+/** AuthService wired as AuthModule does; the strategy registers itself as passport's `jwt` (the last one made is in use). */
+function build(config: AppConfig): AuthService {
+  const tokens = new TokenVerifier(config);
+  new JwtStrategy(tokens);
+  return new AuthService(config, tokens);
+}
+
 function service(env: Record<string, string> = {}): AuthService {
-  return new AuthService(loadConfig({ JWT_SECRET: SECRET, ...env }), new JwtService());
+  return build(loadConfig({ JWT_SECRET: SECRET, ...env }));
 }
 
 /** Signs with the test secret; expires in an hour unless the claims carry their own `exp`. */
@@ -267,7 +277,7 @@ describe('auth off', () => {
   });
 
   test('a token without a configured secret is refused, not trusted', async () => {
-    const auth = new AuthService(loadConfig(off), new JwtService());
+    const auth = build(loadConfig(off));
     const token = sign({ sub: 'alice@example.com' });
     expect(await outcome(auth, { headers: { authorization: `Bearer ${token}` } })).toBe('Token authentication is not configured');
   });

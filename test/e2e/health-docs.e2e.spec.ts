@@ -111,6 +111,19 @@ describe('/docs-json', () => {
     }
   });
 
+  test('every protected operation documents the 401 (@Authenticated()); probes do not', () => {
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      const isProtected = path.startsWith('/reverse-proxy') || path.startsWith('/servers');
+      for (const [method, op] of Object.entries(ops)) {
+        expect([path, method, op.responses['401']?.description]).toEqual([
+          path,
+          method,
+          isProtected ? 'Missing, invalid or expired token.' : undefined,
+        ]);
+      }
+    }
+  });
+
   test('POST request documents its body, query options and every outcome', () => {
     const op = doc.paths['/reverse-proxy/sessions/{id}/request'].post;
     expect(op.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/JsonRpcMessageDto');

@@ -3,7 +3,8 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Socket } from 'node:net';
 import { JsonRpcErrorCode } from '../../src/protocol/json-rpc.js';
 import { SessionRegistry } from '../../src/reverse-proxy/session-registry.js';
-import type { TunnelSession, TunnelSocket } from '../../src/reverse-proxy/tunnel-session.js';
+import type { SessionHandle } from '../../src/reverse-proxy/tunnel-handle.js';
+import type { TunnelSocket } from '../../src/reverse-proxy/tunnel-session.js';
 import { FakeTunnel } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 /** What the gateway has queued for the tunnel and not yet handed to the kernel. */
-function gatewayBuffered(session: TunnelSession): number {
+function gatewayBuffered(session: SessionHandle): number {
   return (session as unknown as { socket: TunnelSocket }).socket.bufferedAmount ?? 0;
 }
 

@@ -63,7 +63,7 @@ test('a notification the MCP fan-out fails to deliver is contained to that tunne
   );
   fanout.onModuleInit();
   const tunnel = new TunnelSession('sid-2', 'alice', new FakeSocket(), { maxPending: 3 });
-  tunnel.server = { name: 'fan', capabilities: {} };
+  tunnel.register({ name: 'fan', capabilities: {} });
   changes.next({ type: 'registered', session: tunnel });
   failing = true;
   tunnel.publish({ type: 'notification', payload: note('one') });

@@ -55,7 +55,7 @@ test('a session that closes removes itself and frees its name', () => {
   const a = session('alice');
   registry.add(a);
   expect(registry.claimName(a, 'tools')).toEqual({ ok: true });
-  a.server = { name: 'tools' };
+  a.register({ name: 'tools' });
   a.close('bye');
   expect(registry.get(a.id)).toBeUndefined();
   expect(registry.countByOwner('alice')).toBe(0);
@@ -99,10 +99,10 @@ test('the same owner takes a name over and gets the old session back; closing it
   registry.add(old);
   registry.add(fresh);
   registry.claimName(old, 'git');
-  old.server = { name: 'git' };
+  old.register({ name: 'git' });
   const claim = registry.claimName(fresh, 'git');
   expect(claim).toEqual({ ok: true, replaced: old });
-  fresh.server = { name: 'git' };
+  fresh.register({ name: 'git' });
   expect(registry.byName('git')).toBe(fresh);
   old.close('replaced');
   expect(registry.get(old.id)).toBeUndefined();
@@ -118,4 +118,16 @@ test('markRegistered announces the session', () => {
     { type: 'added', id: a.id },
     { type: 'registered', id: a.id },
   ]);
+});
+
+test('readyByName hands out only a ready tunnel', () => {
+  const a = session('alice');
+  registry.add(a);
+  registry.claimName(a, 'git');
+  a.register({ name: 'git' });
+  expect(registry.byName('git')).toBe(a);
+  expect(registry.readyByName('git')).toBeUndefined();
+  a.markReady();
+  expect(registry.readyByName('git')).toBe(a);
+  expect(registry.readyByName('other')).toBeUndefined();
 });

@@ -98,7 +98,7 @@ test("cancelCallsOf cancels one caller's calls and leaves the others", async () 
 });
 
 test('server-to-client requests are published as events by default, or given to an installed router', () => {
-  session.streamSubscribers = 1; // an SSE stream follows the session
+  session.addStreamSubscriber(); // an SSE stream follows the session
   session.receive({ jsonrpc: '2.0', id: 5, method: 'roots/list' });
   expect(events).toContainEqual({ type: 'request', payload: { jsonrpc: '2.0', id: 5, method: 'roots/list' } });
   const routed: unknown[] = [];

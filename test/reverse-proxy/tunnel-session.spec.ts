@@ -110,7 +110,7 @@ test('a server-to-client request nobody follows the session for is refused at on
 });
 
 test('notifications and server-to-client requests become events', () => {
-  session.streamSubscribers = 1; // an SSE stream follows the session
+  session.addStreamSubscriber(); // an SSE stream follows the session
   const note = { jsonrpc: '2.0' as const, method: 'notifications/tools/list_changed' };
   const req = { jsonrpc: '2.0' as const, id: 'srv-1', method: 'sampling/createMessage', params: {} };
   expect(session.receive(note)).toBe('routed');
@@ -208,4 +208,59 @@ test('a long close reason is cut to fit a WebSocket close frame', () => {
   session.close('r'.repeat(500), 1008);
   expect(socket.closedWith?.code).toBe(1008);
   expect(Buffer.byteLength(socket.closedWith?.reason ?? '')).toBeLessThanOrEqual(123);
+});
+
+test('registers once, takes the handshake answer while registered, then becomes ready', () => {
+  expect(session.isReady()).toBe(false);
+  expect(session.register({ name: 'tools', version: '1' })).toBe(true);
+  expect([session.state, session.name]).toEqual(['registered', 'tools']);
+  expect(session.register({ name: 'other' })).toBe(false);
+  session.updateServer({
+    protocolVersion: 'v'.repeat(40),
+    capabilities: { tools: {} },
+    serverInfo: { name: 'local', version: '2' },
+    instructions: 'use me',
+    ignored: true,
+  });
+  expect(session.server).toEqual({
+    name: 'tools',
+    version: '1',
+    protocolVersion: 'v'.repeat(32),
+    capabilities: { tools: {} },
+    serverInfo: { name: 'local', version: '2' },
+    instructions: 'use me',
+  });
+  expect(session.markReady()).toBe(true);
+  expect([session.state, session.isReady()]).toEqual(['ready', true]);
+  expect(session.markReady()).toBe(false);
+  session.updateServer({ capabilities: { prompts: {} } });
+  expect(session.server?.capabilities).toEqual({ tools: {} });
+  expect(session.info()).toMatchObject({ id: 'sid-1', name: 'tools', owner: 'alice', state: 'ready', pendingCount: 0 });
+  session.close('bye');
+  expect([session.state, session.isReady()]).toEqual(['closed', false]);
+});
+
+test('a stream subscriber removes itself once', () => {
+  const unfollow = session.addStreamSubscriber();
+  const other = session.addStreamSubscriber();
+  unfollow();
+  unfollow();
+  expect(session.hasStreamSubscribers).toBe(true);
+  other();
+  expect(session.hasStreamSubscribers).toBe(false);
+});
+
+test('heartbeats are answered at most once a second', () => {
+  expect(session.shouldReplyToHeartbeat(10_000)).toBe(true);
+  expect(session.shouldReplyToHeartbeat(10_999)).toBe(false);
+  expect(session.shouldReplyToHeartbeat(11_000)).toBe(true);
+});
+
+test('tryForward sends, and ignores a closed tunnel', () => {
+  const note = { jsonrpc: '2.0' as const, method: 'notifications/initialized' };
+  expect(session.tryForward(note)).toBe(true);
+  expect(socket.sent).toEqual([{ type: 'request', sessionId: 'sid-1', payload: note }]);
+  session.close('gone');
+  expect(session.tryForward(note)).toBe(false);
+  expect(() => session.forward(note)).toThrow(CallError);
 });

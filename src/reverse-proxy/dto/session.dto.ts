@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { TunnelSession } from '../tunnel-session.js';
+import type { SessionHandle } from '../tunnel-handle.js';
 
 /** One tunnel session as the admin API shows it (field names of the reference gateway). */
 export class SessionDto {
@@ -45,20 +45,21 @@ export class SessionDto {
   pending_requests!: number;
 
   /** Builds the DTO from a live session. */
-  static from(session: TunnelSession): SessionDto {
+  static from(session: SessionHandle): SessionDto {
+    const info = session.info();
     const dto = new SessionDto();
-    dto.session_id = session.id;
-    dto.name = session.name;
-    dto.user = session.owner;
-    dto.state = session.state;
-    dto.server_info = { ...(session.server ?? {}) };
-    dto.connected_at = session.connectedAt.toISOString();
-    dto.last_activity = new Date(session.lastActivity).toISOString();
-    dto.message_count = session.messagesIn + session.messagesOut;
-    dto.bytes_in = session.bytesIn;
-    dto.bytes_out = session.bytesOut;
-    dto.bytes_transferred = session.bytesIn + session.bytesOut;
-    dto.pending_requests = session.pendingCount;
+    dto.session_id = info.id;
+    dto.name = info.name;
+    dto.user = info.owner;
+    dto.state = info.state;
+    dto.server_info = { ...(info.server ?? {}) };
+    dto.connected_at = info.connectedAt.toISOString();
+    dto.last_activity = new Date(info.lastActivity).toISOString();
+    dto.message_count = info.messagesIn + info.messagesOut;
+    dto.bytes_in = info.bytesIn;
+    dto.bytes_out = info.bytesOut;
+    dto.bytes_transferred = info.bytesIn + info.bytesOut;
+    dto.pending_requests = info.pendingCount;
     return dto;
   }
 }
