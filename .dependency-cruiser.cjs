@@ -64,6 +64,20 @@ module.exports = {
       to: { path: '^(src|test|bench)/', pathNot: '^src/(reverse-proxy|auth|config|protocol)/' },
     },
     {
+      name: 'tunnel-core-not-admin',
+      severity: 'error',
+      comment: 'Inside layer 3: the tunnel core (reverse-proxy/tunnel) never imports the admin API built on it.',
+      from: { path: '^src/reverse-proxy/tunnel/' },
+      to: { path: '^src/reverse-proxy/admin/' },
+    },
+    {
+      name: 'mcp-http-plumbing-stands-alone',
+      severity: 'error',
+      comment: 'Inside layer 4: the Node HTTP exchange and the doors\' guards (mcp/http) know no MCP session or revision.',
+      from: { path: '^src/mcp/http/' },
+      to: { path: '^src/mcp/', pathNot: '^src/mcp/http/' },
+    },
+    {
       name: 'mcp-imports-layers-1-3-only',
       severity: 'error',
       comment: 'Layer 4: src/mcp never imports layer 5 (src/health, src/lifecycle, src/common, the app wiring).',

@@ -10,8 +10,8 @@ import type { AppConfig } from './config/app-config.js';
 import { PACKAGE_INFO } from './config/package-info.js';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.js';
 import { ShutdownState } from './lifecycle/shutdown-state.js';
-import { TunnelAdmission } from './reverse-proxy/tunnel-admission.js';
-import { TunnelWsAdapter } from './reverse-proxy/tunnel-ws.adapter.js';
+import { TunnelAdmission } from './reverse-proxy/tunnel/tunnel-admission.js';
+import { TunnelWsAdapter } from './reverse-proxy/tunnel/tunnel-ws.adapter.js';
 
 /** Everything main.ts sets up on the app, shared with the e2e tests (through createApp) so they run the real thing. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {

@@ -1,9 +1,9 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { isMcpDoorRoute, jsonRpcErrorBody } from '../mcp/mcp-http-replies.js';
+import { isMcpDoorRoute, jsonRpcErrorBody } from '../mcp/http/mcp-http-replies.js';
 import { JsonRpcErrorCode } from '../protocol/json-rpc.js';
-import { CALL_FAILURES, CallError } from '../reverse-proxy/call-error.js';
+import { CALL_FAILURES, CallError } from '../reverse-proxy/tunnel/call-error.js';
 import { JSON_TOO_DEEP_CODE } from './json-body-parser.js';
 import { withoutQuery } from './without-query.js';
 

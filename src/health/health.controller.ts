@@ -2,7 +2,7 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { SHUTTING_DOWN, ShutdownState } from '../lifecycle/shutdown-state.js';
-import { SessionRegistry } from '../reverse-proxy/session-registry.js';
+import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
 
 /** Liveness and readiness probes for the orchestrator; no auth. */
 @ApiTags('health')

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { CallError } from '../reverse-proxy/pending-calls.js';
-import { SessionRegistry } from '../reverse-proxy/session-registry.js';
+import { CallError } from '../reverse-proxy/tunnel/pending-calls.js';
+import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
 import { SHUTTING_DOWN, ShutdownState } from './shutdown-state.js';
 
 /** How often the drain looks whether the calls in flight are done. */

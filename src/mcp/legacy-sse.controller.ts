@@ -17,11 +17,11 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { HostGuard } from './host.guard.js';
-import { replySessionNotFound } from './mcp-http-replies.js';
-import { McpSessionOpener } from './mcp-session-opener.service.js';
-import { OriginGuard } from './origin.guard.js';
-import { guardResponseWrites } from './slow-reader.js';
+import { HostGuard } from './http/host.guard.js';
+import { replySessionNotFound } from './http/mcp-http-replies.js';
+import { McpSessionOpener } from './sessions/mcp-session-opener.service.js';
+import { OriginGuard } from './http/origin.guard.js';
+import { guardResponseWrites } from './http/slow-reader.js';
 
 /**
  * The legacy HTTP+SSE transport (MCP 2024-11-05) for old clients: GET `/servers/:name/sse` holds

@@ -1,5 +1,5 @@
 import { isObject } from '../protocol/json-rpc.js';
-import type { SessionHandle } from '../reverse-proxy/tunnel-handle.js';
+import type { SessionHandle } from '../reverse-proxy/tunnel/tunnel-handle.js';
 
 /**
  * What an MCP client relies on after initialize: who runs the server and what it can do. A tunnel

@@ -1,15 +1,15 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import type { JsonRpcNotification } from '../protocol/json-rpc.js';
-import { SessionRegistry } from '../reverse-proxy/session-registry.js';
-import type { SessionHandle } from '../reverse-proxy/tunnel-handle.js';
-import type { McpClientSession } from './mcp-client-session.js';
-import { McpServerRequestRouter } from './mcp-server-request-router.js';
-import { McpSessionStore } from './mcp-session-store.service.js';
-import { ResourceSubscriptions } from './resource-subscriptions.service.js';
-import { ServerCatalog } from './server-catalog.service.js';
+import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
+import type { SessionHandle } from '../reverse-proxy/tunnel/tunnel-handle.js';
+import type { McpClientSession } from './sessions/mcp-client-session.js';
+import { McpServerRequestRouter } from './sessions/mcp-server-request-router.js';
+import { McpSessionStore } from './sessions/mcp-session-store.service.js';
+import { ResourceSubscriptions } from './sessions/resource-subscriptions.service.js';
+import { ServerCatalog } from './catalog/server-catalog.service.js';
 import { sameServerIdentity, serverIdentityOf } from './server-identity.js';
-import { StatelessMcpDoor } from './stateless-mcp.service.js';
+import { StatelessMcpDoor } from './stateless/stateless-mcp-door.service.js';
 
 /**
  * Connects every registered tunnel to the MCP sessions of its name: installs the server-request

@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { jsonRpcError, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
-import { CALL_FAILURES, CallError } from '../reverse-proxy/call-error.js';
-import { SessionRegistry } from '../reverse-proxy/session-registry.js';
-import type { SessionHandle, TunnelHandle } from '../reverse-proxy/tunnel-handle.js';
-import type { McpClientSession } from './mcp-client-session.js';
-import { ServerCatalog } from './server-catalog.service.js';
+import { CALL_FAILURES, CallError } from '../reverse-proxy/tunnel/call-error.js';
+import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
+import type { SessionHandle, TunnelHandle } from '../reverse-proxy/tunnel/tunnel-handle.js';
+import type { McpClientSession } from './sessions/mcp-client-session.js';
+import { ServerCatalog } from './catalog/server-catalog.service.js';
 
 /**
  * Carries a client's request down the tunnel that currently serves its session's name and its

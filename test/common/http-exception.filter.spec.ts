@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type ArgumentsHost, BadRequestException, ForbiddenException, Logger, NotFoundException } from '@nestjs/common';
 import { HttpExceptionFilter } from '../../src/common/http-exception.filter.js';
-import { CallError, type CallFailure } from '../../src/reverse-proxy/call-error.js';
+import { CallError, type CallFailure } from '../../src/reverse-proxy/tunnel/call-error.js';
 
 /** Runs the filter on a fake Fastify reply for a request matched to `route`; returns what it answered. */
 function answer(exception: unknown, route: string | undefined): { status: number; body: unknown } {

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { SessionRegistry } from '../../src/reverse-proxy/session-registry.js';
+import { SessionRegistry } from '../../src/reverse-proxy/tunnel/session-registry.js';
 import { signToken } from '../../src/auth/sign-token.js';
 import { FakeTunnel, type Frame, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';

@@ -1,5 +1,5 @@
 import { SSE_OPTIONS_METADATA } from '@nestjs/common/constants.js';
-import { SessionsController } from '../../src/reverse-proxy/sessions.controller.js';
+import { SessionsController } from '../../src/reverse-proxy/admin/sessions.controller.js';
 import { startGateway } from '../support/gateway.js';
 
 /** The REST SSE stream's unread-bytes bound is STREAM_MAX_BUFFERED_BYTES, like every streamed response. */

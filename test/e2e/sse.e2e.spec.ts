@@ -1,6 +1,6 @@
 import { get, type IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { SessionRegistry } from '../../src/reverse-proxy/session-registry.js';
+import { SessionRegistry } from '../../src/reverse-proxy/tunnel/session-registry.js';
 import { FakeTunnel, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';

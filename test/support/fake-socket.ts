@@ -1,4 +1,4 @@
-import type { TunnelSocket } from '../../src/reverse-proxy/tunnel-session.js';
+import type { TunnelSocket } from '../../src/reverse-proxy/tunnel/tunnel-session.js';
 
 /** A TunnelSocket that records what the session sends and how it closes it. */
 export class FakeSocket implements TunnelSocket {

@@ -1,0 +1,42 @@
+import { Controller, Get, Inject, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { Authenticated } from '../../auth/authenticated.decorator.js';
+import { CurrentPrincipal } from '../../auth/current-principal.decorator.js';
+import type { Principal } from '../../auth/principal.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import { HostAllowList } from '../http/allowed-hosts.js';
+import { ServerCatalogDto } from './dto/server-catalog.dto.js';
+import { ServerCatalog } from './server-catalog.service.js';
+
+/** `GET /servers`: the MCP servers the caller can reach, with their URLs. */
+@ApiTags('mcp')
+@Controller('servers')
+@Authenticated()
+export class CatalogController {
+  private readonly hosts: HostAllowList;
+
+  constructor(
+    private readonly catalog: ServerCatalog,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.hosts = new HostAllowList(config);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List the MCP servers reachable by the caller: own and anonymous ones, all for admins' })
+  @ApiOkResponse({ type: ServerCatalogDto })
+  list(@CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): ServerCatalogDto {
+    const servers = this.catalog.entries(principal, this.baseUrl(req));
+    return { servers, total: servers.length };
+  }
+
+  /** PUBLIC_URL when set; else the request's Host only if it names the gateway, so a rebound name is never handed out. */
+  private baseUrl(req: FastifyRequest): string {
+    if (this.config.publicUrl) return this.config.publicUrl;
+    const host = req.headers.host;
+    if (this.hosts.allowsHost(host)) return `${req.protocol}://${host}`;
+    return `http://localhost:${req.raw.socket.localPort ?? this.config.port}`;
+  }
+}

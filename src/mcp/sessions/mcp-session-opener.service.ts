@@ -1,0 +1,115 @@
+import {
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { canAccess, type Principal } from '../../auth/principal.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import { SessionRegistry } from '../../reverse-proxy/tunnel/session-registry.js';
+import type { TunnelHandle } from '../../reverse-proxy/tunnel/tunnel-handle.js';
+import { BoundedEventStore } from './bounded-event-store.js';
+import { EventStoreBudget } from './event-store-budget.js';
+import { McpClientSession, type McpTransportKind } from './mcp-client-session.js';
+import { McpSessionBridge } from './mcp-session-bridge.service.js';
+import { McpSessionStore } from './mcp-session-store.service.js';
+import { serverIdentityOf } from '../server-identity.js';
+
+/**
+ * Opens MCP client sessions on a server name for a caller (checking that the name is served, the
+ * caller may reach it, and the global and per-user session caps), and finds them again for that caller only.
+ */
+@Injectable()
+export class McpSessionOpener {
+  /** Resumption bytes of all sessions together (`MCP_EVENT_STORE_TOTAL_BYTES`). */
+  private readonly eventStoreBudget: EventStoreBudget;
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly sessions: McpSessionStore,
+    private readonly bridge: McpSessionBridge,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.eventStoreBudget = new EventStoreBudget(config.mcp.eventStoreTotalBytes);
+  }
+
+  /**
+   * A Streamable HTTP session; the SDK transport gives the client its id when it initializes.
+   * The SDK's web-standard transport: the door does the Node side itself (web-exchange.ts).
+   */
+  openStreamableHttp(
+    name: string,
+    principal: Principal,
+  ): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
+    const tunnel = this.reachableServer(name, principal);
+    const id = randomUUID();
+    const { eventStoreMaxEvents: maxEvents, eventStoreMaxBytes: maxBytes } = this.config.mcp;
+    const eventStore = new BoundedEventStore({ maxEvents, maxBytes }, this.eventStoreBudget);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      eventStore,
+      keepAliveMs: this.config.sse.keepaliveMs,
+      maxRequestBodySize: this.config.requests.maxBodyBytes,
+    });
+    return { session: this.open(id, tunnel, principal, 'streamable-http', transport, eventStore), transport };
+  }
+
+  /** A legacy HTTP+SSE session on the GET stream `res`; messages come back to `messagesPath?sessionId=`. */
+  openLegacySse(name: string, principal: Principal, res: ServerResponse): { session: McpClientSession; transport: SSEServerTransport } {
+    const tunnel = this.reachableServer(name, principal);
+    const transport = new SSEServerTransport(`/servers/${encodeURIComponent(name)}/messages`, res);
+    return { session: this.open(transport.sessionId, tunnel, principal, 'sse', transport), transport };
+  }
+
+  /**
+   * The caller's session with this id on this name. Another user's id, or an id of the other
+   * transport, is as unknown as a made-up one (404), so ids cannot be probed.
+   */
+  find(id: string, name: string, principal: Principal, kind: McpTransportKind): McpClientSession | undefined {
+    const session = this.sessions.get(id);
+    if (!session || !session.isOpen || session.serverName !== name || session.kind !== kind) return undefined;
+    return session.user === principal.user ? session : undefined;
+  }
+
+  private open(
+    id: string,
+    tunnel: TunnelHandle,
+    principal: Principal,
+    kind: McpTransportKind,
+    transport: Transport,
+    eventStore?: BoundedEventStore,
+  ): McpClientSession {
+    const limits = { maxAsks: this.config.tunnel.maxPendingPerSession, askTimeoutMs: this.config.requests.defaultTimeoutMs };
+    const session = new McpClientSession(id, tunnel.name, principal.user, kind, transport, serverIdentityOf(tunnel), limits, eventStore);
+    this.bridge.attach(session);
+    return session;
+  }
+
+  /** The ready tunnel serving `name`, if the caller may reach it (404 unknown name, 403 someone else's server). */
+  reachable(name: string, principal: Principal): TunnelHandle {
+    const tunnel = this.registry.readyByName(name);
+    if (!tunnel) throw new NotFoundException(`Server ${name.slice(0, 128)} not found`);
+    if (!canAccess(principal, tunnel.owner)) throw new ForbiddenException('Not authorized for this server');
+    return tunnel;
+  }
+
+  private reachableServer(name: string, principal: Principal): TunnelHandle {
+    const tunnel = this.reachable(name, principal);
+    if (this.sessions.isFull) throw new ServiceUnavailableException('Too many MCP sessions on this gateway; try again later');
+    // One user cannot take the whole gateway: others keep their share of the global cap.
+    if (this.sessions.isFullFor(principal.user)) {
+      const limit = this.config.mcp.maxSessionsPerUser;
+      throw new HttpException(`Too many MCP sessions for this user (limit ${limit}); end some first`, HttpStatus.TOO_MANY_REQUESTS);
+    }
+    return tunnel;
+  }
+}

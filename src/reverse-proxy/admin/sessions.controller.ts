@@ -1,0 +1,198 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  type MessageEvent,
+  Post,
+  Query,
+  Req,
+  Res,
+  Sse,
+  UseGuards,
+} from '@nestjs/common';
+import { SSE_OPTIONS_METADATA } from '@nestjs/common/constants.js';
+import {
+  ApiAcceptedResponse,
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiForbiddenResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Observable } from 'rxjs';
+import { Authenticated } from '../../auth/authenticated.decorator.js';
+import { CurrentPrincipal } from '../../auth/current-principal.decorator.js';
+import { canAccess, type Principal } from '../../auth/principal.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { JsonRpcResponse } from '../../protocol/json-rpc.js';
+import { CurrentSession } from './current-session.decorator.js';
+import { JsonRpcMessageDto } from './dto/json-rpc-message.dto.js';
+import { SendRequestQueryDto } from './dto/send-request-query.dto.js';
+import { DisconnectResultDto, SentResultDto } from './dto/session-result.dto.js';
+import { SessionDto, SessionListDto } from './dto/session.dto.js';
+import { OwnershipGuard } from './ownership.guard.js';
+import { ParseJsonRpcMessagePipe, type RestMessage } from './parse-json-rpc-message.pipe.js';
+import { RestCaller, type RestCancelRefusal } from './rest-caller.js';
+import { SendRequestQueryPipe } from './send-request-query.pipe.js';
+import { SessionRegistry } from '../tunnel/session-registry.js';
+import { sessionStream } from './session-stream.js';
+import type { SessionHandle } from '../tunnel/tunnel-handle.js';
+
+/** Admin API over tunnel sessions: list, inspect, disconnect, send a message, stream events. */
+@ApiTags('reverse-proxy')
+@Controller('reverse-proxy')
+@Authenticated()
+export class SessionsController {
+  constructor(
+    private readonly registry: SessionRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    // The bytes of events that may wait for an SSE client that does not read before Nest drops it
+    // (backstop to SSE_MAX_BACKLOG): STREAM_MAX_BUFFERED_BYTES, like every streamed response. @Sse
+    // options are static, so the configured value is set here, before Nest reads it to register the route.
+    Reflect.defineMetadata(
+      SSE_OPTIONS_METADATA,
+      { maxPendingDataLength: config.http.streamMaxBufferedBytes },
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- the method is only the metadata's target, never called from here
+      SessionsController.prototype.stream,
+    );
+  }
+
+  /** Lists sessions: admins see all, others their own plus anonymous ones. */
+  @Get('sessions')
+  @ApiOperation({ summary: 'List tunnel sessions visible to the caller' })
+  @ApiOkResponse({ type: SessionListDto })
+  list(@CurrentPrincipal() principal: Principal): SessionListDto {
+    const sessions = this.registry
+      .list()
+      .filter((s) => canAccess(principal, s.owner))
+      .map((s) => SessionDto.from(s));
+    return { sessions, total: sessions.length };
+  }
+
+  /** One session's details. */
+  @Get('sessions/:id')
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({ summary: "Show one session's details" })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiOkResponse({ type: SessionDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  get(@CurrentSession() session: SessionHandle): SessionDto {
+    return SessionDto.from(session);
+  }
+
+  /** Closes the tunnel; calls in flight on it fail at once. */
+  @Delete('sessions/:id')
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({ summary: 'Disconnect a tunnel' })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiOkResponse({ type: DisconnectResultDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  disconnect(@CurrentSession() session: SessionHandle): DisconnectResultDto {
+    session.close('disconnected by API');
+    return { status: 'disconnected', session_id: session.id };
+  }
+
+  /**
+   * Sends a JSON-RPC message down the tunnel. A request waits for its answer (the caller's id is
+   * restored); a notification, an answer to a server request, or ?wait=false returns 202 at once.
+   * Calls are made as the user's RestCaller: progress tokens are rewritten (progress reaches the SSE
+   * stream with the caller's own token) and notifications/cancelled may name only the user's own calls.
+   * A call that gets no answer throws its CallError: HttpExceptionFilter answers it with the status
+   * CALL_FAILURES (call-error.ts) gives its reason.
+   */
+  @Post('sessions/:id/request')
+  @HttpCode(200)
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({ summary: 'Send a JSON-RPC message to the tunnelled server and get the answer' })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiBody({ type: JsonRpcMessageDto })
+  @ApiOkResponse({ description: "The server's JSON-RPC response, with the caller's id.", type: JsonRpcMessageDto })
+  @ApiAcceptedResponse({ type: SentResultDto })
+  @ApiBadRequestResponse({
+    description:
+      'The body is not one JSON-RPC message, a query option is invalid, or a notifications/cancelled names no request of the caller in flight.',
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'Too many requests in flight on this session, the tunnel is not reading, or the gateway is shutting down.',
+  })
+  @ApiGatewayTimeoutResponse({ description: 'No answer within the timeout; the server was sent notifications/cancelled.' })
+  @ApiBadGatewayResponse({ description: 'The tunnel closed before answering.' })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  async send(
+    @CurrentSession() session: SessionHandle,
+    @CurrentPrincipal() principal: Principal,
+    @Body(ParseJsonRpcMessagePipe) body: RestMessage,
+    @Query(SendRequestQueryPipe) query: SendRequestQueryDto,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<JsonRpcResponse | SentResultDto> {
+    const sent: SentResultDto = { status: 'sent', session_id: session.id };
+    const caller = new RestCaller(session, principal);
+    if (body.kind === 'notification' && body.message.method === 'notifications/cancelled') {
+      const refused = caller.cancel(body.message);
+      if (refused) throw new BadRequestException(CANCEL_REFUSALS[refused]);
+      res.status(202);
+      return sent;
+    }
+    if (body.kind !== 'request') {
+      session.forward(body.message);
+      res.status(202);
+      return sent;
+    }
+    const defaultTimeout = this.config.requests.defaultTimeoutMs;
+    const timeoutMs = Math.min(query.timeout_ms ?? defaultTimeout, defaultTimeout);
+    const answer = caller.call(body.message, timeoutMs);
+    if (query.wait === false) {
+      // The answer reaches SSE subscribers as a `response` event.
+      answer.catch(() => undefined);
+      res.status(202);
+      return sent;
+    }
+    return answer;
+  }
+
+  /** Streams the session's events as Server-Sent Events until it closes. */
+  @Sse('sse/:id')
+  @UseGuards(OwnershipGuard)
+  @ApiOperation({
+    summary: "Stream a session's events",
+    description:
+      'Events: connected {sessionId, serverInfo}, then response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last; a client that does not keep up gets dropped {sessionId, reason} and the stream ends.',
+  })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream' })
+  @ApiNotFoundResponse({ description: 'Session <id> not found' })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  stream(@CurrentSession() session: SessionHandle, @Req() req: FastifyRequest): Observable<MessageEvent> {
+    // Nest writes the stream straight to the connection, so its socket tells when the client lags.
+    const socket = req.raw.socket;
+    return sessionStream(session, {
+      keepaliveMs: this.config.sse.keepaliveMs,
+      maxBacklog: this.config.sse.maxBacklog,
+      isBackedUp: () => socket.writableNeedDrain,
+    });
+  }
+}
+
+/** What a REST caller is told when its notifications/cancelled is refused. */
+const CANCEL_REFUSALS: Record<RestCancelRefusal, string> = {
+  'no-request-id': 'notifications/cancelled needs params.requestId, the id of your request to cancel',
+  'not-yours': 'No request of yours with that requestId is in flight on this session',
+};

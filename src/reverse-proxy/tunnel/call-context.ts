@@ -1,0 +1,30 @@
+import type { JsonRpcId, JsonRpcNotification } from '../../protocol/json-rpc.js';
+
+/**
+ * A caller that sends calls down a tunnel on behalf of a peer: an MCP client session, a stateless
+ * MCP request, or a user of the REST API (RestCaller). Calls without one (the gateway's own) keep
+ * the plain behaviour: no token rewriting, progress as events.
+ */
+export interface TunnelCaller {
+  /** Stable key of the caller; lets a door find or cancel all of its calls. */
+  readonly key: string;
+  /** Receives notifications/progress for one of its calls, with its own progress token restored. */
+  onProgress(notification: JsonRpcNotification, callerRequestId: JsonRpcId): void;
+}
+
+/** What the correlation table remembers about a call besides its ids. */
+export interface CallContext {
+  caller?: TunnelCaller;
+  /** The caller's own progress token; the server was given the call's tunnel id instead. */
+  progressToken?: string | number;
+  /** For requests the gateway relays to a client: the tunnel session that sent it. */
+  origin?: string;
+}
+
+/** One call in flight, as seen by routers choosing who should answer a server-to-client request. */
+export interface InFlightCall {
+  tunnelId: string;
+  /** The id the caller chose. */
+  callerRequestId: JsonRpcId;
+  context: CallContext;
+}

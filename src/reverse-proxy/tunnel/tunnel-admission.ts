@@ -1,0 +1,81 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { AuthError } from '../../auth/auth-error.js';
+import { AuthService } from '../../auth/auth.service.js';
+import type { Principal } from '../../auth/principal.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import { SessionRegistry } from './session-registry.js';
+
+export type UpgradeVerdict = { ok: true; principal: Principal } | { ok: false; status: number; message: string };
+
+/**
+ * Who may open a tunnel, decided on the HTTP upgrade before the WebSocket is accepted (Nest guards
+ * do not run on WebSocket connections): `admit()` authenticates the upgrade and checks the per-user
+ * session limit, holding a slot for an admitted upgrade until its connection `claim()`s it (or the
+ * upgrade dies first).
+ */
+@Injectable()
+export class TunnelAdmission {
+  private readonly logger = new Logger('TunnelAdmission');
+  /** Admitted upgrades not yet claimed by their connection: who they are and how to give their slot back. */
+  private readonly admitted = new WeakMap<IncomingMessage, { principal: Principal; release: () => void }>();
+  /** Upgrades admitted but not yet connected, per owner: they count against the limit too. */
+  private readonly reserved = new Map<string | null, number>();
+
+  constructor(
+    private readonly auth: AuthService,
+    private readonly registry: SessionRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Authenticates the upgrade request and checks the per-user session limit; an admitted upgrade holds a slot. */
+  async admit(req: IncomingMessage): Promise<UpgradeVerdict> {
+    let principal: Principal;
+    try {
+      principal = await this.auth.authenticate(req);
+    } catch (err) {
+      const message = err instanceof AuthError ? err.message : 'Authentication failed';
+      this.logger.warn({ msg: 'Tunnel upgrade refused', reason: message, remote: req.socket.remoteAddress });
+      return { ok: false, status: 401, message };
+    }
+    const limit = this.config.tunnel.maxSessionsPerUser;
+    const owner = principal.user;
+    // Counted after the await: upgrades admitted meanwhile hold a reservation, so a burst cannot overshoot.
+    if (this.registry.countByOwner(owner) + (this.reserved.get(owner) ?? 0) >= limit) {
+      this.logger.warn({ msg: 'Tunnel upgrade refused', reason: 'session limit', user: owner });
+      return { ok: false, status: 429, message: `Too many sessions for this user (limit ${limit})` };
+    }
+    this.admitted.set(req, { principal, release: this.reserve(req, owner) });
+    return { ok: true, principal };
+  }
+
+  /**
+   * Hands the connection of an admitted upgrade its principal and gives the upgrade's slot back: from
+   * here the session it opens counts in the registry instead. Once per upgrade; undefined for a request
+   * that was not admitted (or was claimed already).
+   */
+  claim(req: IncomingMessage): Principal | undefined {
+    const admission = this.admitted.get(req);
+    if (!admission) return undefined;
+    this.admitted.delete(req);
+    admission.release();
+    return admission.principal;
+  }
+
+  /** Holds one of the owner's slots; the returned release gives it back, once. */
+  private reserve(req: IncomingMessage, owner: string | null): () => void {
+    this.reserved.set(owner, (this.reserved.get(owner) ?? 0) + 1);
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      const left = (this.reserved.get(owner) ?? 1) - 1;
+      if (left > 0) this.reserved.set(owner, left);
+      else this.reserved.delete(owner);
+    };
+    // An upgrade that dies between admission and connection gives its slot back too.
+    req.socket.once('close', release);
+    return release;
+  }
+}

@@ -1,0 +1,161 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import { PACKAGE_INFO } from '../../config/package-info.js';
+import {
+  parseTunnelFrame,
+  SERVER_INFO_LIMITS,
+  TunnelCloseCode,
+  type GatewayToTunnelFrame,
+  type RegisteredServer,
+} from '../../protocol/envelopes.js';
+import { FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../../protocol/json-limits.js';
+import { isObject, JsonRpcErrorCode, jsonRpcError } from '../../protocol/json-rpc.js';
+import { SessionRegistry } from './session-registry.js';
+import type { TunnelSession } from './tunnel-session.js';
+
+const GATEWAY_CLIENT_INFO = { name: PACKAGE_INFO.name, version: PACKAGE_INFO.version };
+
+/**
+ * Speaks the tunnel wire protocol for one session: parses frames, answers control frames and
+ * hands JSON-RPC payloads to the session. Peers only ever get short, fixed error texts.
+ */
+@Injectable()
+export class TunnelProtocolService {
+  private readonly logger = new Logger('TunnelProtocol');
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Handles one text frame from the tunnel. */
+  handleFrame(session: TunnelSession, text: string): void {
+    const json = parseJsonWithin(text, this.config.limits.maxJsonDepth + FRAME_ENVELOPE_DEPTH);
+    if (!json.ok) {
+      if (json.reason === 'too-deep') {
+        this.refuseTooDeep(session, json.shallowOnly);
+        return;
+      }
+      this.reply(session, { type: 'error', message: 'Invalid JSON format' });
+      return;
+    }
+    const parsed = parseTunnelFrame(json.value);
+    if (!parsed.ok) {
+      this.reply(session, { type: 'error', message: parsed.error });
+      return;
+    }
+    const frame = parsed.value;
+    switch (frame.type) {
+      case 'register':
+        this.register(session, frame.server).catch((err: unknown) => {
+          this.logger.error({ msg: 'Registration failed', sessionId: session.id, error: String(err) });
+        });
+        return;
+      case 'unregister':
+        this.logger.log({ msg: 'Tunnel unregistered', sessionId: session.id, name: session.name });
+        session.close('unregistered');
+        return;
+      case 'heartbeat':
+        this.heartbeat(session);
+        return;
+      case 'error':
+        this.logger.warn({ msg: 'Tunnel reported an error', sessionId: session.id, message: frame.message.slice(0, 200) });
+        return;
+      default: {
+        const result = session.receive(frame.payload);
+        if (result === 'invalid') {
+          this.reply(session, { type: 'error', message: `"${frame.type}" payload is not a JSON-RPC message` });
+        }
+        // 'unmatched': an answer nobody waits for (timed out, or a client's own handshake); dropped.
+      }
+    }
+  }
+
+  /**
+   * A frame nested past MAX_JSON_DEPTH: the tunnel hears of it, and when it answers a call in
+   * flight that call fails now instead of timing out. Only the frame's top fields are read.
+   */
+  private refuseTooDeep(session: TunnelSession, frame: unknown): void {
+    const limit = this.config.limits.maxJsonDepth;
+    this.reply(session, { type: 'error', message: `Frame nests deeper than ${limit} levels` });
+    if (!isObject(frame) || frame.type !== 'response' || !isObject(frame.payload)) return;
+    const id = frame.payload.id;
+    if (typeof id !== 'string' || !session.inFlightCall(id)) return;
+    session.receive(jsonRpcError(id, JsonRpcErrorCode.InternalError, `The server's answer nests deeper than ${limit} levels`));
+  }
+
+  private heartbeat(session: TunnelSession): void {
+    const now = Date.now();
+    if (!session.shouldReplyToHeartbeat(now)) return;
+    this.reply(session, { type: 'heartbeat', sessionId: session.id, timestamp: new Date(now).toISOString() });
+  }
+
+  /**
+   * register -> register_ack, then register_complete once the server is usable. A server that
+   * did not send its capabilities gets the MCP handshake from the gateway, through the tunnel.
+   */
+  private async register(session: TunnelSession, server: RegisteredServer): Promise<void> {
+    if (session.state !== 'connected') {
+      this.reply(session, { type: 'error', message: 'Already registered on this connection' });
+      return;
+    }
+    const name = server.name ?? `tunnel-${session.id.slice(0, 8)}`;
+    const claim = this.registry.claimName(session, name);
+    if (!claim.ok) {
+      this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'error', message: claim.message });
+      session.close('name in use', 1008);
+      return;
+    }
+    claim.replaced?.close('replaced', TunnelCloseCode.Replaced);
+    session.register({ ...server, name });
+    this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success' });
+    this.logger.log({ msg: 'Tunnel registered', sessionId: session.id, name, user: session.owner });
+
+    let completion: { status: 'success' | 'error'; message?: string } = { status: 'success' };
+    if (!server.capabilities) {
+      completion = await this.handshake(session);
+    }
+    if (!session.isOpen) return;
+    // A server whose handshake failed stays `registered`: reachable for raw calls, not announced as ready.
+    if (completion.status === 'success') session.markReady();
+    this.reply(session, { type: 'register_complete', sessionId: session.id, ...completion });
+    this.registry.markRegistered(session);
+  }
+
+  /** Initializes the local server on the tunnel client's behalf and caches what it reports. */
+  private async handshake(session: TunnelSession): Promise<{ status: 'success' | 'error'; message?: string }> {
+    try {
+      const answer = await session.call(
+        {
+          jsonrpc: '2.0',
+          id: 'gateway-initialize',
+          method: 'initialize',
+          params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: GATEWAY_CLIENT_INFO },
+        },
+        this.config.tunnel.handshakeTimeoutMs,
+      );
+      if (!('result' in answer) || typeof answer.result !== 'object' || answer.result === null) {
+        return { status: 'error', message: 'The local server refused initialize' };
+      }
+      const result = answer.result as Record<string, unknown>;
+      // The same cap as on register.server, so every session holds a bounded server description.
+      const tooLarge = (['capabilities', 'serverInfo'] as const).find(
+        (key) => isObject(result[key]) && Buffer.byteLength(JSON.stringify(result[key])) > SERVER_INFO_LIMITS.objectBytes,
+      );
+      if (tooLarge) {
+        return { status: 'error', message: `The local server's ${tooLarge} is larger than ${SERVER_INFO_LIMITS.objectBytes} bytes` };
+      }
+      session.updateServer(result);
+      session.forward({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      return { status: 'success' };
+    } catch {
+      return { status: 'error', message: 'The local server did not complete the MCP handshake' };
+    }
+  }
+
+  private reply(session: TunnelSession, frame: GatewayToTunnelFrame): void {
+    if (session.isOpen) session.send(frame);
+  }
+}

@@ -1,0 +1,436 @@
+import { Subject, type Observable } from 'rxjs';
+import type { GatewayToTunnelFrame, RegisteredServer } from '../../protocol/envelopes.js';
+import {
+  classifyJsonRpc,
+  isObject,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../../protocol/json-rpc.js';
+import type { CallContext, InFlightCall, TunnelCaller } from './call-context.js';
+import { CallError, PendingCalls } from './pending-calls.js';
+import { SendBacklog, type SendBacklogLimits } from './send-backlog.js';
+import { publishAsEvent, type RequestingTunnel, type ServerRequestRouter } from './server-request-router.js';
+import type { SessionEvent } from './session-event.js';
+import type { SessionHandle, SessionState, TunnelHandle, TunnelInfo } from './tunnel-handle.js';
+
+export type { SessionState } from './tunnel-handle.js';
+
+/** The part of a WebSocket a session needs; lets unit tests use a plain object. */
+export interface TunnelSocket {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  /** Bytes written but not yet taken by the peer; unknown (never refused) when absent. */
+  readonly bufferedAmount?: number;
+  /** Drops the connection without a closing handshake (which a peer that does not read never completes). */
+  terminate?(): void;
+}
+
+export interface SessionLimits {
+  maxPending: number;
+  /** Refuse messages to a tunnel that is not reading, and close it when it stays so; unbounded when absent. */
+  backlog?: SendBacklogLimits;
+}
+
+/** Messages a tunnel that stopped reading is refused with. */
+const NOT_READING = 'The tunnel is not reading; try again later';
+
+/** Outcome of handing a tunnel payload to the session. */
+export type InboundResult = 'routed' | 'unmatched' | 'invalid';
+
+/** Heartbeats are answered at most this often, so a client that echoes them cannot ping-pong. */
+export const HEARTBEAT_REPLY_INTERVAL_MS = 1000;
+
+/** Longest `protocolVersion` and `instructions` kept from a server's initialize answer. */
+const MAX_PROTOCOL_VERSION_LENGTH = 32;
+const MAX_INSTRUCTIONS_LENGTH = 16384;
+
+/**
+ * One tunnel: sends frames down its WebSocket, correlates calls with their answers and
+ * publishes everything else the local server says as session events. The in-process
+ * implementation of the handles the doors use (tunnel-handle.ts); its state changes only
+ * through its own verbs, driven by the tunnel endpoint (gateway, protocol service).
+ */
+export class TunnelSession implements SessionHandle, RequestingTunnel {
+  readonly connectedAt = new Date();
+  private lastActivityAt = Date.now();
+  private currentState: SessionState = 'connected';
+  private reasonClosed: string | undefined;
+  private registered: RegisteredServer | undefined;
+  private framesIn = 0;
+  private framesOut = 0;
+  private bytesReceived = 0;
+  private bytesSent = 0;
+  /** SSE streams following this session; server requests are published only while one is. */
+  private streamSubscribers = 0;
+  /** When the last heartbeat reply went out. */
+  private lastHeartbeatReplyAt = 0;
+
+  private readonly pending: PendingCalls;
+  private readonly backlog: SendBacklog | undefined;
+  private serverRequestRouter: ServerRequestRouter = publishAsEvent;
+  private readonly events = new Subject<SessionEvent>();
+  /** Hot stream of this session's events; completes after `closed`. */
+  readonly events$: Observable<SessionEvent> = this.events.asObservable();
+
+  constructor(
+    readonly id: string,
+    /** Owner key of the principal that opened the tunnel; null when anonymous. */
+    readonly owner: string | null,
+    private readonly socket: TunnelSocket,
+    limits: SessionLimits,
+    now: () => number = Date.now,
+  ) {
+    this.pending = new PendingCalls(limits.maxPending);
+    this.backlog = limits.backlog && new SendBacklog(limits.backlog, now);
+  }
+
+  get state(): SessionState {
+    return this.currentState;
+  }
+
+  /** What the tunnel registered; undefined before `register`. */
+  get server(): Readonly<RegisteredServer> | undefined {
+    return this.registered;
+  }
+
+  get name(): string | undefined {
+    return this.registered?.name;
+  }
+
+  /** Why the session closed, once it has. */
+  get closeReason(): string | undefined {
+    return this.reasonClosed;
+  }
+
+  get lastActivity(): number {
+    return this.lastActivityAt;
+  }
+
+  get messagesIn(): number {
+    return this.framesIn;
+  }
+
+  get messagesOut(): number {
+    return this.framesOut;
+  }
+
+  get bytesIn(): number {
+    return this.bytesReceived;
+  }
+
+  get bytesOut(): number {
+    return this.bytesSent;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  get isOpen(): boolean {
+    return this.currentState !== 'closed';
+  }
+
+  get hasStreamSubscribers(): boolean {
+    return this.streamSubscribers > 0;
+  }
+
+  isReady(): this is TunnelHandle {
+    return this.currentState === 'ready';
+  }
+
+  info(): TunnelInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      owner: this.owner,
+      state: this.currentState,
+      server: this.registered && { ...this.registered },
+      connectedAt: this.connectedAt,
+      lastActivity: this.lastActivityAt,
+      messagesIn: this.framesIn,
+      messagesOut: this.framesOut,
+      bytesIn: this.bytesReceived,
+      bytesOut: this.bytesSent,
+      pendingCount: this.pending.size,
+    };
+  }
+
+  /**
+   * `register`: the session is named and described by `server` (whose name the registry granted).
+   * Only once per connection; returns false (changing nothing) when it already registered or closed.
+   */
+  register(server: RegisteredServer & { name: string }): boolean {
+    if (this.currentState !== 'connected') return false;
+    this.registered = { ...server };
+    this.currentState = 'registered';
+    return true;
+  }
+
+  /**
+   * Takes what the local server reported in its initialize answer (the gateway's own handshake for
+   * a client that registered without capabilities): protocol version, capabilities, server info and
+   * instructions replace what was registered. The caller has checked the objects' sizes.
+   */
+  updateServer(initializeResult: Record<string, unknown>): void {
+    const server = this.registered;
+    if (!server || this.currentState !== 'registered') return;
+    const result = initializeResult;
+    if (typeof result.protocolVersion === 'string') server.protocolVersion = result.protocolVersion.slice(0, MAX_PROTOCOL_VERSION_LENGTH);
+    if (isObject(result.capabilities)) server.capabilities = result.capabilities;
+    if (isObject(result.serverInfo)) server.serverInfo = result.serverInfo;
+    if (typeof result.instructions === 'string') server.instructions = result.instructions.slice(0, MAX_INSTRUCTIONS_LENGTH);
+  }
+
+  /** The registered server is usable (handshake done): MCP doors may now reach it. Returns whether it became ready. */
+  markReady(): boolean {
+    if (this.currentState !== 'registered') return false;
+    this.currentState = 'ready';
+    return true;
+  }
+
+  /** Counts an SSE stream following the session; the returned function removes it (once). */
+  addStreamSubscriber(): () => void {
+    this.streamSubscribers++;
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      this.streamSubscribers--;
+    };
+  }
+
+  /** Whether a heartbeat received `now` is answered (at most one reply per HEARTBEAT_REPLY_INTERVAL_MS); records the reply. */
+  shouldReplyToHeartbeat(now: number): boolean {
+    if (now - this.lastHeartbeatReplyAt < HEARTBEAT_REPLY_INTERVAL_MS) return false;
+    this.lastHeartbeatReplyAt = now;
+    return true;
+  }
+
+  /** Serializes and sends one frame, counting it. */
+  send(frame: GatewayToTunnelFrame): void {
+    if (!this.isOpen) throw new CallError('closed', 'The tunnel is closed');
+    const data = JSON.stringify(frame);
+    this.socket.send(data);
+    this.framesOut++;
+    this.bytesSent += Buffer.byteLength(data);
+    this.lastActivityAt = Date.now();
+  }
+
+  /**
+   * Sends any JSON-RPC message to the local server without waiting (notifications, answers to server
+   * requests). Throws CallError (`overloaded`) while the tunnel is not reading what it was sent.
+   */
+  forward(payload: JsonRpcMessage): void {
+    this.admit();
+    this.sendPayload(payload);
+  }
+
+  /**
+   * forward() for a message nobody waits on (a notification, an answer to the server): a tunnel that
+   * closed meanwhile, or is not reading, is ignored. Returns whether the message was sent.
+   */
+  tryForward(payload: JsonRpcMessage): boolean {
+    if (!this.isOpen) return false;
+    try {
+      this.forward(payload);
+      return true;
+    } catch {
+      // Closed or not reading: the server is gone, or will be dropped, with what it was owed.
+      return false;
+    }
+  }
+
+  /**
+   * Sends a request and resolves with its answer, carrying the caller's original id.
+   * Rejects with CallError on timeout (after telling the server to cancel), when the tunnel closes or
+   * when the caller cancels it; throws CallError (reason `busy`) at once when too many calls are in
+   * flight (`overloaded` while the tunnel is not reading), so a caller that does not wait can still report it.
+   *
+   * With a `caller`, the request's `_meta.progressToken` is replaced by the call's tunnel id (tokens
+   * chosen by different callers may collide) and progress goes back to that caller only.
+   */
+  call(request: JsonRpcRequest, timeoutMs: number, caller?: TunnelCaller): Promise<JsonRpcResponse> {
+    if (!this.isOpen) return Promise.reject(new CallError('closed', 'The tunnel is closed'));
+    this.admit();
+    const progressToken = caller ? progressTokenOf(request.params) : undefined;
+    const context: CallContext = caller ? { caller, progressToken } : {};
+    const { tunnelId, answer } = this.pending.open(
+      request.id,
+      timeoutMs,
+      (expiredId) => this.cancelRemote(expiredId, 'Request timed out at the gateway'),
+      context,
+    );
+    try {
+      const params = progressToken === undefined ? request.params : withProgressToken(request.params, tunnelId);
+      this.sendPayload({ ...request, id: tunnelId, ...(params === undefined ? {} : { params }) });
+    } catch (err) {
+      this.pending.drop(tunnelId);
+      return Promise.reject(err);
+    }
+    return answer;
+  }
+
+  /**
+   * Gives up on one call: its caller is rejected with CallError('cancelled') and the server gets
+   * notifications/cancelled with the id it knows. Returns whether the call was in flight.
+   */
+  cancel(tunnelId: string, reason: string): boolean {
+    if (!this.pending.fail(tunnelId, new CallError('cancelled', reason))) return false;
+    this.cancelRemote(tunnelId, reason);
+    return true;
+  }
+
+  /**
+   * Gives up on every call in flight with `error` (e.g. the gateway is shutting down) and tells the
+   * server to cancel each. Returns how many there were.
+   */
+  abandonCalls(error: CallError): number {
+    const calls = this.pending.newestFirst();
+    for (const call of calls) {
+      if (this.pending.fail(call.tunnelId, error)) this.cancelRemote(call.tunnelId, error.message);
+    }
+    return calls.length;
+  }
+
+  /**
+   * Closes the tunnel when it has queued more than its limit for longer than allowed: a peer that
+   * stopped reading would otherwise hold that memory until the idle timeout. Returns whether it did.
+   */
+  closeIfStuck(): boolean {
+    if (!this.isOpen || !this.backlog?.isStuck(this.socket.bufferedAmount ?? 0)) return false;
+    this.close('tunnel not reading', 1008);
+    // The closing handshake would wait behind the unread bytes; free them now.
+    this.socket.terminate?.();
+    return true;
+  }
+
+  /** The tunnel id of the call `caller` made with its own id, while in flight. */
+  findCall(callerKey: string, callerRequestId: JsonRpcId): string | undefined {
+    return this.pending.find((call) => call.context.caller?.key === callerKey && call.callerRequestId === callerRequestId);
+  }
+
+  /** The caller with this key among the calls in flight, most recent first. */
+  findCaller(callerKey: string): TunnelCaller | undefined {
+    return this.pending.newestFirst().find((call) => call.context.caller?.key === callerKey)?.context.caller;
+  }
+
+  /** Cancels every call a caller has in flight, e.g. when its MCP session ends. */
+  cancelCallsOf(callerKey: string, reason: string): number {
+    let cancelled = 0;
+    for (const call of this.pending.newestFirst()) {
+      if (call.context.caller?.key === callerKey && this.cancel(call.tunnelId, reason)) cancelled++;
+    }
+    return cancelled;
+  }
+
+  /** Calls in flight, most recent first. */
+  inFlight(): InFlightCall[] {
+    return this.pending.newestFirst();
+  }
+
+  /** The call in flight under this tunnel id. */
+  inFlightCall(tunnelId: string): InFlightCall | undefined {
+    return this.pending.get(tunnelId);
+  }
+
+  /** Replaces who answers the server's own requests; `undefined` restores publishing them as events. */
+  routeServerRequestsWith(router: ServerRequestRouter | undefined): void {
+    this.serverRequestRouter = router ?? publishAsEvent;
+  }
+
+  /** Publishes an event to this session's subscribers. */
+  publish(event: SessionEvent): void {
+    if (this.isOpen || event.type === 'closed') this.events.next(event);
+  }
+
+  /** Records an inbound frame's size; the gateway calls this for every frame. */
+  recordInbound(bytes: number): void {
+    this.framesIn++;
+    this.bytesReceived += bytes;
+    this.lastActivityAt = Date.now();
+  }
+
+  /**
+   * Routes a JSON-RPC message from the local server: an answer goes to the call waiting for it
+   * (and to subscribers with the caller's id); notifications and server-to-client requests become events.
+   */
+  receive(payload: unknown): InboundResult {
+    const kind = classifyJsonRpc(payload);
+    if (kind === undefined) return 'invalid';
+    const message = payload as JsonRpcMessage;
+    if (kind === 'response') {
+      const restored = this.pending.settle(message as JsonRpcResponse);
+      if (!restored) return 'unmatched';
+      this.publish({ type: 'response', payload: restored });
+      return 'routed';
+    }
+    if (kind === 'request') {
+      this.serverRequestRouter.route(message as JsonRpcRequest, this);
+      return 'routed';
+    }
+    if (this.deliverProgress(message as JsonRpcNotification)) return 'routed';
+    this.publish({ type: kind, payload: message });
+    return 'routed';
+  }
+
+  /** Ends the session: fails calls in flight at once, emits `closed`, completes the event stream. */
+  close(reason: string, code = 1000): void {
+    if (!this.isOpen) return;
+    this.currentState = 'closed';
+    this.reasonClosed = reason;
+    this.pending.failAll(new CallError('closed', `The tunnel closed (${reason})`));
+    this.publish({ type: 'closed', reason });
+    this.events.complete();
+    try {
+      this.socket.close(code, reason.slice(0, 120));
+    } catch {
+      // The socket may already be gone; the session is closed either way.
+    }
+  }
+
+  /** Progress for a call whose caller asked for it goes to that caller only, with its own token. */
+  private deliverProgress(notification: JsonRpcNotification): boolean {
+    if (notification.method !== 'notifications/progress') return false;
+    const params = notification.params as Record<string, unknown> | undefined;
+    const token = params?.progressToken;
+    if (typeof token !== 'string') return false;
+    const call = this.pending.get(token);
+    const caller = call?.context.caller;
+    if (!call || !caller || call.context.progressToken === undefined) return false;
+    caller.onProgress({ ...notification, params: { ...params, progressToken: call.context.progressToken } }, call.callerRequestId);
+    return true;
+  }
+
+  private cancelRemote(tunnelId: string, reason: string): void {
+    if (!this.isOpen) return;
+    // Not subject to the backlog limit: small, and the server needs it to stop working for nobody.
+    this.sendPayload({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: tunnelId, reason } });
+  }
+
+  private sendPayload(payload: JsonRpcMessage): void {
+    this.send({ type: 'request', sessionId: this.id, payload });
+  }
+
+  /** Refuses a caller's message while the tunnel has more queued than its limit; a stuck tunnel is closed instead. */
+  private admit(): void {
+    if (!this.backlog || this.backlog.admits(this.socket.bufferedAmount ?? 0)) return;
+    if (this.closeIfStuck()) throw new CallError('closed', `The tunnel closed (${this.reasonClosed})`);
+    throw new CallError('overloaded', NOT_READING);
+  }
+}
+
+function progressTokenOf(params: JsonRpcRequest['params']): string | number | undefined {
+  if (!params || Array.isArray(params)) return undefined;
+  const meta = params._meta;
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const token = (meta as Record<string, unknown>).progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+function withProgressToken(params: JsonRpcRequest['params'], token: string): JsonRpcRequest['params'] {
+  const object = params as Record<string, unknown>;
+  return { ...object, _meta: { ...(object._meta as Record<string, unknown>), progressToken: token } };
+}

@@ -1,0 +1,143 @@
+import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import { TUNNEL_PATH } from '../../protocol/envelopes.js';
+import { frameText } from '../../protocol/frame-text.js';
+import { WriteCoalescer } from '../../protocol/write-coalescer.js';
+import { LogBudget } from './log-budget.js';
+import { SessionRegistry } from './session-registry.js';
+import { TunnelAdmission } from './tunnel-admission.js';
+import { TunnelProtocolService } from './tunnel-protocol.service.js';
+import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
+
+/** ws error codes for a frame longer than maxPayload (or than any length it can hold). */
+const FRAME_TOO_LARGE_CODES = new Set(['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH']);
+const isFrameTooLarge = (code: string | undefined): boolean => code !== undefined && FRAME_TOO_LARGE_CODES.has(code);
+
+/** Peers choose how many protocol errors they cause: log lines about them per second, gateway-wide; the rest are counted. */
+const PEER_ERROR_LINES_PER_SECOND = 10;
+
+interface Liveness {
+  session: TunnelSession;
+  lastSeen: number;
+}
+
+/**
+ * The tunnel endpoint's WebSocket lifecycle: one session per authenticated connection, frames to
+ * the protocol service, and one timer that pings every tunnel and drops the silent ones.
+ */
+@WebSocketGateway({ path: TUNNEL_PATH })
+export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayInit, OnModuleDestroy {
+  private readonly logger = new Logger('TunnelGateway');
+  private readonly sockets = new Map<WebSocket, Liveness>();
+  private readonly peerErrorLog = new LogBudget(PEER_ERROR_LINES_PER_SECOND);
+  private livenessTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly admission: TunnelAdmission,
+    private readonly protocol: TunnelProtocolService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  afterInit(): void {
+    this.livenessTimer = setInterval(() => this.checkLiveness(), this.config.tunnel.pingIntervalMs);
+    this.livenessTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.livenessTimer);
+    for (const { session } of this.sockets.values()) session.close('gateway shutting down', 1001);
+  }
+
+  handleConnection(socket: WebSocket, req: IncomingMessage): void {
+    const principal = this.admission.claim(req);
+    if (!principal) {
+      // Only reachable if the upgrade bypassed the adapter's verifyClient.
+      socket.close(1008, 'Authentication required');
+      return;
+    }
+    // ws writes to the upgraded connection, which is the upgrade request's socket.
+    const writes = new WriteCoalescer(req.socket);
+    const frames: TunnelSocket = {
+      send: (data) => {
+        writes.hold();
+        socket.send(data);
+      },
+      close: (code, reason) => socket.close(code, reason),
+      terminate: () => socket.terminate(),
+      // ws counts the socket's unsent bytes, so writes held by the coalescer's cork are included.
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+    };
+    const session = new TunnelSession(randomBytes(16).toString('hex'), principal.user, frames, {
+      maxPending: this.config.tunnel.maxPendingPerSession,
+      backlog: { maxBufferedBytes: this.config.tunnel.maxBufferedBytes, stuckTimeoutMs: this.config.tunnel.stuckTimeoutMs },
+    });
+    const liveness: Liveness = { session, lastSeen: Date.now() };
+    this.sockets.set(socket, liveness);
+    this.registry.add(session);
+    this.logger.log({ msg: 'Tunnel connected', sessionId: session.id, user: session.owner });
+
+    let handlerFailed = false;
+    socket.on('message', (data: RawData) => {
+      liveness.lastSeen = Date.now();
+      const text = typeof data === 'string' ? data : frameText(data);
+      session.recordInbound(Buffer.isBuffer(data) ? data.length : Buffer.byteLength(text));
+      try {
+        this.protocol.handleFrame(session, text);
+      } catch (err) {
+        // A bug reached by one tunnel's frame costs that frame, never the process.
+        if (!handlerFailed) this.logger.error({ msg: 'Tunnel frame handler failed', sessionId: session.id, error: String(err) });
+        handlerFailed = true;
+        if (session.isOpen) session.send({ type: 'error', message: 'Internal error' });
+      }
+    });
+    socket.on('pong', () => {
+      liveness.lastSeen = Date.now();
+    });
+    let protocolError: string | undefined;
+    socket.on('close', (code: number) => {
+      this.sockets.delete(socket);
+      // ws reports a peer's protocol error on 'error', then closes with 1006 (it stops reading, so no close frame comes back).
+      session.close(
+        code === 1009 || isFrameTooLarge(protocolError) ? 'frame too large' : protocolError ? 'protocol error' : 'disconnected',
+      );
+      this.logger.log({ msg: 'Tunnel disconnected', sessionId: session.id, code });
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      if (protocolError !== undefined) return;
+      protocolError = err.code ?? 'socket error';
+      const ticket = this.peerErrorLog.take();
+      if (!ticket.allowed) return;
+      this.logger.warn({
+        msg: 'Tunnel protocol error',
+        sessionId: session.id,
+        code: protocolError,
+        error: err.message.slice(0, 120),
+        ...(ticket.suppressed > 0 ? { suppressed: ticket.suppressed } : {}),
+      });
+    });
+  }
+
+  private checkLiveness(): void {
+    const deadline = Date.now() - this.config.tunnel.idleTimeoutMs;
+    for (const [socket, { session, lastSeen }] of this.sockets) {
+      if (session.closeIfStuck()) {
+        this.logger.warn({ msg: 'Tunnel not reading, dropped it', sessionId: session.id });
+        continue;
+      }
+      if (lastSeen < deadline) {
+        this.logger.warn({ msg: 'Tunnel idle, dropping it', sessionId: session.id });
+        socket.terminate();
+        continue;
+      }
+      socket.ping();
+    }
+  }
+}
