@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { AuthError } from './auth-error.js';
+import { AuthError, AuthMessage } from './auth-error.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { TokenVerifier } from './token-verifier.js';
 import { TrustedProxies } from './trusted-proxies.js';
@@ -75,7 +75,7 @@ export class AuthService {
     if (token) return this.tokens.recentlyVerified(token) ?? this.tokens.verify(req, token);
     const proxyUser = this.proxyUser(req);
     if (proxyUser) return { user: proxyUser, isAdmin: false, via: 'proxy' };
-    if (this.required) throw new AuthError('Authentication required');
+    if (this.required) throw new AuthError(AuthMessage.Required);
     return ANONYMOUS;
   }
 }

@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedExcept
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from './principal.js';
 import { requestPrincipal } from './request-principal.js';
+import { AuthMessage } from './auth-error.js';
 
 /**
  * HTTP authentication as seen by the routes. The credentials were already verified by the auth
@@ -14,7 +15,7 @@ export class JwtAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<{ raw?: IncomingMessage; user?: Principal }>();
     const principal = req.raw ? requestPrincipal(req.raw) : undefined;
-    if (!principal) throw new UnauthorizedException('Authentication required');
+    if (!principal) throw new UnauthorizedException(AuthMessage.Required);
     req.user = principal;
     return true;
   }

@@ -4,7 +4,7 @@ import passport from 'passport';
 import type { StrategyOptionsWithRequest } from 'passport-jwt';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { AuthError } from './auth-error.js';
+import { AuthError, AuthMessage } from './auth-error.js';
 import type { Principal } from './principal.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
@@ -40,7 +40,7 @@ export class TokenVerifier {
       jwtFromRequest: (req: object) => this.presented.get(req) ?? null,
       secretOrKeyProvider: (_req: unknown, _token: unknown, done: (err: unknown, key?: Buffer) => void) =>
         // passport-jwt hands the key to jsonwebtoken as is, which takes a KeyObject too (typed string | Buffer here).
-        this.key ? done(null, this.key as unknown as Buffer) : done(new AuthError('Token authentication is not configured')),
+        this.key ? done(null, this.key as unknown as Buffer) : done(new AuthError(AuthMessage.NotConfigured)),
       algorithms: [jwtAlgorithm],
       ...(jwtIssuer ? { issuer: jwtIssuer } : {}),
       ...(jwtAudience ? { audience: jwtAudience } : {}),
@@ -55,7 +55,7 @@ export class TokenVerifier {
 
   /** The principal of `token`, presented by `req`; rejects with AuthError (its message is safe to show the peer). */
   async verify(req: object, token: string): Promise<Principal> {
-    if (!this.key) throw new AuthError('Token authentication is not configured');
+    if (!this.key) throw new AuthError(AuthMessage.NotConfigured);
     return this.verified.get(token) ?? this.runStrategy(req, token);
   }
 

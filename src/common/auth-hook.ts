@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AuthError } from '../auth/auth-error.js';
+import { AuthError, AuthMessage } from '../auth/auth-error.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { setRequestPrincipal } from '../auth/request-principal.js';
 import { gatewayErrorBody } from './http-exception.filter.js';
@@ -36,7 +36,7 @@ export function registerAuthHook(fastify: FastifyInstance, auth: AuthService): v
     try {
       setRequestPrincipal(req.raw, await auth.authenticate(req.raw));
     } catch (err) {
-      const message = err instanceof AuthError ? err.message : 'Authentication failed';
+      const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
       // The unread body would be drained on a kept-alive socket: close it instead.
       if (hasBody(req)) reply.header('Connection', 'close');
       return reply.code(401).send(gatewayErrorBody(401, message));

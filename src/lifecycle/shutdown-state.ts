@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-/** What callers are told while the gateway drains. */
-export const SHUTTING_DOWN = 'The gateway is shutting down';
+export { SHUTTING_DOWN } from '../reverse-proxy/tunnel/call-error.js';
 
 /**
  * Whether the gateway is draining: once it is, readiness fails and new HTTP requests and tunnels

@@ -31,6 +31,7 @@ import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprot
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
 
 const SESSION_HEADER = 'mcp-session-id';
+const SESSION_ID_REQUIRED = 'Bad Request: Mcp-Session-Id header is required';
 /** How long a POST's response bytes may wait for its answer so that all leave in one write. */
 const ANSWER_WAIT_MS = 20;
 
@@ -103,7 +104,7 @@ export class StreamableHttpController {
         return this.stateless.serve(this.opener.reachable(name, principal), principal, req, res, body);
       }
       if (!isInitialize(body)) {
-        return replyJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+        return replyJsonRpcError(res, 400, -32000, SESSION_ID_REQUIRED);
       }
       const { session, transport } = this.opener.openStreamableHttp(name, principal);
       await this.handle(session, req, res, body);
@@ -152,7 +153,7 @@ export class StreamableHttpController {
       res.setHeader('Allow', 'POST');
       return replyJsonRpcError(res, 405, -32000, 'Method Not Allowed: the 2026-07-28 revision uses POST only');
     }
-    if (id === undefined) return replyJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    if (id === undefined) return replyJsonRpcError(res, 400, -32000, SESSION_ID_REQUIRED);
     const session = this.opener.find(id, name, principal, 'streamable-http');
     if (!session) return replySessionNotFound(res);
     await this.handle(session, req, res, body);

@@ -7,6 +7,9 @@ import type { BoundedEventStore } from './bounded-event-store.js';
 import { capabilityFor } from '../server-request-capabilities.js';
 import type { ServerIdentity } from '../server-identity.js';
 
+/** Why a client session's calls and questions end when the session does. */
+export const SESSION_ENDED = 'The MCP client session ended';
+
 export type McpTransportKind = 'streamable-http' | 'sse';
 
 export interface McpClientSessionLimits {
@@ -90,7 +93,7 @@ export class McpClientSession implements TunnelCaller {
    * client's answer carrying the server's id again. `origin` is the tunnel that asked.
    */
   ask(request: JsonRpcRequest, origin: string, relatedRequestId?: JsonRpcId): Promise<JsonRpcResponse> {
-    if (this.closing) return Promise.reject(new CallError('closed', 'The MCP client session ended'));
+    if (this.closing) return Promise.reject(new CallError('closed', SESSION_ENDED));
     const { tunnelId: clientId, answer } = this.asks.open(
       request.id,
       this.limits.askTimeoutMs,
@@ -141,7 +144,7 @@ export class McpClientSession implements TunnelCaller {
   /** Marks the session ended, fails the server's requests still waiting on this client and frees its stored events. */
   markClosed(): void {
     this.closing = true;
-    this.asks.failAll(new CallError('closed', 'The MCP client session ended'));
+    this.asks.failAll(new CallError('closed', SESSION_ENDED));
     this.eventStore?.close();
   }
 

@@ -8,7 +8,7 @@ import {
 } from '../../protocol/json-rpc.js';
 import { CALL_FAILURES } from '../../reverse-proxy/tunnel/call-error.js';
 import { initializeResult } from './initialize-result.js';
-import type { McpClientSession } from './mcp-client-session.js';
+import { SESSION_ENDED, type McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
 import { ResourceSubscriptions } from './resource-subscriptions.service.js';
 import { TunnelRelay } from '../tunnel-relay.service.js';
@@ -108,7 +108,7 @@ export class McpSessionBridge {
     if (!this.sessions.remove(session)) return;
     session.markClosed();
     const tunnel = this.relay.tunnelOf(session);
-    const cancelled = tunnel?.cancelCallsOf(session.key, 'The MCP client session ended') ?? 0;
+    const cancelled = tunnel?.cancelCallsOf(session.key, SESSION_ENDED) ?? 0;
     this.subscriptions.release(session, tunnel);
     this.logger.log({ msg: 'MCP session ended', sessionId: session.id, server: session.serverName, cancelled });
   }

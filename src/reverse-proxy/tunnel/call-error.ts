@@ -1,6 +1,9 @@
 import { JsonRpcErrorCode } from '../../protocol/json-rpc.js';
 
 /** `overloaded`: the tunnel is not reading what it is sent; `shutdown`: the gateway is draining. */
+/** What callers and new tunnels are told while the gateway drains. */
+export const SHUTTING_DOWN = 'The gateway is shutting down';
+
 export type CallFailure = 'timeout' | 'closed' | 'busy' | 'cancelled' | 'overloaded' | 'shutdown';
 
 /** Why a call through a tunnel got no answer. The message is safe to show to callers. */

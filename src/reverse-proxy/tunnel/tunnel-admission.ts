@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { AuthError } from '../../auth/auth-error.js';
+import { AuthError, AuthMessage } from '../../auth/auth-error.js';
 import { AuthService } from '../../auth/auth.service.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -35,7 +35,7 @@ export class TunnelAdmission {
     try {
       principal = await this.auth.authenticate(req);
     } catch (err) {
-      const message = err instanceof AuthError ? err.message : 'Authentication failed';
+      const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
       this.logger.warn({ msg: 'Tunnel upgrade refused', reason: message, remote: req.socket.remoteAddress });
       return { ok: false, status: 401, message };
     }

@@ -3,6 +3,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { TUNNEL_PATH, TUNNEL_PATH_ALIAS } from '../../protocol/envelopes.js';
 import type { TunnelAdmission } from './tunnel-admission.js';
+import { SHUTTING_DOWN } from './call-error.js';
 
 type WsServer = { on(event: string, listener: (arg: never) => void): unknown };
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
@@ -34,7 +35,7 @@ export class TunnelWsAdapter extends WsAdapter {
       perMessageDeflate: false,
       verifyClient: (info: { req: IncomingMessage }, done: VerifyCallback) => {
         if (this.refusing()) {
-          done(false, 503, 'The gateway is shutting down');
+          done(false, 503, SHUTTING_DOWN);
           return;
         }
         this.admission.admit(info.req).then(

@@ -2,6 +2,7 @@ import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { AuthMessage } from '../../auth/auth-error.js';
 import type { RawData, WebSocket } from 'ws';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -58,7 +59,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
     const principal = this.admission.claim(req);
     if (!principal) {
       // Only reachable if the upgrade bypassed the adapter's verifyClient.
-      socket.close(1008, 'Authentication required');
+      socket.close(1008, AuthMessage.Required);
       return;
     }
     // ws writes to the upgraded connection, which is the upgrade request's socket.

@@ -14,6 +14,8 @@ import { initializeRequest } from '../../support/raw-mcp.js';
  */
 
 const MiB = 1024 * 1024;
+/** What may stay allocated after the flood: a bound far below what non-readers cost without the limits (80+ MiB). */
+const MAX_GROWTH = 16 * MiB;
 const LIMIT = 256 * 1024;
 const NOTE_BYTES = 256 * 1024;
 const NOTES = 120; // 30 MiB offered to every non-reader
@@ -152,7 +154,8 @@ async function flood(
   await new Promise((resolve) => setTimeout(resolve, 300));
   // What is measured is what the gateway keeps once it has given up on the non-readers: chunks still
   // on their way through the SDK's streams when the flood ends are not a leak (a busy machine has more).
-  await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
+  // Generous: on a loaded machine the gateway takes a while to work through 30 MiB per reader.
+  await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off', 20_000);
   gc();
   return { peakQueued, arrayBufferGrowth: process.memoryUsage().arrayBuffers - before };
 }
@@ -171,14 +174,12 @@ test('non-reading Streamable HTTP GET streams are cut off past the byte bound, a
     ).finally(() => clearInterval(ticker));
     readers.push(socket);
   }
-  const gatewaySide = readers.map((s) => serverSockets.get(s.localPort!)!);
   try {
     const { peakQueued, arrayBufferGrowth } = await flood(readers, NOTES);
     // Each held at most the bound plus the message being written (and its SSE framing).
     expect(peakQueued).toBeLessThanOrEqual(LIMIT + NOTE_BYTES + 1024);
     // Not 3 x 30 MiB queued in the transports' streams: a few MiB of slack for the process.
-    expect(arrayBufferGrowth).toBeLessThan(8 * MiB);
-    await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
+    expect(arrayBufferGrowth).toBeLessThan(MAX_GROWTH);
   } finally {
     for (const s of readers) s.destroy();
   }
@@ -199,12 +200,10 @@ test('non-reading legacy SSE streams are cut off past the byte bound, which ends
     expect(init.status).toBe(202);
     readers.push(socket);
   }
-  const gatewaySide = readers.map((s) => serverSockets.get(s.localPort!)!);
   try {
     const { peakQueued, arrayBufferGrowth } = await flood(readers, NOTES);
     expect(peakQueued).toBeLessThanOrEqual(LIMIT + NOTE_BYTES + 1024);
-    expect(arrayBufferGrowth).toBeLessThan(8 * MiB);
-    await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
+    expect(arrayBufferGrowth).toBeLessThan(MAX_GROWTH);
   } finally {
     for (const s of readers) s.destroy();
   }
@@ -240,12 +239,10 @@ test('non-reading 2026-07-28 subscriptions/listen streams are cut off past the b
       expect(text).toMatch(/^HTTP\/1\.1 200/);
       readers.push(socket);
     }
-    const gatewaySide = readers.map((s) => serverSockets.get(s.localPort!)!);
     const { peakQueued, arrayBufferGrowth } = await flood(readers, NOTES, () => updated(uri), server);
     expect(peakQueued).toBeLessThanOrEqual(LIMIT + NOTE_BYTES + 1024);
     // Not 3 x 30 MiB queued in the SDK listen streams behind a writer waiting for 'drain'.
-    expect(arrayBufferGrowth).toBeLessThan(8 * MiB);
-    await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
+    expect(arrayBufferGrowth).toBeLessThan(MAX_GROWTH);
   } finally {
     for (const s of readers) s.destroy();
     await server.close();
@@ -292,7 +289,6 @@ test('non-reading 2026-07-28 SSE answers are cut off past the byte bound, which 
       expect(text).toMatch(/^HTTP\/1\.1 200/);
       readers.push(socket);
     }
-    const gatewaySide = readers.map((s) => serverSockets.get(s.localPort!)!);
     const { peakQueued, arrayBufferGrowth } = await flood(
       readers,
       NOTES,
@@ -300,8 +296,7 @@ test('non-reading 2026-07-28 SSE answers are cut off past the byte bound, which 
       server,
     );
     expect(peakQueued).toBeLessThanOrEqual(LIMIT + NOTE_BYTES + 1024);
-    expect(arrayBufferGrowth).toBeLessThan(8 * MiB);
-    await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off');
+    expect(arrayBufferGrowth).toBeLessThan(MAX_GROWTH);
     // A cut-off 2026 request stream is a closed one: its call is cancelled at the server.
     const serverIds = calls.map((c) => c.id);
     await eventually(
