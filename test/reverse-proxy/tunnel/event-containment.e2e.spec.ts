@@ -1,9 +1,8 @@
 import { jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
-import { config as rxjsConfig } from 'rxjs';
 import { TunnelProtocolService } from '../../../src/reverse-proxy/tunnel/tunnel-protocol.service.js';
 import { FakeTunnel } from '../../support/fake-tunnel.js';
 import { startGateway } from '../../support/gateway.js';
+import { recordContainedErrors } from '../../support/contained-errors.js';
 
 /**
  * An error inside one session's event handling stays there, in a running gateway (the unit half:
@@ -11,18 +10,7 @@ import { startGateway } from '../../support/gateway.js';
  * process); here `onUnhandledError` records instead, so a leak shows up as a failed assertion
  * rather than a dead test worker.
  */
-const unhandled: unknown[] = [];
-const previous = rxjsConfig.onUnhandledError;
-let logged: ReturnType<typeof jest.spyOn>;
-beforeEach(() => {
-  unhandled.length = 0;
-  logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-  rxjsConfig.onUnhandledError = (err) => unhandled.push(err);
-});
-afterEach(() => {
-  rxjsConfig.onUnhandledError = previous;
-  jest.restoreAllMocks();
-});
+const { logged } = recordContainedErrors();
 
 test('a frame handler that throws costs that frame only: the tunnel gets a fixed error, the session stays up', async () => {
   const gw = await startGateway({ AUTH_REQUIRED: 'false' });
@@ -38,9 +26,9 @@ test('a frame handler that throws costs that frame only: the tunnel gets a fixed
     expect(await tunnel.next()).toEqual({ type: 'error', message: 'Internal error' });
     tunnel.send({ type: 'heartbeat', boom: true });
     expect(await tunnel.next()).toEqual({ type: 'error', message: 'Internal error' });
-    expect(logged.mock.calls.filter((call: unknown[]) => (call[0] as { msg?: string }).msg === 'Tunnel frame handler failed')).toHaveLength(
-      1,
-    );
+    expect(
+      logged().mock.calls.filter((call: unknown[]) => (call[0] as { msg?: string }).msg === 'Tunnel frame handler failed'),
+    ).toHaveLength(1);
     tunnel.send({ type: 'heartbeat' });
     expect((await tunnel.next()).type).toBe('heartbeat');
     await tunnel.close();

@@ -1,11 +1,11 @@
-import { jest } from '@jest/globals';
-import { Logger, type MessageEvent } from '@nestjs/common';
-import { config as rxjsConfig, Subject } from 'rxjs';
+import type { MessageEvent } from '@nestjs/common';
+import { Subject } from 'rxjs';
 import { TunnelEventFanout } from '../../../src/mcp/tunnel-event-fanout.service.js';
 import type { RegistryChange } from '../../../src/reverse-proxy/tunnel/session-registry.js';
 import { sessionStream } from '../../../src/reverse-proxy/admin/session-stream.js';
 import { TunnelSession } from '../../../src/reverse-proxy/tunnel/tunnel-session.js';
 import { FakeSocket } from '../../support/fake-socket.js';
+import { recordContainedErrors } from '../../support/contained-errors.js';
 
 /**
  * An error inside one session's event handling stays there. RxJS rethrows a subscriber's error on a
@@ -13,18 +13,7 @@ import { FakeSocket } from '../../support/fake-socket.js';
  * as a failed assertion rather than a dead test worker. (The same inside a running gateway:
  * event-containment.e2e.spec.ts.)
  */
-const unhandled: unknown[] = [];
-const previous = rxjsConfig.onUnhandledError;
-let logged: ReturnType<typeof jest.spyOn>;
-beforeEach(() => {
-  unhandled.length = 0;
-  logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-  rxjsConfig.onUnhandledError = (err) => unhandled.push(err);
-});
-afterEach(() => {
-  rxjsConfig.onUnhandledError = previous;
-  jest.restoreAllMocks();
-});
+const { unhandled, logged } = recordContainedErrors();
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 const note = (data: unknown) => ({ jsonrpc: '2.0' as const, method: 'notifications/message', params: { level: 'info', data } });
 
@@ -38,7 +27,7 @@ test('an SSE event that cannot be serialized is dropped; the stream carries on a
   session.close('done');
   await settle();
   expect(unhandled).toEqual([]);
-  expect(logged).toHaveBeenCalledTimes(1);
+  expect(logged()).toHaveBeenCalledTimes(1);
   expect(received.map((m) => m.type)).toEqual(['connected', 'notification', 'closed']);
   expect(received[1].data).toBe(JSON.stringify(note('fine')));
 });
@@ -70,7 +59,7 @@ test('a notification the MCP fan-out fails to deliver is contained to that tunne
   tunnel.publish({ type: 'notification', payload: note('two') });
   await settle();
   expect(unhandled).toEqual([]);
-  expect(logged).toHaveBeenCalledTimes(1);
+  expect(logged()).toHaveBeenCalledTimes(1);
   expect(tunnel.isOpen).toBe(true);
   fanout.onModuleDestroy();
   tunnel.close('done');
