@@ -71,6 +71,13 @@ module.exports = {
       to: { path: '^src/reverse-proxy/admin/' },
     },
     {
+      name: 'cluster-not-admin',
+      severity: 'error',
+      comment: 'Inside layer 3: the cluster directory (reverse-proxy/cluster) may build on the tunnel core, never on the admin API.',
+      from: { path: '^src/reverse-proxy/cluster/' },
+      to: { path: '^src/reverse-proxy/admin/' },
+    },
+    {
       name: 'mcp-http-plumbing-stands-alone',
       severity: 'error',
       comment: 'Inside layer 4: the Node HTTP exchange and the doors\' guards (mcp/http) know no MCP session or revision.',
