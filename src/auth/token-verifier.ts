@@ -3,6 +3,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import passport from 'passport';
 import type { StrategyOptionsWithRequest } from 'passport-jwt';
 import type { AppConfig } from '../config/app-config.js';
+import { isObject } from '../protocol/json-rpc.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AuthError, AuthMessage } from './auth-error.js';
 import type { Principal } from './principal.js';
@@ -94,6 +95,6 @@ function principalFromClaims(claims: Record<string, unknown>): Principal {
   const user = sub ?? email;
   if (!user) throw new AuthError('Token has neither sub nor email');
   const nested = claims.user;
-  const nestedAdmin = typeof nested === 'object' && nested !== null && (nested as Record<string, unknown>).is_admin === true;
+  const nestedAdmin = isObject(nested) && nested.is_admin === true;
   return { user, isAdmin: claims.is_admin === true || nestedAdmin, via: 'jwt' };
 }

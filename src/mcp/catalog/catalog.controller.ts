@@ -15,14 +15,11 @@ import { ServerCatalog } from './server-catalog.service.js';
 @Controller('servers')
 @Authenticated()
 export class CatalogController {
-  private readonly hosts: HostAllowList;
-
   constructor(
     private readonly catalog: ServerCatalog,
+    private readonly hosts: HostAllowList,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.hosts = new HostAllowList(config);
-  }
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List the MCP servers reachable by the caller: own and anonymous ones, all for admins' })

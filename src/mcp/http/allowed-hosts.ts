@@ -1,4 +1,6 @@
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
 
 /** Names that always reach the gateway from its own machine (the SDK's localhostHostValidation list). */
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -26,15 +28,19 @@ export function parseHost(value: string): { hostname: string; port: number | und
  * the loopback names on the listening port (any port when it is 0, as in tests), the host of
  * PUBLIC_URL, and ALLOWED_HOSTS (`*` accepts any Host). An origin is allowed when it is
  * PUBLIC_URL, listed in MCP_ALLOWED_ORIGINS, or names one of those hosts explicitly: `*` in
- * ALLOWED_HOSTS never lets any web page through.
+ * ALLOWED_HOSTS never lets any web page through. One instance, shared by HostGuard, OriginGuard and
+ * the catalog.
  */
+@Injectable()
 export class HostAllowList {
   private readonly rules: HostRule[];
   private readonly anyHost: boolean;
   private readonly origins: Set<string>;
   private readonly anyOrigin: boolean;
 
-  constructor(config: Pick<AppConfig, 'port' | 'publicUrl' | 'allowedHosts'> & { mcp: Pick<AppConfig['mcp'], 'allowedOrigins'> }) {
+  constructor(
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'port' | 'publicUrl' | 'allowedHosts'> & { mcp: Pick<AppConfig['mcp'], 'allowedOrigins'> },
+  ) {
     const port = config.port === 0 ? undefined : config.port;
     this.rules = LOOPBACK_NAMES.map((hostname) => ({ hostname, port }));
     if (config.publicUrl) {

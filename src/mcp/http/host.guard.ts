@@ -1,7 +1,5 @@
-import { type CanActivate, type ExecutionContext, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AppConfig } from '../../config/app-config.js';
-import { APP_CONFIG } from '../../config/config.module.js';
 import { HostAllowList, parseHost } from './allowed-hosts.js';
 
 /**
@@ -12,11 +10,7 @@ import { HostAllowList, parseHost } from './allowed-hosts.js';
  */
 @Injectable()
 export class HostGuard implements CanActivate {
-  private readonly hosts: HostAllowList;
-
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.hosts = new HostAllowList(config);
-  }
+  constructor(private readonly hosts: HostAllowList) {}
 
   canActivate(context: ExecutionContext): boolean {
     const host = context.switchToHttp().getRequest<{ headers: IncomingHttpHeaders }>().headers.host;
