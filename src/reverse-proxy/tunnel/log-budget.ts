@@ -1,3 +1,6 @@
+/** Lines a second, gateway-wide, about each kind of thing peers cause at will (protocol errors, error frames). */
+export const PEER_LOG_LINES_PER_SECOND = 10;
+
 /** Outcome of asking for a log line: allowed (with how many were held back before it) or not. */
 export type LogTicket = { allowed: true; suppressed: number } | { allowed: false };
 

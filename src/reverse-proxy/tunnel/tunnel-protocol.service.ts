@@ -14,6 +14,7 @@ import { FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../../protocol/json-limit
 import { isObject, JsonRpcErrorCode, jsonRpcError } from '../../protocol/json-rpc.js';
 import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
+import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
 
 const GATEWAY_CLIENT_INFO = { name: PACKAGE_INFO.name, version: PACKAGE_INFO.version };
 
@@ -24,6 +25,7 @@ const GATEWAY_CLIENT_INFO = { name: PACKAGE_INFO.name, version: PACKAGE_INFO.ver
 @Injectable()
 export class TunnelProtocolService {
   private readonly logger = new Logger('TunnelProtocol');
+  private readonly reportedErrorLog = new LogBudget(PEER_LOG_LINES_PER_SECOND);
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -60,9 +62,18 @@ export class TunnelProtocolService {
       case 'heartbeat':
         this.heartbeat(session);
         return;
-      case 'error':
-        this.logger.warn({ msg: 'Tunnel reported an error', sessionId: session.id, message: frame.message.slice(0, 200) });
+      case 'error': {
+        // A tunnel may send error frames as fast as it likes: the log gets a bounded share of them.
+        const ticket = this.reportedErrorLog.take();
+        if (!ticket.allowed) return;
+        this.logger.warn({
+          msg: 'Tunnel reported an error',
+          sessionId: session.id,
+          message: frame.message.slice(0, 200),
+          ...(ticket.suppressed > 0 ? { suppressed: ticket.suppressed } : {}),
+        });
         return;
+      }
       default: {
         const result = session.receive(frame.payload);
         if (result === 'invalid') {

@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import { TUNNEL_PATH } from '../../protocol/envelopes.js';
 import { frameText } from '../../protocol/frame-text.js';
 import { WriteCoalescer } from '../../protocol/write-coalescer.js';
-import { LogBudget } from './log-budget.js';
+import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
 import { SessionRegistry } from './session-registry.js';
 import { TunnelAdmission } from './tunnel-admission.js';
 import { TunnelProtocolService } from './tunnel-protocol.service.js';
@@ -18,9 +18,6 @@ import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
 /** ws error codes for a frame longer than maxPayload (or than any length it can hold). */
 const FRAME_TOO_LARGE_CODES = new Set(['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH']);
 const isFrameTooLarge = (code: string | undefined): boolean => code !== undefined && FRAME_TOO_LARGE_CODES.has(code);
-
-/** Peers choose how many protocol errors they cause: log lines about them per second, gateway-wide; the rest are counted. */
-const PEER_ERROR_LINES_PER_SECOND = 10;
 
 interface Liveness {
   session: TunnelSession;
@@ -35,7 +32,7 @@ interface Liveness {
 export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayInit, OnModuleDestroy {
   private readonly logger = new Logger('TunnelGateway');
   private readonly sockets = new Map<WebSocket, Liveness>();
-  private readonly peerErrorLog = new LogBudget(PEER_ERROR_LINES_PER_SECOND);
+  private readonly peerErrorLog = new LogBudget(PEER_LOG_LINES_PER_SECOND);
   private livenessTimer: NodeJS.Timeout | undefined;
 
   constructor(
