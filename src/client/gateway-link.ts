@@ -1,8 +1,10 @@
 /**
  * The tunnel's WebSocket to the gateway: connect with the token, register, keep the connection
  * alive (heartbeat frames and ws pings; two silent intervals mean it is dead), and reconnect with
- * backoff. Refusals that will not heal by retrying (bad token, a name taken by someone else) end
- * the link instead of hammering the gateway.
+ * backoff. Losing a link that had stayed up, or a gateway closing with 1012 (restarting), is no
+ * sign against the gateway: the first reconnect goes at once, and only failures after it wait.
+ * Refusals that will not heal by retrying (bad token, a name taken by someone else) end the link
+ * instead of hammering the gateway.
  */
 import WebSocket, { type RawData } from 'ws';
 import { TunnelCloseCode, type RegisteredServer, type TunnelToGatewayFrame } from '../protocol/envelopes.js';
@@ -38,7 +40,19 @@ export interface LinkOptions {
   registerTimeoutMs: number;
   userAgent: string;
   logger: Logger;
+  /** Injected for tests; defaults to Math.random (the backoff's jitter). */
+  random?: () => number;
+  /** Injected for tests; defaults to Date.now (how long a registered connection stayed up). */
+  now?: () => number;
 }
+
+/**
+ * A registered connection that stays up this long counts as established: when it drops, the
+ * backoff starts over and the first reconnect is immediate. Short, so that back-to-back gateway
+ * restarts do not add up; not zero, so that a gateway that accepts and drops at once meets a
+ * growing delay.
+ */
+export const LINK_STABLE_AFTER_MS = 5_000;
 
 /** One connection attempt and what was learned about it. */
 interface Connection {
@@ -84,7 +98,12 @@ export class GatewayLink {
     private readonly options: LinkOptions,
     private readonly handlers: LinkHandlers,
   ) {
-    this.backoff = new Backoff({ baseMs: options.reconnectDelayMs });
+    this.backoff = new Backoff({
+      baseMs: options.reconnectDelayMs,
+      stableMs: LINK_STABLE_AFTER_MS,
+      random: options.random,
+      now: options.now,
+    });
   }
 
   get isRegistered(): boolean {
@@ -112,7 +131,6 @@ export class GatewayLink {
 
   stop(reason = 'client shutting down'): Promise<void> {
     this.stopped = true;
-    this.backoff.dispose();
     return this.down(reason);
   }
 
@@ -278,7 +296,7 @@ export class GatewayLink {
     clearInterval(conn.keepalive);
     if (conn !== this.conn) return;
     this.conn = undefined;
-    this.backoff.markDown();
+    const established = this.backoff.markDown();
     if (conn.registered) this.handlers.disconnected();
     if (this.stopped || !this.server) return;
     if (conn.closing) {
@@ -298,10 +316,17 @@ export class GatewayLink {
       this.handlers.fatal(`giving up after ${maxRetries} reconnect attempt${maxRetries === 1 ? '' : 's'}: ${why}`);
       return;
     }
+    const restarting = code === TunnelCloseCode.Restarting;
+    // Neither says anything against the gateway, so the first attempt does not wait; waiveNext()
+    // refuses a second waived attempt in a row, so a gateway that keeps dropping us still meets the backoff.
+    const immediate = (restarting || established) && this.backoff.waiveNext();
     const delay = this.backoff.next();
-    this.options.logger.warn(
-      `${conn.registered ? 'disconnected' : 'could not connect'} (${why}); reconnecting in ${formatDelay(delay)} (attempt ${this.backoff.attempt})`,
-    );
+    const what = restarting ? 'gateway restarting' : conn.registered ? 'disconnected' : 'could not connect';
+    const when = immediate ? 'reconnecting now' : `reconnecting in ${formatDelay(delay)}`;
+    const line = `${what} (${why}); ${when} (attempt ${this.backoff.attempt})`;
+    // A restart the gateway announced is routine, not a problem to warn about.
+    if (restarting) this.options.logger.info(line);
+    else this.options.logger.warn(line);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 

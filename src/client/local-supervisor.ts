@@ -85,7 +85,6 @@ export class LocalSupervisor {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     clearTimeout(this.restartTimer);
-    this.backoff.dispose();
     this.ownCalls.failAll(new Error('stopping'));
     const server = this.server;
     this.server = undefined;

@@ -9,10 +9,12 @@ import { isObject, type JsonRpcMessage } from './json-rpc.js';
 export const TUNNEL_PATH = '/reverse-proxy/ws';
 export const TUNNEL_PATH_ALIAS = '/reverse-proxy';
 
-/** WebSocket close codes the gateway uses besides the standard ones (1000, 1001, 1008, 1009). */
+/** WebSocket close codes gateway and client agree on by name (besides 1000, 1008 and 1009, used as plain numbers). */
 export const TunnelCloseCode = {
   /** Another tunnel of the same owner registered this tunnel's name and took it over. */
   Replaced: 4000,
+  /** Service Restart: this gateway is going away on purpose; reconnect at once (the ingress picks a replica that is up). */
+  Restarting: 1012,
 } as const;
 
 /** What a tunnel tells the gateway about the server behind it. */

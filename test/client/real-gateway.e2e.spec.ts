@@ -3,10 +3,9 @@
  * POST /reverse-proxy/sessions/:id/request through the tunnel and back, a crash seen by the
  * caller, and a gateway restart behind the same URL.
  */
-import { createServer, Socket, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { CliProcess, FIXTURE_COMMAND, killAll, waitUntil } from './helpers/cli-process.js';
+import { Forwarder } from './helpers/forwarder.js';
 
 interface SessionInfo {
   session_id: string;
@@ -128,41 +127,6 @@ describe('against the real gateway', () => {
     expect(second.hasExited).toBe(false);
   });
 });
-
-/** A TCP forwarder standing in for a stable address (DNS name, load balancer) in front of a gateway that restarts. */
-class Forwarder {
-  target = 0;
-  private readonly sockets = new Set<Socket>();
-  private constructor(private readonly server: Server) {}
-
-  static async start(): Promise<Forwarder> {
-    let forwarder!: Forwarder;
-    const server = createServer((client) => {
-      const upstream = new Socket();
-      upstream.connect(forwarder.target, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        forwarder.sockets.add(s);
-        s.on('close', () => forwarder.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    forwarder = new Forwarder(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return forwarder;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 test('a gateway restart: the client reconnects and registers again under the same name', async () => {
   const forwarder = await Forwarder.start();

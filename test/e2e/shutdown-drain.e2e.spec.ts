@@ -12,7 +12,7 @@ import { initializeByHand, streamableHeaders } from '../support/raw-mcp.js';
 /**
  * Shutting down drains: readiness fails and new work is refused at once, calls in flight get
  * SHUTDOWN_GRACE_MS to finish, the rest are answered with an error (REST 503, MCP a JSON-RPC error
- * in its stream), then the tunnels are closed with 1001.
+ * in its stream), then the tunnels are closed with 1012 (restarting: their clients come back at once, to another replica).
  */
 
 const GRACE_MS = 1500;
@@ -90,7 +90,7 @@ async function drainWithCallsInFlight(gw: Gateway, shutDown: () => Promise<unkno
     await eventually(() => tunnel.frames.filter((f) => f.payload?.method === 'notifications/cancelled').length === 2, 'two cancellations');
 
     await closing;
-    expect(await tunnel.closed).toBe(1001);
+    expect(await tunnel.closed).toBe(1012);
   } finally {
     tunnel.ws.terminate();
   }

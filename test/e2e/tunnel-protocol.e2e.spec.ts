@@ -408,7 +408,7 @@ describe('dead peers', () => {
 });
 
 describe('shutdown', () => {
-  test('closing the gateway closes tunnels with 1001 and ends SSE streams with closed', async () => {
+  test('closing the gateway closes tunnels with 1012 (restarting, come back now) and ends SSE streams with closed', async () => {
     const gw = await startGateway();
     const token = gw.mintToken('alice@example.com');
     const { tunnel, sessionId } = await FakeTunnel.register(gw.tunnelUrl, token, { name: 'shutdown', capabilities: {} });
@@ -417,7 +417,7 @@ describe('shutdown', () => {
     streams.push(sse);
     await sse.next((e) => e.event === 'connected');
     await gw.close();
-    expect(await tunnel.closed).toBe(1001);
+    expect(await tunnel.closed).toBe(1012);
     expect(tunnel.closeReason).toBe('gateway shutting down');
     const closed = await sse.next((e) => e.event === 'closed');
     expect(json(closed)).toEqual({ sessionId, reason: 'gateway shutting down' });

@@ -6,7 +6,7 @@ import { AuthMessage } from '../../auth/auth-error.js';
 import type { RawData, WebSocket } from 'ws';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
-import { TUNNEL_PATH } from '../../protocol/envelopes.js';
+import { TUNNEL_PATH, TunnelCloseCode } from '../../protocol/envelopes.js';
 import { frameText } from '../../protocol/frame-text.js';
 import { WriteCoalescer } from '../../protocol/write-coalescer.js';
 import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
@@ -49,7 +49,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
 
   onModuleDestroy(): void {
     clearInterval(this.livenessTimer);
-    for (const { session } of this.sockets.values()) session.close('gateway shutting down', 1001);
+    for (const { session } of this.sockets.values()) session.close('gateway shutting down', TunnelCloseCode.Restarting);
   }
 
   handleConnection(socket: WebSocket, req: IncomingMessage): void {
