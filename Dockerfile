@@ -1,19 +1,54 @@
-# Gateway image: build once, run the compiled JavaScript.
+# syntax=docker/dockerfile:1
+# Stages:
+#   build        compiles the TypeScript with every dependency installed (npm ci from the lock file)
+#   prod-deps    the same node_modules, pruned to production dependencies
+#   demo-tunnel  the tunnel client (mcp-tunnel) next to @modelcontextprotocol/server-everything: the
+#                demo tunnel of docker-compose.yml (`--target demo-tunnel`)
+#   gateway      the gateway runtime: compiled JavaScript and production dependencies only. Last, so
+#                that a plain `docker build .` builds it.
+
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-FROM node:20-slim
+# Pruned from the tree npm ci installed, so the versions are the lock file's and nothing is downloaded twice.
+FROM build AS prod-deps
+RUN npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-slim AS demo-tunnel
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
+# server-everything is only a devDependency (the tests use it), so prod-deps lacks it: install it on its
+# own, globally (its bin, mcp-server-everything, lands on PATH), at the version package-lock.json pins.
+COPY package-lock.json /tmp/package-lock.json
+RUN version=$(node -p "require('/tmp/package-lock.json').packages['node_modules/@modelcontextprotocol/server-everything'].version") \
+    && npm install --global --no-audit --no-fund "@modelcontextprotocol/server-everything@${version}" \
+    && npm cache clean --force \
+    && rm /tmp/package-lock.json
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+# The client reads REVERSE_PROXY_GATEWAY and REVERSE_PROXY_TOKEN from the environment; the local server
+# it starts does not inherit them.
+ENTRYPOINT ["node", "dist/client/cli.js"]
+CMD ["--local-stdio", "mcp-server-everything", "--name", "everything"]
+
+FROM node:20-slim AS gateway
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 3000
-HEALTHCHECK CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Liveness (/health), not readiness: an orchestrator that acts on this status (Swarm replaces unhealthy
+# containers) must not restart a replica that is only draining. Readiness (/ready) is for whatever routes
+# traffic: the compose healthcheck, a Kubernetes readinessProbe.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+    CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/main.js"]

@@ -13,6 +13,7 @@ import { TokenVerifier } from './token-verifier.js';
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(private readonly verifier: TokenVerifier) {
     super(verifier.strategyOptions);
+    verifier.useStrategy(this);
   }
 
   /** Turns verified claims into the request's Principal; the token is remembered as verified. */

@@ -28,6 +28,11 @@ export class TokenVerifier {
   private readonly verified = new VerifiedTokenCache();
   /** The token each request is being verified for, read back by the strategy (see strategyOptions). */
   private readonly presented = new WeakMap<object, string>();
+  /**
+   * This app's own JwtStrategy. passport keeps one `jwt` strategy per process, the last one built:
+   * two apps in one process (replicas in a test) would otherwise verify with each other's.
+   */
+  private strategy: passport.Strategy | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const secret = config.auth.jwtSecret;
@@ -47,6 +52,11 @@ export class TokenVerifier {
       ...(jwtAudience ? { audience: jwtAudience } : {}),
       passReqToCallback: true,
     };
+  }
+
+  /** Called by JwtStrategy when it is built: the strategy this verifier runs. */
+  useStrategy(strategy: passport.Strategy): void {
+    this.strategy = strategy;
   }
 
   /** The principal of a token verified moments ago, without verifying it again (a map lookup). */
@@ -81,7 +91,7 @@ export class TokenVerifier {
       };
       // With a callback and no session, passport neither writes the response nor calls next, unless
       // the strategy is missing (JwtStrategy not constructed): then fail instead of waiting forever.
-      (passport.authenticate('jwt', { session: false }, done) as PassportMiddleware)(req, undefined, (err) =>
+      (passport.authenticate(this.strategy ?? 'jwt', { session: false }, done) as PassportMiddleware)(req, undefined, (err) =>
         reject(err instanceof Error ? err : new Error('passport did not run the jwt strategy')),
       );
     }).finally(() => this.presented.delete(req));

@@ -3,7 +3,9 @@
  * object. Nothing else in the code reads process.env.
  */
 
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 
 export type LogFormat = 'json' | 'pretty';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -91,6 +93,22 @@ export interface AppConfig {
     /** Browser origins allowed besides the gateway's own; `*` allows any. */
     allowedOrigins: string[];
   };
+  /** Cluster mode (several replicas sharing a Redis directory); undefined: one process, in memory. */
+  cluster: ClusterConfig | undefined;
+}
+
+/** Cluster mode's settings (REDIS_URL set). */
+export interface ClusterConfig {
+  /** The Redis every replica shares (`redis://` or `rediss://`). */
+  redisUrl: string;
+  /** Shared by the replicas: signs what they send each other over Redis. */
+  secret: string;
+  /** A replica that has not renewed its lease for this long is dead: its tunnels leave every listing. */
+  leaseMs: number;
+  /** Prefix of every Redis key and channel, so clusters can share one Redis. */
+  prefix: string;
+  /** This replica's id, unique in the cluster. */
+  replicaId: string;
 }
 
 export class ConfigError extends Error {
@@ -146,6 +164,11 @@ export const CONFIG_DEFAULTS = {
   MCP_EVENT_STORE_TOTAL_BYTES: String(256 * 1024 * 1024),
   MCP_MAX_SESSIONS_PER_USER: '100',
   MCP_ALLOWED_ORIGINS: '',
+  REDIS_URL: '',
+  CLUSTER_SECRET: '',
+  CLUSTER_LEASE_MS: '15000',
+  CLUSTER_PREFIX: 'mcp-gw:',
+  REPLICA_ID: '',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -235,6 +258,27 @@ class Reader {
   }
 }
 
+/** Shortest CLUSTER_SECRET accepted: it is an HMAC key every replica holds. */
+export const MIN_CLUSTER_SECRET_LENGTH = 32;
+
+/** Cluster settings, when REDIS_URL is set. */
+function readCluster(r: Reader): ClusterConfig | undefined {
+  const redisUrl = r.optional('REDIS_URL');
+  if (redisUrl === undefined) return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) r.problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  const secret = r.optional('CLUSTER_SECRET') ?? '';
+  if (secret.length < MIN_CLUSTER_SECRET_LENGTH) {
+    r.problems.push(
+      `CLUSTER_SECRET is required with REDIS_URL: at least ${MIN_CLUSTER_SECRET_LENGTH} characters, the same on every replica`,
+    );
+  }
+  const replicaId = r.optional('REPLICA_ID') ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(replicaId)) r.problems.push('REPLICA_ID may hold only letters, digits, ".", "_" and "-" (at most 64)');
+  const prefix = r.raw('CLUSTER_PREFIX');
+  if (prefix.length > 64) r.problems.push('CLUSTER_PREFIX must be at most 64 characters');
+  return { redisUrl, secret, leaseMs: r.int('CLUSTER_LEASE_MS', 1000, 600_000), prefix, replicaId };
+}
+
 /** Reads and validates the configuration; throws ConfigError listing every bad value. */
 export function loadConfig(env: Env): AppConfig {
   const r = new Reader(env);
@@ -298,6 +342,7 @@ export function loadConfig(env: Env): AppConfig {
       maxSessionsPerUser: r.int('MCP_MAX_SESSIONS_PER_USER', 1),
       allowedOrigins: r.list('MCP_ALLOWED_ORIGINS'),
     },
+    cluster: readCluster(r),
   };
   if (config.auth.required && !config.auth.jwtSecret) {
     r.problems.push('JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)');

@@ -37,6 +37,8 @@ export class HealthController {
 
   private registryIndicator(): HealthIndicatorResult {
     const check = this.indicator.check('registry');
-    return check.up({ sessions: this.registry.list().length });
+    const { ready, sessions, detail } = this.registry.status();
+    if (!ready) throw new ServiceUnavailableException(detail ?? 'The session registry is not ready');
+    return check.up({ sessions, ...(detail ? { detail } : {}) });
   }
 }

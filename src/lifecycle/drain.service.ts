@@ -19,7 +19,7 @@ const FLUSH_MS = 200;
  * requests and tunnels are refused at once, calls in flight get SHUTDOWN_GRACE_MS to finish, the
  * rest are failed with CallError('shutdown') so their callers get an answer (REST 503, MCP a
  * JSON-RPC error) while their connections are still open. Then the doors close their sessions and
- * the tunnel gateway closes the tunnels with 1001.
+ * the tunnel gateway closes the tunnels with 1012 (restarting: clients reconnect at once).
  *
  * It runs in onModuleDestroy, not beforeApplicationShutdown: Nest runs every onModuleDestroy first,
  * and the tunnel gateway and the MCP session store close their sessions there. Provided by the root
@@ -44,8 +44,7 @@ export class DrainService implements OnModuleDestroy {
     this.logger.log({ msg: 'Draining', callsInFlight: atStart, graceMs });
     const deadline = Date.now() + graceMs;
     while (this.callsInFlight() > 0 && Date.now() < deadline) await sleep(Math.min(POLL_MS, deadline - Date.now()));
-    let abandoned = 0;
-    for (const tunnel of this.registry.list()) abandoned += tunnel.abandonCalls(new CallError('shutdown', SHUTTING_DOWN));
+    const abandoned = this.registry.abandonCalls(new CallError('shutdown', SHUTTING_DOWN));
     if (abandoned > 0) {
       this.logger.warn({ msg: 'Calls still in flight after the grace period were answered with an error', abandoned });
     }
@@ -54,8 +53,6 @@ export class DrainService implements OnModuleDestroy {
   }
 
   private callsInFlight(): number {
-    let count = 0;
-    for (const tunnel of this.registry.list()) count += tunnel.pendingCount;
-    return count;
+    return this.registry.callsInFlight();
   }
 }

@@ -46,7 +46,7 @@ export class TunnelEventFanout implements OnModuleInit, OnModuleDestroy {
     tunnel.routeServerRequestsWith(this.router);
     // Completes by itself when the tunnel closes.
     let failed = false;
-    tunnel.events$.subscribe((event) => {
+    tunnel.notifications$.subscribe((event) => {
       if (event.type !== 'notification') return;
       // RxJS rethrows a subscriber's error on a timer, which would end the process: this notification is lost instead.
       try {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { InMemorySessionRegistry } from './tunnel/in-memory-session-registry.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { createSessionRegistry } from './cluster/create-session-registry.js';
 import { OwnershipGuard } from './admin/ownership.guard.js';
 import { SessionRegistry } from './tunnel/session-registry.js';
 import { SessionsController } from './admin/sessions.controller.js';
@@ -8,12 +9,13 @@ import { TunnelAdmission } from './tunnel/tunnel-admission.js';
 import { TunnelProtocolService } from './tunnel/tunnel-protocol.service.js';
 import { TunnelGateway } from './tunnel/tunnel.gateway.js';
 
-/** The tunnel endpoint, the session registry and the admin API over it. */
+/** The tunnel endpoint, the session registry (in memory, or cluster mode's) and the admin API over it. */
 @Module({
   imports: [AuthModule],
   controllers: [SessionsController],
   providers: [
-    { provide: SessionRegistry, useClass: InMemorySessionRegistry },
+    // In memory, or the Redis-backed cluster registry when REDIS_URL is set.
+    { provide: SessionRegistry, useFactory: createSessionRegistry, inject: [APP_CONFIG] },
     TunnelAdmission,
     TunnelProtocolService,
     TunnelGateway,

@@ -63,6 +63,7 @@ test('defaults a user would expect', () => {
       maxSessionsPerUser: 100,
       allowedOrigins: [],
     },
+    cluster: undefined,
   });
 });
 
@@ -160,6 +161,52 @@ test('reads every setting', () => {
       maxSessionsPerUser: 4,
       allowedOrigins: ['http://localhost:6274', 'https://app.example'],
     },
+    cluster: undefined,
+  });
+});
+
+describe('cluster mode', () => {
+  const CLUSTER_SECRET = 'x'.repeat(32);
+
+  test('REDIS_URL turns it on, with its defaults', () => {
+    const { cluster } = loadConfig({ JWT_SECRET: SECRET, REDIS_URL: 'redis://redis:6379', CLUSTER_SECRET });
+    expect(cluster).toEqual({
+      redisUrl: 'redis://redis:6379',
+      secret: CLUSTER_SECRET,
+      leaseMs: 15000,
+      prefix: 'mcp-gw:',
+      replicaId: expect.any(String),
+    });
+    expect(cluster?.replicaId).toMatch(/^[A-Za-z0-9._-]+-[0-9a-f]{8}$/);
+  });
+
+  test('reads every cluster setting', () => {
+    const env = {
+      JWT_SECRET: SECRET,
+      REDIS_URL: 'rediss://r:1',
+      CLUSTER_SECRET,
+      CLUSTER_LEASE_MS: '3000',
+      CLUSTER_PREFIX: '{gw}:',
+      REPLICA_ID: 'a-1',
+    };
+    expect(loadConfig(env).cluster).toEqual({
+      redisUrl: 'rediss://r:1',
+      secret: CLUSTER_SECRET,
+      leaseMs: 3000,
+      prefix: '{gw}:',
+      replicaId: 'a-1',
+    });
+  });
+
+  test('a short or missing CLUSTER_SECRET, a bad URL or replica id are refused', () => {
+    expect(
+      problems({ JWT_SECRET: SECRET, REDIS_URL: 'http://redis', CLUSTER_SECRET: 'short', REPLICA_ID: 'a b', CLUSTER_LEASE_MS: '10' }),
+    ).toEqual([
+      'REDIS_URL must be a redis:// or rediss:// URL',
+      'CLUSTER_SECRET is required with REDIS_URL: at least 32 characters, the same on every replica',
+      'REPLICA_ID may hold only letters, digits, ".", "_" and "-" (at most 64)',
+      'CLUSTER_LEASE_MS must be a whole number between 1000 and 600000 (got "10")',
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import type { TunnelCaller } from '../../reverse-proxy/tunnel/call-context.js';
 import { CallError, PendingCalls } from '../../reverse-proxy/tunnel/pending-calls.js';
 import type { BoundedEventStore } from './bounded-event-store.js';
-import { capabilityFor } from '../server-request-capabilities.js';
+import { capabilityFor } from '../../protocol/server-request-capabilities.js';
 import type { ServerIdentity } from '../server-identity.js';
 
 /** Why a client session's calls and questions end when the session does. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
 import type { TunnelCaller } from '../../reverse-proxy/tunnel/call-context.js';
-import { capabilityFor } from '../server-request-capabilities.js';
+import { capabilityFor } from '../../protocol/server-request-capabilities.js';
 
 /** Methods that may answer with `input_required` in the 2026-07-28 revision (multi round-trip requests). */
 export const MULTI_ROUND_TRIP_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RegisteredServer } from '../../protocol/envelopes.js';
+import type { SessionState } from '../tunnel/tunnel-handle.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../../protocol/json-limits.js';
 
 /** Limits of what the directory stores. */
@@ -33,7 +34,24 @@ export interface SessionRecord {
   /** What the tunnel registered; undefined before `register`. */
   server: RegisteredServer | undefined;
   connectedAt: Date;
+  /** The session's state when its replica last wrote the record. */
+  state: SessionState;
+  /** Its counters when its replica last wrote the record (every lease renewal). */
+  counters: SessionCounters;
 }
+
+/** A session's traffic counters, as the admin API shows them. */
+export interface SessionCounters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  pendingCount: number;
+  /** Last frame sent or received (epoch ms). */
+  lastActivity: number;
+}
+
+const NO_COUNTERS: SessionCounters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, pendingCount: 0, lastActivity: 0 };
 
 /** Result of claiming a name cluster-wide. */
 export type ClusterNameClaim =
@@ -44,12 +62,12 @@ export type ClusterNameClaim =
   /** Another owner holds it (`owner`), or this replica holds no lease (`no-lease`). */
   | { kind: 'refused'; reason: 'owner' | 'no-lease' };
 
-// KEYS: name key, own lease key. ARGV: session id, owner (JSON), own replica id, lease key prefix.
+// KEYS: name key, own lease key. ARGV: session id, owner (JSON), own replica id, lease key prefix, '1' to take over a name of the same owner.
 const CLAIM_NAME = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'no-lease'} end
 local held = redis.call('HMGET', KEYS[1], 'session', 'owner', 'replica')
 if held[1] and held[1] ~= ARGV[1] and redis.call('EXISTS', ARGV[4] .. held[3]) == 1 then
-  if held[2] ~= ARGV[2] then return {'owner'} end
+  if held[2] ~= ARGV[2] or ARGV[5] ~= '1' then return {'owner'} end
   redis.call('HSET', KEYS[1], 'session', ARGV[1], 'owner', ARGV[2], 'replica', ARGV[3])
   return {'replaced', held[1], held[3]}
 end
@@ -84,6 +102,8 @@ interface StoredSession {
   name?: string;
   server?: RegisteredServer;
   connectedAt: number;
+  state?: SessionState;
+  counters?: SessionCounters;
 }
 
 /**
@@ -143,8 +163,11 @@ export class ClusterDirectory {
     return [...new Set(ids)].sort();
   }
 
-  /** Binds `name` to a session of this replica, atomically across the cluster. */
-  async claimName(name: string, sessionId: string, owner: string | null): Promise<ClusterNameClaim> {
+  /**
+   * Binds `name` to a session of this replica, atomically across the cluster. `takeOver: false`
+   * refuses a name another live session holds even for the same owner (re-claiming after a lapse).
+   */
+  async claimName(name: string, sessionId: string, owner: string | null, takeOver = true): Promise<ClusterNameClaim> {
     const [kind, previous, replica] = await this.scripts.clusterDirectoryClaimName(
       this.nameKey(name),
       this.leaseKey(this.replicaId),
@@ -152,6 +175,7 @@ export class ClusterDirectory {
       JSON.stringify(owner),
       this.replicaId,
       this.leasePrefix,
+      takeOver ? '1' : '0',
     );
     if (kind === 'taken') return { kind };
     if (kind === 'replaced') return { kind, previous: { sessionId: previous, replica } };
@@ -170,18 +194,30 @@ export class ClusterDirectory {
 
   /** Stores (or updates) a session of this replica; rejects a server description over the size limit. */
   async putSession(record: Omit<SessionRecord, 'replica'>): Promise<void> {
-    const stored: StoredSession = {
-      replica: this.replicaId,
-      owner: record.owner,
-      name: record.name,
-      server: record.server,
-      connectedAt: record.connectedAt.getTime(),
-    };
-    const serverBytes = record.server === undefined ? 0 : Buffer.byteLength(JSON.stringify(record.server));
-    if (serverBytes > CLUSTER_DIRECTORY_LIMITS.maxServerJsonBytes) {
-      throw new RangeError(`server description of ${serverBytes} bytes exceeds ${CLUSTER_DIRECTORY_LIMITS.maxServerJsonBytes}`);
+    await this.putSessions([record]);
+  }
+
+  /** Stores (or updates) sessions of this replica in one round trip; rejects a server description over the size limit. */
+  async putSessions(records: readonly Omit<SessionRecord, 'replica'>[]): Promise<void> {
+    if (records.length === 0) return;
+    const multi = this.redis.multi();
+    for (const record of records) {
+      const stored: StoredSession = {
+        replica: this.replicaId,
+        owner: record.owner,
+        name: record.name,
+        server: record.server,
+        connectedAt: record.connectedAt.getTime(),
+        state: record.state,
+        counters: record.counters,
+      };
+      const serverBytes = record.server === undefined ? 0 : Buffer.byteLength(JSON.stringify(record.server));
+      if (serverBytes > CLUSTER_DIRECTORY_LIMITS.maxServerJsonBytes) {
+        throw new RangeError(`server description of ${serverBytes} bytes exceeds ${CLUSTER_DIRECTORY_LIMITS.maxServerJsonBytes}`);
+      }
+      multi.set(this.sessionKey(record.id), JSON.stringify(stored)).sadd(this.sessionsKey(), record.id);
     }
-    await this.redis.multi().set(this.sessionKey(record.id), JSON.stringify(stored)).sadd(this.sessionsKey(), record.id).exec();
+    await multi.exec();
   }
 
   /** Forgets a session; returns whether it was there. */
@@ -247,8 +283,12 @@ function parseRecord(id: string, text: string | null): SessionRecord | undefined
     name: typeof stored.name === 'string' ? stored.name : undefined,
     server: stored.server,
     connectedAt: new Date(stored.connectedAt),
+    state: STATES.has(stored.state as SessionState) ? (stored.state as SessionState) : 'connected',
+    counters: { ...NO_COUNTERS, ...(typeof stored.counters === 'object' && stored.counters !== null ? stored.counters : {}) },
   };
 }
+
+const STATES = new Set<SessionState>(['connected', 'registered', 'ready', 'closed']);
 
 /** Escapes Redis glob characters, so a prefix matches only itself in SCAN MATCH. */
 function globEscape(text: string): string {

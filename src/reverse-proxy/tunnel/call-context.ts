@@ -10,6 +10,8 @@ export interface TunnelCaller {
   readonly key: string;
   /** Receives notifications/progress for one of its calls, with its own progress token restored. */
   onProgress(notification: JsonRpcNotification, callerRequestId: JsonRpcId): void;
+  /** Whether it can answer this server-to-client request (sampling, elicitation, roots, ping); absent: none. */
+  canAnswer?(method: string): boolean;
 }
 
 /** What the correlation table remembers about a call besides its ids. */

@@ -1,12 +1,15 @@
 import { JsonRpcErrorCode } from '../../protocol/json-rpc.js';
 
-/** `overloaded`: the tunnel is not reading what it is sent; `shutdown`: the gateway is draining. */
 /** What callers and new tunnels are told while the gateway drains. */
 export const SHUTTING_DOWN = 'The gateway is shutting down';
 
-export type CallFailure = 'timeout' | 'closed' | 'busy' | 'cancelled' | 'overloaded' | 'shutdown';
+export type CallFailure = 'timeout' | 'closed' | 'busy' | 'cancelled' | 'overloaded' | 'shutdown' | 'unreachable';
 
-/** Why a call through a tunnel got no answer. The message is safe to show to callers. */
+/**
+ * Why a call through a tunnel got no answer. The message is safe to show to callers. `overloaded`: the
+ * tunnel is not reading what it is sent; `shutdown`: the gateway is draining; `unreachable`: the
+ * replica holding the tunnel cannot be reached (cluster mode).
+ */
 export class CallError extends Error {
   constructor(
     readonly reason: CallFailure,
@@ -51,4 +54,10 @@ export const CALL_FAILURES: Readonly<Record<CallFailure, CallFailureAnswer>> = {
   // Like busy: the client may try again later.
   overloaded: { httpStatus: 503, jsonRpcCode: JsonRpcErrorCode.TunnelBusy, stateless: { code: JsonRpcErrorCode.TunnelBusy } },
   shutdown: { httpStatus: 503, jsonRpcCode: JsonRpcErrorCode.TunnelClosed, stateless: STATELESS_NOT_CONNECTED },
+  // Cluster mode: the replica holding the tunnel cannot be reached (Redis is away); try again later.
+  unreachable: { httpStatus: 503, jsonRpcCode: JsonRpcErrorCode.TunnelBusy, stateless: { code: JsonRpcErrorCode.TunnelBusy } },
 };
+
+/** What a call through another replica fails with while the cluster's Redis cannot be reached. */
+export const CLUSTER_UNREACHABLE =
+  'The gateway replica holding this tunnel cannot be reached right now (cluster store unavailable); try again shortly';

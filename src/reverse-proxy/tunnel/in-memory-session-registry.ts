@@ -40,11 +40,20 @@ export class InMemorySessionRegistry extends SessionRegistry {
     return [...this.sessions.values()];
   }
 
+  local(): TunnelSession[] {
+    return this.list();
+  }
+
   countByOwner(owner: string | null): number {
     return this.ownerCounts.get(owner) ?? 0;
   }
 
-  claimName(session: TunnelSession, name: string): NameClaim {
+  claimName(session: TunnelSession, name: string): Promise<NameClaim> {
+    return Promise.resolve(this.claimNow(session, name));
+  }
+
+  /** claimName, decided at once (the cluster registry's own index of this replica's names uses it too). */
+  claimNow(session: TunnelSession, name: string): NameClaim {
     const holder = this.names.get(name);
     if (holder && holder !== session) {
       if (holder.owner !== session.owner) {

@@ -1,9 +1,35 @@
 import type { Observable } from 'rxjs';
+import type { JsonRpcId, JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
+import type { TunnelCaller } from './call-context.js';
+import type { CallError } from './call-error.js';
 import type { SessionHandle, TunnelHandle } from './tunnel-handle.js';
 import type { TunnelSession } from './tunnel-session.js';
 
-/** Result of claiming a server name for a session. */
-export type NameClaim = { ok: true; replaced?: TunnelSession } | { ok: false; message: string };
+/**
+ * Result of claiming a server name for a session: `replaced` is the same owner's session that held
+ * it, for the caller to close; `retry` says the refusal is passing (the cluster store is away).
+ */
+export type NameClaim = { ok: true; replaced?: Pick<SessionHandle, 'close'> } | { ok: false; message: string; retry?: boolean };
+
+/** Whether the registry can take tunnels and calls, for the readiness probe. */
+export interface RegistryStatus {
+  ready: boolean;
+  /** Sessions listed (in cluster mode: every replica's). */
+  sessions: number;
+  /** Why it is not ready, or which replica this is. */
+  detail?: string;
+}
+
+/**
+ * Answers a request a server sent to the caller of a call relayed from this replica (cluster mode):
+ * the MCP door hands it to that caller and sends the answer back through `reply`.
+ */
+export type RelayedAskHandler = (
+  caller: TunnelCaller,
+  request: JsonRpcRequest,
+  relatedRequestId: JsonRpcId,
+  reply: (answer: JsonRpcResponse) => void,
+) => void;
 
 /** A change in the set of sessions, for doors that keep per-name state (MCP, catalog). */
 export interface RegistryChange {
@@ -12,8 +38,8 @@ export interface RegistryChange {
 }
 
 /**
- * Who is connected. Injected by its abstract class so a cluster implementation (a Redis
- * directory in front of this replica's sessions) can replace the in-memory one.
+ * Who is connected. Injected by its abstract class: `InMemorySessionRegistry` by default,
+ * `ClusterSessionRegistry` (a Redis directory in front of this replica's sessions) in cluster mode.
  *
  * Two sides: the tunnel endpoint (gateway, protocol service) hands it the `TunnelSession`s of
  * this process (`add`, `claimName`, `markRegistered`); the doors get handles back (`get`, `list`,
@@ -37,15 +63,42 @@ export abstract class SessionRegistry {
    * Binds a server name to a session. A name held by another owner is refused; the same owner
    * takes it over and gets the session it replaced back, for the caller to close.
    */
-  abstract claimName(session: TunnelSession, name: string): NameClaim;
+  abstract claimName(session: TunnelSession, name: string): Promise<NameClaim>;
   /** The session holding this name, in whatever state. */
   abstract byName(name: string): SessionHandle | undefined;
   /** Announces that a session finished registering. */
   abstract markRegistered(session: TunnelSession): void;
 
+  /** This process's own tunnels. */
+  abstract local(): TunnelSession[];
+
   /** The tunnel serving this name, if it finished registering (handshake done) and is open. */
   readyByName(name: string): TunnelHandle | undefined {
     const session = this.byName(name);
     return session?.isReady() ? session : undefined;
+  }
+
+  /** Calls this process waits on: on its own tunnels, and (cluster mode) those it relayed to other replicas. */
+  callsInFlight(): number {
+    let count = 0;
+    for (const session of this.local()) count += session.pendingCount;
+    return count;
+  }
+
+  /** Fails every call this process waits on with `error` (the gateway drains); returns how many. */
+  abandonCalls(error: CallError): number {
+    let count = 0;
+    for (const session of this.local()) count += session.abandonCalls(error);
+    return count;
+  }
+
+  /** Whether tunnels and calls can be taken. */
+  status(): RegistryStatus {
+    return { ready: true, sessions: this.list().length };
+  }
+
+  /** Installs who answers server requests for callers whose calls this process relayed (cluster mode; else unused). */
+  handleRelayedAsksWith(handler: RelayedAskHandler | undefined): void {
+    void handler;
   }
 }

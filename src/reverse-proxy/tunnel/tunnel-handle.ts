@@ -31,7 +31,7 @@ export interface TunnelInfo {
 /**
  * What a door may do with a tunnel session in any state: the admin REST API and its SSE stream
  * (which also reach sessions that never finished registering). `TunnelSession` is the in-process
- * implementation; a cluster registry would hand out one that relays to the replica holding the tunnel.
+ * implementation; in cluster mode `RemoteTunnel` relays to the replica holding the tunnel.
  */
 export interface SessionHandle {
   readonly id: string;
@@ -49,6 +49,8 @@ export interface SessionHandle {
   readonly pendingCount: number;
   /** Hot stream of the session's events; completes after `closed`. */
   readonly events$: Observable<SessionEvent>;
+  /** Its notifications and `closed` only: what the MCP fan-out follows (in cluster mode, cheaper to relay than every answer). */
+  readonly notifications$: Observable<SessionEvent>;
 
   /** Whether the session finished registering (handshake done) and is open: it can then be used as a TunnelHandle. */
   isReady(): this is TunnelHandle;
@@ -83,8 +85,8 @@ export interface SessionHandle {
   /** Replaces who answers the server's own requests; `undefined` restores publishing them as events. */
   routeServerRequestsWith(router: ServerRequestRouter | undefined): void;
 
-  /** Ends the session: calls in flight fail at once, `closed` is published, the tunnel is disconnected. */
-  close(reason: string): void;
+  /** Ends the session: calls in flight fail at once, `closed` is published, the tunnel is disconnected (with `code`, default 1000). */
+  close(reason: string, code?: number): void;
 }
 
 /**

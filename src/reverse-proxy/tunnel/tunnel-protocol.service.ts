@@ -113,10 +113,12 @@ export class TunnelProtocolService {
       return;
     }
     const name = server.name ?? `tunnel-${session.id.slice(0, 8)}`;
-    const claim = this.registry.claimName(session, name);
+    const claim = await this.registry.claimName(session, name);
+    if (!session.isOpen) return;
     if (!claim.ok) {
       this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'error', message: claim.message });
-      session.close('name in use', 1008);
+      // 1013 (try again later): the refusal passes; 1008: the name is someone else's.
+      session.close(claim.retry ? 'cluster store unavailable' : 'name in use', claim.retry ? 1013 : 1008);
       return;
     }
     claim.replaced?.close('replaced', TunnelCloseCode.Replaced);

@@ -1,4 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
+import { filter, Subject, type Observable } from 'rxjs';
 import type { GatewayToTunnelFrame, RegisteredServer } from '../../protocol/envelopes.js';
 import {
   classifyJsonRpc,
@@ -74,6 +74,8 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
   private readonly events = new Subject<SessionEvent>();
   /** Hot stream of this session's events; completes after `closed`. */
   readonly events$: Observable<SessionEvent> = this.events.asObservable();
+  /** Notifications and `closed` only (see SessionHandle). */
+  readonly notifications$: Observable<SessionEvent> = this.events$.pipe(filter((e) => e.type === 'notification' || e.type === 'closed'));
 
   constructor(
     readonly id: string,

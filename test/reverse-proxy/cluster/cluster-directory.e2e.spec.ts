@@ -25,7 +25,8 @@ async function directory(replicaId: string, leaseMs = 10_000): Promise<ClusterDi
 
 function record(id: string, owner: string | null, name?: string) {
   const server = name ? { name, version: '1.0.0', capabilities: { tools: {} } } : undefined;
-  return { id, owner, name, server, connectedAt: new Date(1_700_000_000_000) };
+  const counters = { messagesIn: 3, messagesOut: 2, bytesIn: 300, bytesOut: 200, pendingCount: 1, lastActivity: 1_700_000_000_500 };
+  return { id, owner, name, server, connectedAt: new Date(1_700_000_000_000), state: 'ready' as const, counters };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,6 +72,8 @@ test('the same owner takes a name over across replicas and gets the previous hol
   expect(await a.claimName('files', 'a2', null)).toEqual({ kind: 'refused', reason: 'owner' });
   expect(await a.claimName('anon', 'a3', null)).toEqual({ kind: 'taken' });
   expect(await b.claimName('anon', 'b3', null)).toEqual({ kind: 'replaced', previous: { sessionId: 'a3', replica: 'A' } });
+  // Re-claiming after a lapse never takes a live holder's name, even the same owner's.
+  expect(await a.claimName('anon', 'a3', null, false)).toEqual({ kind: 'refused', reason: 'owner' });
 });
 
 test('another owner is refused while the holder lives', async () => {

@@ -10,6 +10,7 @@ test.each<[CallFailure, number, number, number, unknown]>([
   ['busy', 503, -32003, -32003, undefined],
   ['overloaded', 503, -32003, -32003, undefined],
   ['shutdown', 503, -32002, -32000, { reason: 'server-not-connected' }],
+  ['unreachable', 503, -32003, -32003, undefined],
 ])('%s: HTTP %i, JSON-RPC %i (stateless 2026-07-28: %i)', (reason, httpStatus, jsonRpcCode, statelessCode, data) => {
   expect(CALL_FAILURES[reason]).toEqual({
     httpStatus,

@@ -54,7 +54,7 @@ test('counts sessions per owner, anonymous included', () => {
 test('a session that closes removes itself and frees its name', () => {
   const a = session('alice');
   registry.add(a);
-  expect(registry.claimName(a, 'tools')).toEqual({ ok: true });
+  expect(registry.claimNow(a, 'tools')).toEqual({ ok: true });
   a.register({ name: 'tools' });
   a.close('bye');
   expect(registry.get(a.id)).toBeUndefined();
@@ -66,8 +66,8 @@ test('a session that closes removes itself and frees its name', () => {
 test('a free name is claimed; the holder may claim it again', () => {
   const a = session('alice');
   registry.add(a);
-  expect(registry.claimName(a, 'git')).toEqual({ ok: true });
-  expect(registry.claimName(a, 'git')).toEqual({ ok: true });
+  expect(registry.claimNow(a, 'git')).toEqual({ ok: true });
+  expect(registry.claimNow(a, 'git')).toEqual({ ok: true });
   expect(registry.byName('git')).toBe(a);
   expect(registry.byName('other')).toBeUndefined();
 });
@@ -77,8 +77,8 @@ test('a name held by another owner is refused', () => {
   const b = session('bob');
   registry.add(a);
   registry.add(b);
-  registry.claimName(a, 'git');
-  expect(registry.claimName(b, 'git')).toEqual({ ok: false, message: 'Server name "git" is already in use by another user' });
+  registry.claimNow(a, 'git');
+  expect(registry.claimNow(b, 'git')).toEqual({ ok: false, message: 'Server name "git" is already in use by another user' });
   expect(registry.byName('git')).toBe(a);
 });
 
@@ -87,10 +87,10 @@ test("an anonymous session cannot take a user's name, nor a user an anonymous on
   const anon = session(null);
   registry.add(a);
   registry.add(anon);
-  registry.claimName(a, 'git');
-  registry.claimName(anon, 'open');
-  expect(registry.claimName(anon, 'git').ok).toBe(false);
-  expect(registry.claimName(a, 'open').ok).toBe(false);
+  registry.claimNow(a, 'git');
+  registry.claimNow(anon, 'open');
+  expect(registry.claimNow(anon, 'git').ok).toBe(false);
+  expect(registry.claimNow(a, 'open').ok).toBe(false);
 });
 
 test('the same owner takes a name over and gets the old session back; closing it keeps the new binding', () => {
@@ -98,9 +98,9 @@ test('the same owner takes a name over and gets the old session back; closing it
   const fresh = session('alice');
   registry.add(old);
   registry.add(fresh);
-  registry.claimName(old, 'git');
+  registry.claimNow(old, 'git');
   old.register({ name: 'git' });
-  const claim = registry.claimName(fresh, 'git');
+  const claim = registry.claimNow(fresh, 'git');
   expect(claim).toEqual({ ok: true, replaced: old });
   fresh.register({ name: 'git' });
   expect(registry.byName('git')).toBe(fresh);
@@ -123,11 +123,20 @@ test('markRegistered announces the session', () => {
 test('readyByName hands out only a ready tunnel', () => {
   const a = session('alice');
   registry.add(a);
-  registry.claimName(a, 'git');
+  registry.claimNow(a, 'git');
   a.register({ name: 'git' });
   expect(registry.byName('git')).toBe(a);
   expect(registry.readyByName('git')).toBeUndefined();
   a.markReady();
   expect(registry.readyByName('git')).toBe(a);
   expect(registry.readyByName('other')).toBeUndefined();
+});
+
+test('claimName resolves with what claimNow decides', async () => {
+  const a = session('alice');
+  const b = session('bob');
+  registry.add(a);
+  registry.add(b);
+  await expect(registry.claimName(a, 'db')).resolves.toEqual({ ok: true });
+  await expect(registry.claimName(b, 'db')).resolves.toEqual({ ok: false, message: 'Server name "db" is already in use by another user' });
 });

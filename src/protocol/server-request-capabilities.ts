@@ -14,3 +14,6 @@ const CAPABILITY_FOR_METHOD: Readonly<Record<string, string | null>> = {
 export function capabilityFor(method: string): string | null | undefined {
   return Object.hasOwn(CAPABILITY_FOR_METHOD, method) ? CAPABILITY_FOR_METHOD[method] : undefined;
 }
+
+/** Every request a server may send its client. */
+export const SERVER_REQUEST_METHODS: readonly string[] = Object.keys(CAPABILITY_FOR_METHOD);

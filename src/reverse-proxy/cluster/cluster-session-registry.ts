@@ -1,0 +1,406 @@
+import { Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { merge, Subject, type Observable } from 'rxjs';
+import { CallError, CLUSTER_UNREACHABLE } from '../tunnel/call-error.js';
+import { InMemorySessionRegistry } from '../tunnel/in-memory-session-registry.js';
+import {
+  SessionRegistry,
+  type NameClaim,
+  type RegistryChange,
+  type RegistryStatus,
+  type RelayedAskHandler,
+} from '../tunnel/session-registry.js';
+import type { SessionHandle } from '../tunnel/tunnel-handle.js';
+import type { TunnelSession } from '../tunnel/tunnel-session.js';
+import type { ClusterBus } from './cluster-bus.js';
+import type { ClusterDirectory, SessionRecord } from './cluster-directory.js';
+import type { RelayMessage, SessionRecordJson } from './relay-envelope.js';
+import { RelayClient } from './relay-client.js';
+import { RelayServer } from './relay-server.js';
+import { RemoteTunnel } from './remote-tunnel.js';
+
+/** What the cluster registry runs on: Redis connections it owns (and quits), the directory and bus over them. */
+export interface ClusterRegistryParts {
+  directory: ClusterDirectory;
+  bus: ClusterBus;
+  /** The connections under both, closed on shutdown. */
+  connections: Redis[];
+  /** The connection the bus listens on: its drops fail relayed calls at once. */
+  subscriber: Redis;
+  /** The connection directory commands and publishes go through. */
+  commands: Redis;
+}
+
+export interface ClusterRegistryOptions {
+  /** Lease lifetime (CLUSTER_LEASE_MS); the lease is renewed and the directory re-read every third of it. */
+  leaseMs: number;
+  /** Calls this replica may relay at once. */
+  maxRelayedCalls: number;
+  /** Longest the first contact with Redis may hold up start-up (the replica then starts unready and keeps trying). */
+  startTimeoutMs?: number;
+}
+
+/** Messages of the replicas' own the registry logs about, at most one line per kind until it changes again. */
+type Condition = 'redis-down' | 'lease-lost';
+
+/**
+ * Cluster mode's registry. This replica's tunnels are kept as by the in-memory registry (an inner
+ * one), and written to the shared directory in Redis; every other replica's tunnels are mirrored
+ * from it, followed by broadcast changes and re-read every third of the lease, and handed to the
+ * doors as `RemoteTunnel`s relaying to their replica. Names are claimed in Redis, atomically
+ * cluster-wide. While Redis is away the replica is unready, its own tunnels keep serving, and calls
+ * for other replicas' tunnels fail at once (503).
+ */
+export class ClusterSessionRegistry extends SessionRegistry implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Cluster');
+  private readonly own = new InMemorySessionRegistry();
+  private readonly remote = new Map<string, RemoteTunnel>();
+  /** When each remote record was last put by a broadcast, so a slower re-read does not undo it. */
+  private readonly putAt = new Map<string, number>();
+  /** Ids removed lately by a broadcast, so a slower re-read does not bring them back. */
+  private readonly removedAt = new Map<string, number>();
+  private readonly remoteChanges = new Subject<RegistryChange>();
+  readonly changes$: Observable<RegistryChange>;
+  private readonly relayClient: RelayClient;
+  private readonly relayServer: RelayServer;
+  private readonly knownReplicas = new Set<string>();
+  private readonly writes = new Set<Promise<unknown>>();
+  /** This replica's sessions whose registration completed: only those are described to the others as registered. */
+  private readonly completed = new Set<string>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private ticking: Promise<void> | undefined;
+  private leaseHeld = false;
+  private stopped = false;
+  private readonly conditions = new Set<Condition>();
+
+  constructor(
+    private readonly parts: ClusterRegistryParts,
+    private readonly options: ClusterRegistryOptions,
+  ) {
+    super();
+    this.changes$ = merge(this.own.changes$, this.remoteChanges);
+    this.relayClient = new RelayClient(parts.bus, { maxCalls: options.maxRelayedCalls, deadlineMarginMs: 1000 });
+    this.relayServer = new RelayServer(parts.bus, (id) => this.own.get(id));
+    parts.bus.messages$.subscribe(({ from, message }) => this.onMessage(from, message));
+    this.own.changes$.subscribe((change) => this.publishOwn(change));
+    parts.subscriber.on('close', () => this.onRedisLost());
+    parts.subscriber.on('ready', () => void this.onRedisBack());
+  }
+
+  get replicaId(): string {
+    return this.parts.directory.replicaId;
+  }
+
+  async onModuleInit(): Promise<void> {
+    const interval = Math.max(250, Math.floor(this.options.leaseMs / 3));
+    this.timer = setInterval(() => void this.tick(), interval);
+    this.timer.unref();
+    const first = Promise.all(this.parts.connections.map((c) => (c.status === 'wait' ? c.connect() : Promise.resolve())))
+      .then(() => this.parts.bus.start())
+      .then(() => this.tick());
+    first.catch(() => undefined);
+    // A Redis that is away does not stop the replica from starting: it starts unready and keeps trying.
+    await Promise.race([first, new Promise((resolve) => setTimeout(resolve, this.options.startTimeoutMs ?? 3000).unref())]);
+  }
+
+  /** After the tunnels closed (their records went with them): the lease is given up, so the replica is gone at once. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.ticking;
+    await Promise.allSettled([...this.writes]);
+    if (this.parts.commands.status === 'ready') await this.parts.directory.releaseLease().catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const connection of this.parts.connections) connection.disconnect();
+    this.relayClient.failAll(new CallError('shutdown', 'The gateway is shutting down'));
+    await Promise.resolve();
+  }
+
+  // --- the tunnel endpoint's side: this replica's sessions -------------------------------------
+
+  add(session: TunnelSession): void {
+    this.own.add(session);
+  }
+
+  remove(id: string): boolean {
+    return this.own.remove(id);
+  }
+
+  async claimName(session: TunnelSession, name: string): Promise<NameClaim> {
+    if (!this.leaseHeld) return { ok: false, message: CLUSTER_UNREACHABLE, retry: true };
+    let claim;
+    try {
+      claim = await this.parts.directory.claimName(name, session.id, session.owner);
+    } catch {
+      return { ok: false, message: CLUSTER_UNREACHABLE, retry: true };
+    }
+    if (claim.kind === 'refused') {
+      return claim.reason === 'owner'
+        ? { ok: false, message: `Server name "${name}" is already in use by another user` }
+        : { ok: false, message: CLUSTER_UNREACHABLE, retry: true };
+    }
+    const local = this.own.claimNow(session, name);
+    if (claim.kind === 'taken') return local;
+    const { sessionId, replica } = claim.previous;
+    if (replica === this.replicaId) return { ok: true, replaced: this.own.get(sessionId) ?? (local.ok ? local.replaced : undefined) };
+    return {
+      ok: true,
+      replaced: { close: (reason, code) => void this.parts.bus.send(replica, { t: 'close', session: sessionId, reason, code }) },
+    };
+  }
+
+  markRegistered(session: TunnelSession): void {
+    this.completed.add(session.id);
+    this.own.markRegistered(session);
+  }
+
+  local(): TunnelSession[] {
+    return this.own.list();
+  }
+
+  // --- the doors' side: every replica's sessions --------------------------------------------------
+
+  get(id: string): SessionHandle | undefined {
+    return this.own.get(id) ?? this.openRemote(this.remote.get(id));
+  }
+
+  list(): SessionHandle[] {
+    return [...this.own.list(), ...[...this.remote.values()].filter((t) => t.isOpen)];
+  }
+
+  byName(name: string): SessionHandle | undefined {
+    const local = this.own.byName(name);
+    if (local) return local;
+    let found: RemoteTunnel | undefined;
+    for (const tunnel of this.remote.values()) {
+      if (tunnel.name !== name || !tunnel.isOpen) continue;
+      // Two records for one name last only while a takeover settles: the newer connection holds it.
+      if (!found || tunnel.connectedAt > found.connectedAt) found = tunnel;
+    }
+    return found;
+  }
+
+  countByOwner(owner: string | null): number {
+    let count = this.own.countByOwner(owner);
+    for (const tunnel of this.remote.values()) if (tunnel.isOpen && tunnel.owner === owner) count++;
+    return count;
+  }
+
+  override callsInFlight(): number {
+    return super.callsInFlight() + this.relayClient.size;
+  }
+
+  override abandonCalls(error: CallError): number {
+    return super.abandonCalls(error) + this.relayClient.failAll(error);
+  }
+
+  override status(): RegistryStatus {
+    const sessions = this.list().length;
+    if (!this.parts.bus.connected) return { ready: false, sessions, detail: 'The cluster store (Redis) cannot be reached' };
+    if (!this.leaseHeld) return { ready: false, sessions, detail: 'This replica holds no cluster lease yet' };
+    return { ready: true, sessions, detail: `replica ${this.replicaId}` };
+  }
+
+  override handleRelayedAsksWith(handler: RelayedAskHandler | undefined): void {
+    this.relayClient.handleAsksWith(handler);
+  }
+
+  // --- keeping the directory and the mirror ---------------------------------------------------------
+
+  /** Renews the lease (re-taking it, and re-claiming this replica's names, after a lapse), writes this replica's records, re-reads the others'. */
+  tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.ticking ??= this.runTick().finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
+    if (this.parts.commands.status !== 'ready') {
+      this.leaseHeld = false;
+      return;
+    }
+    try {
+      const renewed = await this.parts.directory.renewLease();
+      if (!renewed) {
+        await this.parts.directory.holdLease();
+        if (this.knownReplicas.size > 0 || this.own.list().length > 0) this.report('lease-lost', 'Cluster lease had lapsed; taken again');
+        await this.reclaimNames();
+      } else {
+        this.recovered('lease-lost', 'Cluster lease held');
+      }
+      this.leaseHeld = true;
+      await this.parts.directory.putSessions(this.own.list().map((s) => this.recordOf(s)));
+      await this.resync();
+      this.recovered('redis-down', 'Cluster store reachable again');
+    } catch (err) {
+      this.leaseHeld = false;
+      this.report('redis-down', 'Cluster store unreachable', err);
+    }
+  }
+
+  /** After a lapse another replica may hold one of our names: such a tunnel is closed so that its client registers again. */
+  private async reclaimNames(): Promise<void> {
+    for (const session of this.own.list()) {
+      if (!session.name || !session.isOpen) continue;
+      const claim = await this.parts.directory.claimName(session.name, session.id, session.owner, false);
+      if (claim.kind === 'refused' && claim.reason === 'owner') session.close('name taken while cut off from the cluster', 1013);
+    }
+  }
+
+  private async resync(): Promise<void> {
+    const startedAt = Date.now();
+    const [records, replicas] = await Promise.all([this.parts.directory.listSessions(), this.parts.directory.liveReplicas()]);
+    const seen = new Set<string>();
+    for (const record of records) {
+      if (record.replica === this.replicaId) continue;
+      if ((this.removedAt.get(record.id) ?? 0) >= startedAt - this.options.leaseMs) continue;
+      seen.add(record.id);
+      this.putRemote(record);
+    }
+    for (const id of [...this.remote.keys()]) {
+      if (!seen.has(id) && (this.putAt.get(id) ?? 0) < startedAt) this.removeRemote(id);
+    }
+    const live = new Set(replicas);
+    for (const replica of [...this.knownReplicas]) {
+      if (live.has(replica)) continue;
+      this.knownReplicas.delete(replica);
+      this.logger.warn({ msg: 'Replica gone', replica });
+      this.relayClient.replicaGone(replica);
+      this.relayServer.replicaGone(replica);
+    }
+    for (const replica of live) if (replica !== this.replicaId) this.knownReplicas.add(replica);
+    for (const [id, at] of this.removedAt) if (at < startedAt - this.options.leaseMs) this.removedAt.delete(id);
+  }
+
+  private putRemote(record: SessionRecord): void {
+    const known = this.remote.get(record.id);
+    if (!known) {
+      const tunnel = new RemoteTunnel(record, this.parts.bus, this.relayClient);
+      this.remote.set(record.id, tunnel);
+      this.knownReplicas.add(record.replica);
+      this.remoteChanges.next({ type: 'added', session: tunnel });
+      if (record.state === 'ready' || record.state === 'registered') this.remoteChanges.next({ type: 'registered', session: tunnel });
+      return;
+    }
+    const before = known.state;
+    known.update(record);
+    // Registration completes once per connection: from `connected` straight to `ready` (or `registered`, handshake failed).
+    if (before === 'connected' && (record.state === 'ready' || record.state === 'registered')) {
+      this.remoteChanges.next({ type: 'registered', session: known });
+    }
+  }
+
+  private removeRemote(id: string, reason = 'The tunnel closed'): void {
+    const tunnel = this.remote.get(id);
+    if (!tunnel) return;
+    this.remote.delete(id);
+    this.putAt.delete(id);
+    tunnel.markGone();
+    this.relayClient.sessionGone(id, reason);
+    this.remoteChanges.next({ type: 'removed', session: tunnel });
+  }
+
+  private openRemote(tunnel: RemoteTunnel | undefined): RemoteTunnel | undefined {
+    return tunnel?.isOpen ? tunnel : undefined;
+  }
+
+  /** This replica's sessions go to the directory and every other replica at once. */
+  private publishOwn(change: RegistryChange): void {
+    const session = this.own.get(change.session.id) ?? (change.session as TunnelSession);
+    if (change.type === 'removed') {
+      this.completed.delete(session.id);
+      this.parts.bus.broadcast({ t: 'directory', removed: session.id });
+      this.write(async () => {
+        await this.parts.directory.removeSession(session.id);
+        if (session.name) await this.parts.directory.releaseName(session.name, session.id);
+      });
+      return;
+    }
+    const record = this.recordOf(session);
+    this.parts.bus.broadcast({ t: 'directory', put: { ...record, replica: this.replicaId, connectedAt: record.connectedAt.getTime() } });
+    this.write(() => this.parts.directory.putSession(record));
+  }
+
+  private write(operation: () => Promise<unknown>): void {
+    if (this.parts.commands.status !== 'ready') return; // the next tick after Redis is back writes everything again
+    const pending = operation().catch(() => undefined);
+    this.writes.add(pending);
+    void pending.finally(() => this.writes.delete(pending));
+  }
+
+  private onMessage(from: string, message: RelayMessage): void {
+    try {
+      if (this.relayClient.receive(from, message) || this.relayServer.receive(from, message)) return;
+      if (message.t !== 'directory') return;
+      if (message.put) {
+        const record = recordFromJson(message.put);
+        if (record.replica !== from) return;
+        this.removedAt.delete(record.id);
+        this.putAt.set(record.id, Date.now());
+        this.putRemote(record);
+      } else if (message.removed && this.remote.get(message.removed)?.replica === from) {
+        this.removedAt.set(message.removed, Date.now());
+        this.removeRemote(message.removed);
+      }
+    } catch (err) {
+      this.logger.error({ msg: 'Relay message failed', from, type: message.t, error: String(err) });
+    }
+  }
+
+  private onRedisLost(): void {
+    if (this.stopped) return;
+    this.leaseHeld = false;
+    // Answers on the way may have been lost with the connection: better a fast 503 than a wait for nothing.
+    const failed = this.relayClient.failAll(new CallError('unreachable', CLUSTER_UNREACHABLE));
+    this.report('redis-down', 'Cluster store connection lost', undefined, failed);
+  }
+
+  private async onRedisBack(): Promise<void> {
+    if (this.stopped) return;
+    await this.parts.bus.start().catch(() => undefined);
+    this.relayClient.rewatch();
+    await this.tick();
+  }
+
+  /** What the directory keeps of one of this replica's sessions; `connected` until its registration completed. */
+  private recordOf(session: TunnelSession): Omit<SessionRecord, 'replica'> {
+    return {
+      id: session.id,
+      owner: session.owner,
+      name: session.name,
+      server: session.server && { ...session.server },
+      connectedAt: session.connectedAt,
+      state: this.completed.has(session.id) || session.state === 'closed' ? session.state : 'connected',
+      counters: {
+        messagesIn: session.messagesIn,
+        messagesOut: session.messagesOut,
+        bytesIn: session.bytesIn,
+        bytesOut: session.bytesOut,
+        pendingCount: session.pendingCount,
+        lastActivity: session.lastActivity,
+      },
+    };
+  }
+
+  private report(condition: Condition, msg: string, err?: unknown, failedCalls?: number): void {
+    if (this.conditions.has(condition)) return;
+    this.conditions.add(condition);
+    this.logger.warn({
+      msg,
+      replica: this.replicaId,
+      ...(err ? { error: err instanceof Error ? err.message : 'unknown' } : {}),
+      ...(failedCalls ? { failedCalls } : {}),
+    });
+  }
+
+  private recovered(condition: Condition, msg: string): void {
+    if (!this.conditions.delete(condition)) return;
+    this.logger.log({ msg, replica: this.replicaId });
+  }
+}
+
+function recordFromJson(json: SessionRecordJson): SessionRecord {
+  return { ...json, connectedAt: new Date(json.connectedAt) };
+}

@@ -1,0 +1,126 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { parseJsonWithin } from '../../protocol/json-limits.js';
+import {
+  isObject,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../../protocol/json-rpc.js';
+import type { CallFailure } from '../tunnel/call-error.js';
+import type { SessionEvent } from '../tunnel/session-event.js';
+import type { SessionRecord } from './cluster-directory.js';
+
+/** Who made a relayed call, as the replica holding the tunnel needs to know it. */
+export interface RelayedCallerInfo {
+  /** The caller's key (an MCP session id, `rest:<user>`, ...), so its calls can be found and cancelled together. */
+  key: string;
+  /** Whether the request carried a progress token: progress then comes back to the calling replica. */
+  progress: boolean;
+  /** Server-to-client methods (sampling, elicitation, roots, ping) the caller can answer. */
+  answers: string[];
+}
+
+/**
+ * What replicas say to each other over Redis. `call`s are correlated by the calling replica's own
+ * `call` number; everything about one tunnel names its session id.
+ */
+export type RelayMessage =
+  | { t: 'call'; session: string; call: number; request: JsonRpcRequest; timeoutMs: number; caller?: RelayedCallerInfo }
+  | { t: 'answer'; call: number; response: JsonRpcResponse }
+  | { t: 'failed'; call: number; reason: CallFailure; message: string }
+  | { t: 'progress'; call: number; notification: JsonRpcNotification }
+  /** The server asks the caller of a relayed call something (sampling, elicitation, roots). */
+  | { t: 'ask'; call: number; session: string; request: JsonRpcRequest }
+  | { t: 'forward'; session: string; payload: JsonRpcMessage }
+  | { t: 'cancel'; session: string; call: number; reason: string }
+  | { t: 'cancel-caller'; session: string; callerKey: string; reason: string }
+  | { t: 'publish'; session: string; event: SessionEvent }
+  /** What the sender wants of a tunnel's events from now on (relay-client.ts `WatchLevel`). */
+  | { t: 'watch'; session: string; level: 'all' | 'notifications' | 'none' }
+  /** An SSE stream on the sender starts (or stops) following a tunnel: server requests are then published as events. */
+  | { t: 'follow'; session: string; on: boolean }
+  | { t: 'event'; session: string; event: SessionEvent }
+  | { t: 'close'; session: string; reason: string; code?: number }
+  /** A change in the directory, broadcast so that every replica's view follows at once. */
+  | { t: 'directory'; put?: SessionRecordJson; removed?: string };
+
+/** A SessionRecord as it travels (dates as epoch ms). */
+export type SessionRecordJson = Omit<SessionRecord, 'connectedAt'> & { connectedAt: number };
+
+/** A verified message and the replica that sent it. */
+export interface ReceivedRelay {
+  from: string;
+  message: RelayMessage;
+}
+
+/** Limits on relay messages; what is over them is dropped unread. */
+export interface RelaySealLimits {
+  /** Largest message accepted (bytes of text). */
+  maxBytes: number;
+  /** Deepest JSON accepted. */
+  maxDepth: number;
+  /** A message older than this (ms, by its sender's clock) is refused, so a captured one cannot be replayed later. */
+  maxAgeMs: number;
+}
+
+const SIGNATURE_HEX_LENGTH = 64;
+const MESSAGE_TYPES = new Set<RelayMessage['t']>([
+  'call',
+  'answer',
+  'failed',
+  'progress',
+  'ask',
+  'forward',
+  'cancel',
+  'cancel-caller',
+  'publish',
+  'watch',
+  'follow',
+  'event',
+  'close',
+  'directory',
+]);
+
+/**
+ * Seals and opens what replicas send each other: `<hmac-sha256 hex>.<json>` with the sender's id and
+ * clock. Only a holder of CLUSTER_SECRET can produce a message another replica acts on; whoever else
+ * can publish on the Redis channels is ignored.
+ */
+export class RelaySeal {
+  private readonly key: Buffer;
+
+  constructor(
+    secret: string,
+    private readonly limits: RelaySealLimits,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.key = Buffer.from(secret, 'utf8');
+  }
+
+  /** The text to publish for `message` from replica `from`. */
+  seal(from: string, message: RelayMessage): string {
+    const body = JSON.stringify({ from, at: this.now(), m: message });
+    return `${this.sign(body)}.${body}`;
+  }
+
+  /** The message in `text`, if it is signed with the cluster's secret, fresh, within the limits and well formed. */
+  open(text: string): ReceivedRelay | undefined {
+    if (text.length > this.limits.maxBytes || text.charCodeAt(SIGNATURE_HEX_LENGTH) !== 0x2e /* . */) return undefined;
+    const body = text.slice(SIGNATURE_HEX_LENGTH + 1);
+    const given = Buffer.from(text.slice(0, SIGNATURE_HEX_LENGTH), 'hex');
+    const expected = createHmac('sha256', this.key).update(body).digest();
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const parsed = parseJsonWithin(body, this.limits.maxDepth);
+    if (!parsed.ok || !isObject(parsed.value)) return undefined;
+    const { from, at, m } = parsed.value;
+    if (typeof from !== 'string' || typeof at !== 'number' || !isObject(m)) return undefined;
+    if (Math.abs(this.now() - at) > this.limits.maxAgeMs) return undefined;
+    if (typeof m.t !== 'string' || !MESSAGE_TYPES.has(m.t as RelayMessage['t'])) return undefined;
+    return { from, message: m as unknown as RelayMessage };
+  }
+
+  private sign(body: string): string {
+    return createHmac('sha256', this.key).update(body).digest('hex');
+  }
+}
