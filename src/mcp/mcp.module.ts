@@ -12,6 +12,7 @@ import { McpSessionStore } from './sessions/mcp-session-store.service.js';
 import { OriginGuard } from './http/origin.guard.js';
 import { ResourceSubscriptions } from './sessions/resource-subscriptions.service.js';
 import { ServerCatalog } from './catalog/server-catalog.service.js';
+import { StreamableHttpDoor } from './streamable-http-door.service.js';
 import { StatelessMcpDoor } from './stateless/stateless-mcp-door.service.js';
 import { StreamableHttpController } from './streamable-http.controller.js';
 import { TunnelEventFanout } from './tunnel-event-fanout.service.js';
@@ -34,6 +35,7 @@ import { TunnelRelay } from './tunnel-relay.service.js';
     HostGuard,
     OriginGuard,
     StatelessMcpDoor,
+    StreamableHttpDoor,
   ],
 })
 export class McpModule {}

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Inject, Logger, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, type OnModuleInit, Optional, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -20,27 +20,36 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { holdResponseWrites } from './http/hold-response-writes.js';
 import { HostGuard } from './http/host.guard.js';
-import type { McpClientSession } from './sessions/mcp-client-session.js';
-import { replyJsonRpcError, replySessionNotFound } from './http/mcp-http-replies.js';
-import { McpSessionOpener } from './sessions/mcp-session-opener.service.js';
 import { OriginGuard } from './http/origin.guard.js';
 import type { StreamLimits } from './http/slow-reader.js';
-import { toWebRequest, writeWebResponse } from './http/web-exchange.js';
-import { STATELESS_REVISION, StatelessMcpDoor } from './stateless/stateless-mcp-door.service.js';
-import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import { abortOnEarlyClose, toWebRequest, webRequestOf, writeWebResponse } from './http/web-exchange.js';
+import { StreamableHttpDoor } from './streamable-http-door.service.js';
+import { ExchangeRelay } from '../reverse-proxy/cluster/exchange-relay.js';
+import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
 
-const SESSION_HEADER = 'mcp-session-id';
-const SESSION_ID_REQUIRED = 'Bad Request: Mcp-Session-Id header is required';
 /** How long a POST's response bytes may wait for its answer so that all leave in one write. */
 const ANSWER_WAIT_MS = 20;
+/** The exchange relay's name for this door. */
+export const STREAMABLE_HTTP_DOOR = 'streamable-http';
+/** Request headers the door and the SDK read; only these travel to another replica (never credentials). */
+const RELAYED_HEADERS = [
+  'accept',
+  'content-type',
+  'host',
+  'origin',
+  'last-event-id',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'mcp-method',
+  'mcp-name',
+];
 
 /**
- * `/servers/:name/mcp`: the MCP Streamable HTTP transport. Session-based revisions (2025-03-26 to
- * 2025-11-25) get one SDK transport per client session; the SDK applies the transport rules
- * (Accept, protocol version header, SSE framing, resumption) and this door finds or opens the
- * session. A POST without `Mcp-Session-Id` that the SDK classifies as 2026-07-28 traffic goes to
- * the stateless door instead, so both eras share the URL.
+ * `/servers/:name/mcp`: the MCP Streamable HTTP transport. The rules live in `StreamableHttpDoor`
+ * (web Request in, web Response out); this controller hands it the Node request and writes its
+ * answer through the bounded writer. In cluster mode, a request for a server whose tunnel another
+ * replica holds is relayed there (`ExchangeRelay`), so an MCP session lives next to its tunnel and
+ * any replica can take any of its requests.
  */
 @ApiTags('mcp')
 @ApiForbiddenResponse({ description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.' })
@@ -49,17 +58,24 @@ const ANSWER_WAIT_MS = 20;
 @Authenticated()
 // Applied before @Authenticated() (bottom up), so these guards run ahead of its JwtAuthGuard.
 @UseGuards(HostGuard, OriginGuard)
-export class StreamableHttpController {
-  private readonly logger = new Logger('StreamableHttp');
+export class StreamableHttpController implements OnModuleInit {
   /** How far a client's stream may fall behind before it is cut off. */
   private readonly streamLimits: StreamLimits;
 
   constructor(
-    private readonly opener: McpSessionOpener,
-    private readonly stateless: StatelessMcpDoor,
+    private readonly door: StreamableHttpDoor,
+    private readonly registry: SessionRegistry,
+    @Optional() @Inject(ExchangeRelay) private readonly exchanges: ExchangeRelay | null,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.streamLimits = { maxBufferedBytes: config.http.streamMaxBufferedBytes, maxBacklog: config.sse.maxBacklog };
+  }
+
+  onModuleInit(): void {
+    // Cluster mode: requests for tunnels held here that entered another replica are served here, by the same door.
+    this.exchanges?.serveWith(STREAMABLE_HTTP_DOOR, (relayed, signal) =>
+      this.door.serve(relayed.name, relayed.principal, webRequestOf(relayed.method, relayed.url, relayed.headers, signal), relayed.body),
+    );
   }
 
   @Post()
@@ -84,35 +100,9 @@ export class StreamableHttpController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    // The SDK transports write to the Node response themselves.
     reply.hijack();
-    const { raw: req } = request;
-    const { raw: res } = reply;
-    holdResponseWrites(res, ANSWER_WAIT_MS);
-    const body: unknown = request.body;
-    if (header(req, SESSION_HEADER) === undefined) {
-      // Which era is this request? The SDK's own routing rule (body-first: a per-request `_meta` envelope claim).
-      const era = classifyInboundRequest({
-        httpMethod: 'POST',
-        protocolVersionHeader: header(req, 'mcp-protocol-version'),
-        mcpMethodHeader: header(req, 'mcp-method'),
-        mcpNameHeader: header(req, 'mcp-name'),
-        body,
-      });
-      if (era.kind !== 'legacy') {
-        // 2026-07-28 (or a request claiming it that breaks its rules: the SDK answers those).
-        return this.stateless.serve(this.opener.reachable(name, principal), principal, req, res, body);
-      }
-      if (!isInitialize(body)) {
-        return replyJsonRpcError(res, 400, -32000, SESSION_ID_REQUIRED);
-      }
-      const { session, transport } = this.opener.openStreamableHttp(name, principal);
-      await this.handle(session, req, res, body);
-      // A refused initialize (bad Accept, malformed) leaves a transport with no session: drop it.
-      if (transport.sessionId === undefined) await session.close();
-      return;
-    }
-    await this.existing(name, principal, req, res, body);
+    holdResponseWrites(reply.raw, ANSWER_WAIT_MS);
+    await this.serve(name, principal, request.raw, reply.raw, request.body);
   }
 
   @Get()
@@ -128,7 +118,7 @@ export class StreamableHttpController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     reply.hijack();
-    await this.existing(name, principal, req.raw, reply.raw, undefined);
+    await this.serve(name, principal, req.raw, reply.raw, undefined);
   }
 
   @Delete()
@@ -143,58 +133,44 @@ export class StreamableHttpController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     reply.hijack();
-    await this.existing(name, principal, req.raw, reply.raw, undefined);
+    await this.serve(name, principal, req.raw, reply.raw, undefined);
   }
 
-  private async existing(name: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const id = header(req, SESSION_HEADER);
-    if (id === undefined && req.method !== 'POST' && header(req, 'mcp-protocol-version') === STATELESS_REVISION) {
-      // The stateless revision has no session stream to open and no session to end.
-      res.setHeader('Allow', 'POST');
-      return replyJsonRpcError(res, 405, -32000, 'Method Not Allowed: the 2026-07-28 revision uses POST only');
-    }
-    if (id === undefined) return replyJsonRpcError(res, 400, -32000, SESSION_ID_REQUIRED);
-    const session = this.opener.find(id, name, principal, 'streamable-http');
-    if (!session) return replySessionNotFound(res);
-    await this.handle(session, req, res, body);
-  }
-
-  private async handle(session: McpClientSession, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    session.beginExchange();
-    res.once('close', () => session.endExchange());
-    // A POST's stream that reached the client whole ('finish': every byte handed to the socket) will
-    // not be resumed: the events kept for it can go. A cut-off or broken exchange keeps them.
-    if (req.method === 'POST') res.once('finish', () => session.answersDelivered(requestIdsOf(body)));
+  /**
+   * Answers one request: by the door here, or, in cluster mode when another replica holds the
+   * server's tunnel, by the door there (its response streamed back). Either way the response is
+   * written through the same bounded writer.
+   */
+  private async serve(name: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const early = abortOnEarlyClose(res);
     try {
-      const transport = session.transport as WebStandardStreamableHTTPServerTransport;
-      const response = await transport.handleRequest(toWebRequest(req), { parsedBody: req.method === 'POST' ? body : undefined });
+      const tunnel = this.registry.readyByName(name);
+      const home = tunnel && this.exchanges ? this.registry.remoteReplicaOf(tunnel) : undefined;
+      const response =
+        home === undefined || !this.exchanges
+          ? await this.door.serve(name, principal, toWebRequest(req, early.signal), body)
+          : await this.exchanges.forward(home, {
+              door: STREAMABLE_HTTP_DOOR,
+              name,
+              principal: { user: principal.user, isAdmin: principal.isAdmin, via: principal.via },
+              method: req.method ?? 'GET',
+              url: req.url ?? '/',
+              headers: relayedHeaders(req),
+              ...(req.method === 'POST' ? { body } : {}),
+            });
       await writeWebResponse(response, res, this.streamLimits);
-    } catch (err) {
-      this.logger.error({ msg: 'Streamable HTTP request failed', sessionId: session.id, error: String(err) });
-      replyJsonRpcError(res, 500, -32603, 'Internal error');
+    } finally {
+      early.settle();
     }
   }
 }
 
-/** One request header as a string (the first, if repeated). */
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The ids of the requests in a POST body (one message or a batch). */
-function requestIdsOf(body: unknown): (string | number)[] {
-  const messages = Array.isArray(body) ? body : [body];
-  const ids: (string | number)[] = [];
-  for (const m of messages) {
-    if (typeof m !== 'object' || m === null || typeof (m as { method?: unknown }).method !== 'string') continue;
-    const id = (m as { id?: unknown }).id;
-    if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+/** The request headers another replica's door needs, as name/value pairs. */
+function relayedHeaders(req: IncomingMessage): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const name of RELAYED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') pairs.push([name, value]);
   }
-  return ids;
-}
-
-function isInitialize(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
+  return pairs;
 }

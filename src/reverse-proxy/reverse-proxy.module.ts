@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { createSessionRegistry } from './cluster/create-session-registry.js';
+import { CLUSTER, createCluster, createSessionRegistry, exchangeRelayOf } from './cluster/create-session-registry.js';
+import { ExchangeRelay } from './cluster/exchange-relay.js';
 import { OwnershipGuard } from './admin/ownership.guard.js';
 import { SessionRegistry } from './tunnel/session-registry.js';
 import { SessionsController } from './admin/sessions.controller.js';
@@ -14,13 +15,15 @@ import { TunnelGateway } from './tunnel/tunnel.gateway.js';
   imports: [AuthModule],
   controllers: [SessionsController],
   providers: [
-    // In memory, or the Redis-backed cluster registry when REDIS_URL is set.
-    { provide: SessionRegistry, useFactory: createSessionRegistry, inject: [APP_CONFIG] },
+    // Cluster mode's parts when REDIS_URL is set, else null; the registry is in memory or Redis-backed accordingly.
+    { provide: CLUSTER, useFactory: createCluster, inject: [APP_CONFIG] },
+    { provide: SessionRegistry, useFactory: createSessionRegistry, inject: [APP_CONFIG, CLUSTER] },
+    { provide: ExchangeRelay, useFactory: exchangeRelayOf, inject: [CLUSTER] },
     TunnelAdmission,
     TunnelProtocolService,
     TunnelGateway,
     OwnershipGuard,
   ],
-  exports: [SessionRegistry, TunnelAdmission],
+  exports: [SessionRegistry, TunnelAdmission, ExchangeRelay],
 })
 export class ReverseProxyModule {}

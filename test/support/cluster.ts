@@ -1,4 +1,4 @@
-import { startGateway, type RunningGateway } from './gateway.js';
+import { startGateway, startGatewayProcess, type GatewayProcess, type RunningGateway } from './gateway.js';
 import { eventually } from './wait.js';
 
 /** The secret the test replicas share. */
@@ -15,5 +15,27 @@ export async function startReplica(redisUrl: string, replicaId: string, env: Rec
     ...env,
   });
   await eventually(async () => (await fetch(`${gateway.httpUrl}/ready`)).status === 200, `replica ${replicaId} ready`);
+  return gateway;
+}
+
+/**
+ * Starts a replica as its own process (dist/main.js), for tests that kill or stop one, and resolves
+ * once it is ready (it holds a lease). `env` overrides the cluster settings (CLUSTER_PREFIX, ...).
+ */
+export async function startReplicaProcess(redisUrl: string, replicaId: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const gateway = await startGatewayProcess({
+    REDIS_URL: redisUrl,
+    CLUSTER_SECRET: TEST_CLUSTER_SECRET,
+    CLUSTER_PREFIX: `test-${process.pid}:`,
+    CLUSTER_LEASE_MS: '1500',
+    REPLICA_ID: replicaId,
+    ...env,
+  });
+  try {
+    await eventually(async () => (await fetch(`${gateway.httpUrl}/ready`)).status === 200, `replica ${replicaId} ready`, 10_000);
+  } catch (err) {
+    gateway.kill();
+    throw new Error(`${(err as Error).message}\n${gateway.output}`, { cause: err });
+  }
   return gateway;
 }

@@ -29,3 +29,8 @@ export function replyJsonRpcError(res: ServerResponse, status: number, code: num
 export function replySessionNotFound(res: ServerResponse): void {
   replyJsonRpcError(res, 404, -32001, 'Session not found');
 }
+
+/** replyJsonRpcError as a web Response, for the doors that answer with one (a relayed exchange, the SDK's transports). */
+export function jsonRpcErrorResponse(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
+  return Response.json(jsonRpcErrorBody(code, message), { status, headers });
+}

@@ -12,7 +12,13 @@ export function toWebRequest(req: IncomingMessage, signal?: AbortSignal): Reques
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  return new Request(requestUrl(req), { method: req.method, headers, ...(signal ? { signal } : {}) });
+  return new Request(requestUrl(req.url, req.headers.host), { method: req.method, headers, ...(signal ? { signal } : {}) });
+}
+
+/** A Web `Request` from its parts (a request relayed from another replica), like toWebRequest. */
+export function webRequestOf(method: string, path: string, headerPairs: [string, string][], signal: AbortSignal): Request {
+  const headers = new Headers(headerPairs);
+  return new Request(requestUrl(path, headers.get('host') ?? undefined), { method, headers, signal });
 }
 
 /**
@@ -60,10 +66,66 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
   }
 }
 
-/** An absolute URL for the request; the transport only reports it, so a bad Host falls back to localhost. */
-function requestUrl(req: IncomingMessage): string {
-  const path = req.url ?? '/';
-  const host = req.headers.host;
-  if (host && /^[A-Za-z0-9.\-:[\]]+$/.test(host)) return `http://${host}${path}`;
-  return `http://localhost${path}`;
+/** An absolute URL for the request; the transport only reports it, so a bad Host (or path) falls back to localhost (or /). */
+function requestUrl(path = '/', host: string | undefined): string {
+  const base = host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? `http://${host}` : 'http://localhost';
+  return path.startsWith('/') ? `${base}${path}` : `${base}/`;
+}
+
+/**
+ * The same response with its body watched: `onDone(true)` once the body was read to its end,
+ * `onDone(false)` when it was cancelled (the client left, or was cut off) or errored; once either way.
+ * A response without a body is done at once.
+ */
+export function watchBody(response: Response, onDone: (complete: boolean) => void): Response {
+  let settled = false;
+  const done = (complete: boolean): void => {
+    if (settled) return;
+    settled = true;
+    onDone(complete);
+  };
+  if (!response.body) {
+    done(true);
+    return response;
+  }
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: end, value } = await reader.read();
+        if (end) {
+          controller.close();
+          done(true);
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (err) {
+        controller.error(err);
+        done(false);
+      }
+    },
+    cancel(reason) {
+      done(false);
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** An AbortSignal that fires when the Node response closes before `settle()` is called (the client left mid-answer). */
+export function abortOnEarlyClose(res: ServerResponse): { signal: AbortSignal; settle: () => void } {
+  const gone = new AbortController();
+  let over = false;
+  const onClose = (): void => {
+    if (!over) gone.abort();
+  };
+  res.once('close', onClose);
+  if (res.destroyed) gone.abort();
+  return {
+    signal: gone.signal,
+    settle: () => {
+      over = true;
+      res.off('close', onClose);
+    },
+  };
 }

@@ -1,8 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { JsonRpcErrorCode, jsonRpcError, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../../protocol/json-rpc.js';
 import type { InFlightCall } from '../../reverse-proxy/tunnel/call-context.js';
 import { CallError } from '../../reverse-proxy/tunnel/pending-calls.js';
 import { publishAsEvent, type RequestingTunnel, type ServerRequestRouter } from '../../reverse-proxy/tunnel/server-request-router.js';
+import { RelayedCaller } from '../../reverse-proxy/cluster/relayed-caller.js';
+import { SessionRegistry, type RelayedAsk } from '../../reverse-proxy/tunnel/session-registry.js';
 import { McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
 import { StatelessCaller } from '../stateless/stateless-caller.js';
@@ -18,6 +20,8 @@ type Target =
   | { kind: 'client'; session: McpClientSession; relatedRequestId: JsonRpcId }
   /** A 2026-07-28 client: the question travels in-band, as `input_required` on its call. */
   | { kind: 'stateless'; caller: StatelessCaller }
+  /** A caller on another replica (cluster mode): the question travels there, the answer comes back as a forwarded message. */
+  | { kind: 'relayed'; caller: RelayedCaller }
   /** Leave it to the REST/SSE door (a REST call is in flight, or no MCP client uses this server). */
   | { kind: 'events' }
   | { kind: 'nobody' };
@@ -28,10 +32,43 @@ type Target =
  * needed capability. Nobody able to answer gets the server a JSON-RPC error, never silence.
  */
 @Injectable()
-export class McpServerRequestRouter implements ServerRequestRouter {
+export class McpServerRequestRouter implements ServerRequestRouter, OnModuleInit {
   private readonly logger = new Logger('McpServerRequests');
 
-  constructor(private readonly sessions: McpSessionStore) {}
+  constructor(
+    private readonly sessions: McpSessionStore,
+    private readonly registry: SessionRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.handleRelayedAsksWith((ask, reply) => this.answerRelayed(ask, reply));
+  }
+
+  /**
+   * The other half of a `relayed` target, on the caller's replica: the server's request goes to the
+   * caller (an MCP client session, or a stateless one in-band) and its answer back to the tunnel.
+   */
+  answerRelayed(ask: RelayedAsk, reply: (answer: JsonRpcResponse) => void): void {
+    const { caller, request } = ask;
+    if (caller instanceof McpClientSession && caller.isOpen && caller.canAnswer(request.method)) {
+      caller.ask(request, ask.tunnelId, ask.relatedRequestId).then(reply, (err: unknown) => {
+        if (err instanceof CallError && err.reason === 'cancelled') return;
+        reply(jsonRpcError(request.id, JsonRpcErrorCode.InternalError, `The MCP client did not answer: ${(err as Error).message}`));
+      });
+      return;
+    }
+    if (caller instanceof StatelessCaller && caller.canAnswer(request.method)) {
+      caller.ask(request);
+      return;
+    }
+    reply(
+      jsonRpcError(
+        request.id,
+        JsonRpcErrorCode.MethodNotFound,
+        `No client connected through the gateway can handle ${request.method} right now`,
+      ),
+    );
+  }
 
   route(request: JsonRpcRequest, tunnel: RequestingTunnel): void {
     const target = this.pick(request, tunnel);
@@ -52,6 +89,9 @@ export class McpServerRequestRouter implements ServerRequestRouter {
         );
         return;
       case 'stateless':
+        target.caller.ask(request);
+        return;
+      case 'relayed':
         target.caller.ask(request);
         return;
       case 'nobody':
@@ -76,7 +116,7 @@ export class McpServerRequestRouter implements ServerRequestRouter {
     const calls = tunnel.inFlight();
     for (const call of calls) {
       const target = this.targetOf(call, request.method);
-      if (target?.kind === 'client' || target?.kind === 'stateless') return target;
+      if (target?.kind === 'client' || target?.kind === 'stateless' || target?.kind === 'relayed') return target;
     }
     if (calls.some((call) => call.context.caller === undefined)) return { kind: 'events' };
     const mcpCallers =
@@ -92,6 +132,7 @@ export class McpServerRequestRouter implements ServerRequestRouter {
       return { kind: 'client', session: caller, relatedRequestId: call.callerRequestId };
     }
     if (caller instanceof StatelessCaller && caller.canAnswer(method)) return { kind: 'stateless', caller };
+    if (caller instanceof RelayedCaller && caller.canAnswer(method)) return { kind: 'relayed', caller };
     return undefined;
   }
 }

@@ -63,10 +63,14 @@ export class McpSessionOpener {
     return { session: this.open(id, tunnel, principal, 'streamable-http', transport, eventStore), transport };
   }
 
-  /** A legacy HTTP+SSE session on the GET stream `res`; messages come back to `messagesPath?sessionId=`. */
+  /**
+   * A legacy HTTP+SSE session on the GET stream `res`; messages come back to `messagesPath?sessionId=`
+   * (in cluster mode with `&replica=<this replica>`, so that a POST entering another replica finds the stream's).
+   */
   openLegacySse(name: string, principal: Principal, res: ServerResponse): { session: McpClientSession; transport: SSEServerTransport } {
     const tunnel = this.reachableServer(name, principal);
-    const transport = new SSEServerTransport(`/servers/${encodeURIComponent(name)}/messages`, res);
+    const replica = this.config.cluster ? `?replica=${encodeURIComponent(this.config.cluster.replicaId)}` : '';
+    const transport = new SSEServerTransport(`/servers/${encodeURIComponent(name)}/messages${replica}`, res);
     return { session: this.open(transport.sessionId, tunnel, principal, 'sse', transport), transport };
   }
 

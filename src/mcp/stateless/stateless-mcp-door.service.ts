@@ -13,7 +13,6 @@ import {
   type ServerContext,
   type ServerEvent,
 } from '@modelcontextprotocol/server';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -30,9 +29,8 @@ import { SessionRegistry } from '../../reverse-proxy/tunnel/session-registry.js'
 import type { TunnelHandle } from '../../reverse-proxy/tunnel/tunnel-handle.js';
 import { initializeResult } from '../sessions/initialize-result.js';
 import { ServerCatalog } from '../catalog/server-catalog.service.js';
-import type { StreamLimits } from '../http/slow-reader.js';
 import { StatelessCaller } from './stateless-caller.js';
-import { toWebRequest, writeWebResponse } from '../http/web-exchange.js';
+import { watchBody } from '../http/web-exchange.js';
 
 /** The revision this door serves; it is the only stateless one so far. */
 export const STATELESS_REVISION = '2026-07-28';
@@ -58,7 +56,7 @@ interface HandlerEntry {
  * Each request gets a throw-away SDK `Server` that answers `server/discover` from what the tunnel
  * registered and relays everything else through the tunnel's one correlation table.
  *
- * The handler's web `Response` is written by the door itself (`writeWebResponse`), not by the SDK's
+ * The handler's web `Response` is written by the Streamable HTTP door (`writeWebResponse`), not by the SDK's
  * `toNodeHandler`: that adapter waits for 'drain' while the SDK's streams (a `subscriptions/listen`
  * stream, an SSE answer) keep enqueueing whatever they are given, so for a client that stopped
  * reading the backlog grew without limit in a queue nothing could see. Read as it is produced, the
@@ -71,16 +69,12 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   /** One SDK handler per server name: its `subscriptions/listen` bus carries that name's changes only. */
   private readonly handlers = new Map<string, HandlerEntry>();
   private changes: Subscription | undefined;
-  /** How far a client's stream may fall behind before it is cut off. */
-  private readonly streamLimits: StreamLimits;
 
   constructor(
     private readonly registry: SessionRegistry,
     private readonly catalog: ServerCatalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.streamLimits = { maxBufferedBytes: config.http.streamMaxBufferedBytes, maxBacklog: config.sse.maxBacklog };
-  }
+  ) {}
 
   onModuleInit(): void {
     // A name nobody serves any more drops its handler (and its listen streams): state stays bounded.
@@ -95,40 +89,32 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     await Promise.all([...this.handlers.keys()].map((name) => this.drop(name, true)));
   }
 
-  /** Serves one 2026-era POST (its parsed `body`) for a caller already allowed to reach `tunnel`. */
-  async serve(tunnel: TunnelHandle, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  /**
+   * Serves one 2026-era POST (its parsed `body`) for a caller already allowed to reach `tunnel`, as
+   * a web Response; `request.signal` aborting means the client left before the answer was over.
+   */
+  async serve(tunnel: TunnelHandle, principal: Principal, request: Request, body: unknown): Promise<Response> {
     const context: StatelessRequestContext = { tunnel, principal };
     const authInfo: AuthInfo = { token: '', clientId: principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
     const entry = this.handlerFor(tunnel.name);
     const counted = (body as { method?: unknown } | undefined)?.method !== 'subscriptions/listen';
     if (counted) entry.active++;
-    // The request's signal: the response closed before it was over (the client left, or was cut off).
-    const gone = new AbortController();
-    let over = false;
-    const onClose = (): void => {
-      if (!over) gone.abort();
-    };
-    res.once('close', onClose);
-    if (res.destroyed) gone.abort();
+    let response: Response;
     try {
-      let response: Response;
-      try {
-        response = await entry.handler.fetch(toWebRequest(req, gone.signal), { authInfo, parsedBody: body });
-      } catch (error) {
-        // Only a closed handler throws (the gateway is shutting down).
-        this.logger.debug({ msg: 'Stateless MCP request failed', server: tunnel.name, error: String(error) });
-        response = Response.json(
-          { jsonrpc: '2.0', error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error' }, id: requestIdOf(body) },
-          { status: 500 },
-        );
-      }
-      await writeWebResponse(response, res, this.streamLimits);
-    } finally {
-      over = true;
-      res.off('close', onClose);
-      if (counted) entry.active--;
-      if (entry.retired && entry.active === 0) await this.close(entry);
+      response = await entry.handler.fetch(request, { authInfo, parsedBody: body });
+    } catch (error) {
+      // Only a closed handler throws (the gateway is shutting down).
+      this.logger.debug({ msg: 'Stateless MCP request failed', server: tunnel.name, error: String(error) });
+      response = Response.json(
+        { jsonrpc: '2.0', error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error' }, id: requestIdOf(body) },
+        { status: 500 },
+      );
     }
+    // The request is over when its answer has been read to the end or given up.
+    return watchBody(response, () => {
+      if (counted) entry.active--;
+      if (entry.retired && entry.active === 0) void this.close(entry);
+    });
   }
 
   /** A server change for the name's `subscriptions/listen` streams. */

@@ -60,6 +60,9 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
   /** Ids removed lately by a broadcast, so a slower re-read does not bring them back. */
   private readonly removedAt = new Map<string, number>();
   private readonly remoteChanges = new Subject<RegistryChange>();
+  private readonly departed = new Subject<string>();
+  /** Ids of replicas found dead (their lease lapsed), once each; what they were relaying or serving is over. */
+  readonly departures$: Observable<string> = this.departed.asObservable();
   readonly changes$: Observable<RegistryChange>;
   private readonly relayClient: RelayClient;
   private readonly relayServer: RelayServer;
@@ -70,6 +73,12 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
   private timer: ReturnType<typeof setInterval> | undefined;
   private ticking: Promise<void> | undefined;
   private leaseHeld = false;
+  /**
+   * Until then a re-read removes no other replica's tunnels and declares no replica gone: this
+   * replica's lease had lapsed (Redis restarted empty, or it was cut off), so the others may not have
+   * written their leases and records again yet.
+   */
+  private holdRemovalsUntil = 0;
   private stopped = false;
   private readonly conditions = new Set<Condition>();
 
@@ -203,6 +212,14 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     return { ready: true, sessions, detail: `replica ${this.replicaId}` };
   }
 
+  override isLiveReplica(replica: string): boolean {
+    return replica === this.replicaId || this.knownReplicas.has(replica);
+  }
+
+  override remoteReplicaOf(handle: SessionHandle): string | undefined {
+    return handle instanceof RemoteTunnel ? handle.replica : undefined;
+  }
+
   override handleRelayedAsksWith(handler: RelayedAskHandler | undefined): void {
     this.relayClient.handleAsksWith(handler);
   }
@@ -224,7 +241,11 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     try {
       const renewed = await this.parts.directory.renewLease();
       if (!renewed) {
+        // (At start-up there is nothing to hold: nothing is known yet.)
+        if (this.knownReplicas.size > 0 || this.remote.size > 0) this.holdRemovalsUntil = Date.now() + this.options.leaseMs;
         await this.parts.directory.holdLease();
+        // The others learn of this replica now rather than at their next re-read.
+        this.parts.bus.broadcast({ t: 'hello' });
         if (this.knownReplicas.size > 0 || this.own.list().length > 0) this.report('lease-lost', 'Cluster lease had lapsed; taken again');
         await this.reclaimNames();
       } else {
@@ -254,21 +275,27 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     const [records, replicas] = await Promise.all([this.parts.directory.listSessions(), this.parts.directory.liveReplicas()]);
     const seen = new Set<string>();
     for (const record of records) {
-      if (record.replica === this.replicaId) continue;
+      if (record.replica === this.replicaId) {
+        // Its tunnel closed while Redis was away, so its removal never reached the directory.
+        if (!this.own.get(record.id)) this.forgetOwn(record.id, record.name);
+        continue;
+      }
       if ((this.removedAt.get(record.id) ?? 0) >= startedAt - this.options.leaseMs) continue;
       seen.add(record.id);
       this.putRemote(record);
     }
+    const holding = startedAt < this.holdRemovalsUntil;
     for (const id of [...this.remote.keys()]) {
-      if (!seen.has(id) && (this.putAt.get(id) ?? 0) < startedAt) this.removeRemote(id);
+      if (!holding && !seen.has(id) && (this.putAt.get(id) ?? 0) < startedAt) this.removeRemote(id);
     }
     const live = new Set(replicas);
     for (const replica of [...this.knownReplicas]) {
-      if (live.has(replica)) continue;
+      if (live.has(replica) || holding) continue;
       this.knownReplicas.delete(replica);
       this.logger.warn({ msg: 'Replica gone', replica });
       this.relayClient.replicaGone(replica);
       this.relayServer.replicaGone(replica);
+      this.departed.next(replica);
     }
     for (const replica of live) if (replica !== this.replicaId) this.knownReplicas.add(replica);
     for (const [id, at] of this.removedAt) if (at < startedAt - this.options.leaseMs) this.removedAt.delete(id);
@@ -311,16 +338,21 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     const session = this.own.get(change.session.id) ?? (change.session as TunnelSession);
     if (change.type === 'removed') {
       this.completed.delete(session.id);
-      this.parts.bus.broadcast({ t: 'directory', removed: session.id });
-      this.write(async () => {
-        await this.parts.directory.removeSession(session.id);
-        if (session.name) await this.parts.directory.releaseName(session.name, session.id);
-      });
+      this.forgetOwn(session.id, session.name);
       return;
     }
     const record = this.recordOf(session);
     this.parts.bus.broadcast({ t: 'directory', put: { ...record, replica: this.replicaId, connectedAt: record.connectedAt.getTime() } });
     this.write(() => this.parts.directory.putSession(record));
+  }
+
+  /** One of this replica's sessions is gone: every other replica and the directory hear it, and its name is freed. */
+  private forgetOwn(id: string, name: string | undefined): void {
+    this.parts.bus.broadcast({ t: 'directory', removed: id });
+    this.write(async () => {
+      await this.parts.directory.removeSession(id);
+      if (name) await this.parts.directory.releaseName(name, id);
+    });
   }
 
   private write(operation: () => Promise<unknown>): void {
@@ -331,6 +363,8 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
   }
 
   private onMessage(from: string, message: RelayMessage): void {
+    // Sealed with the cluster's secret: the sender is a replica, and alive.
+    this.knownReplicas.add(from);
     try {
       if (this.relayClient.receive(from, message) || this.relayServer.receive(from, message)) return;
       if (message.t !== 'directory') return;

@@ -4,6 +4,7 @@ import { SERVER_REQUEST_METHODS } from '../../protocol/server-request-capabiliti
 import type { TunnelCaller } from '../tunnel/call-context.js';
 import { CallError, CLUSTER_UNREACHABLE } from '../tunnel/call-error.js';
 import type { SessionEvent } from '../tunnel/session-event.js';
+import type { RelayedAskHandler } from '../tunnel/session-registry.js';
 import type { ClusterBus } from './cluster-bus.js';
 import type { RelayMessage } from './relay-envelope.js';
 
@@ -18,13 +19,6 @@ export interface RelayClientLimits {
 /** Which of a tunnel's events a replica follows: everything (an SSE stream), or what the MCP fan-out needs. */
 export type WatchLevel = 'all' | 'notifications';
 
-/**
- * Answers a request the server sent to the caller of a relayed call (sampling, elicitation, roots),
- * by way of that caller; the answer goes back to the tunnel through `reply`.
- */
-export type RelayedAskHandler = (caller: TunnelCaller, request: JsonRpcRequest, relatedRequestId: JsonRpcId, reply: ReplyToTunnel) => void;
-
-/** Sends an answer to the server behind a tunnel held by another replica. */
 export type ReplyToTunnel = (answer: JsonRpcResponse) => void;
 
 interface RelayedCall {
@@ -267,7 +261,7 @@ export class RelayClient {
       reply({ jsonrpc: '2.0', id: request.id, error: { code: -32601, message: `No client can handle ${request.method} right now` } });
       return;
     }
-    this.askHandler(call.caller, request, call.callerRequestId, reply);
+    this.askHandler({ caller: call.caller, request, relatedRequestId: call.callerRequestId, tunnelId: session }, reply);
   }
 
   private endWatch(session: string, watch: Watch): void {

@@ -42,8 +42,39 @@ export type RelayMessage =
   | { t: 'follow'; session: string; on: boolean }
   | { t: 'event'; session: string; event: SessionEvent }
   | { t: 'close'; session: string; reason: string; code?: number }
+  /** A replica took its lease (started, or came back after a lapse). */
+  | { t: 'hello' }
   /** A change in the directory, broadcast so that every replica's view follows at once. */
-  | { t: 'directory'; put?: SessionRecordJson; removed?: string };
+  | { t: 'directory'; put?: SessionRecordJson; removed?: string }
+  /** An HTTP exchange of a door, handed to the replica holding the tunnel (exchange-relay.ts). */
+  | { t: 'x-open'; x: number; request: RelayedExchangeRequest }
+  | { t: 'x-head'; x: number; status: number; headers: [string, string][] }
+  | { t: 'x-chunk'; x: number; data: string }
+  | { t: 'x-end'; x: number }
+  /** Either side gave up on the exchange (client gone, cut off, error). */
+  | { t: 'x-abort'; x: number }
+  /** The door refused before a response existed (404, 403, a failed call): the entry replica answers it as its own. */
+  | { t: 'x-refused'; x: number; refusal: ExchangeRefusal };
+
+/** Why a relayed exchange was refused: an HTTP status, or a failed tunnel call. */
+export type ExchangeRefusal = { status: number; message: string } | { reason: CallFailure; message: string };
+
+/** What a door's HTTP request becomes on its way to another replica: no credentials, the verified principal instead. */
+export interface RelayedExchangeRequest {
+  /** Which door serves it there. */
+  door: string;
+  /** The server name of the route. */
+  name: string;
+  /** Who the entry replica authenticated; the serving replica authorises it like a local caller. */
+  principal: { user: string | null; isAdmin: boolean; via: 'jwt' | 'proxy' | 'anonymous' };
+  method: string;
+  /** Path and query as the client sent them. */
+  url: string;
+  /** The headers the door reads, never Authorization or Cookie. */
+  headers: [string, string][];
+  /** The parsed JSON body, when there is one. */
+  body?: unknown;
+}
 
 /** A SessionRecord as it travels (dates as epoch ms). */
 export type SessionRecordJson = Omit<SessionRecord, 'connectedAt'> & { connectedAt: number };
@@ -79,7 +110,14 @@ const MESSAGE_TYPES = new Set<RelayMessage['t']>([
   'follow',
   'event',
   'close',
+  'hello',
   'directory',
+  'x-open',
+  'x-head',
+  'x-chunk',
+  'x-end',
+  'x-abort',
+  'x-refused',
 ]);
 
 /**

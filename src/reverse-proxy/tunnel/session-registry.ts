@@ -20,16 +20,20 @@ export interface RegistryStatus {
   detail?: string;
 }
 
-/**
- * Answers a request a server sent to the caller of a call relayed from this replica (cluster mode):
- * the MCP door hands it to that caller and sends the answer back through `reply`.
- */
-export type RelayedAskHandler = (
-  caller: TunnelCaller,
-  request: JsonRpcRequest,
-  relatedRequestId: JsonRpcId,
-  reply: (answer: JsonRpcResponse) => void,
-) => void;
+/** A request a server sent to the caller of a call this process relayed to another replica (cluster mode). */
+export interface RelayedAsk {
+  /** The caller of the relayed call, on this process. */
+  caller: TunnelCaller;
+  /** The server's request, with the id the server chose. */
+  request: JsonRpcRequest;
+  /** The caller's own id of the call the request belongs to. */
+  relatedRequestId: JsonRpcId;
+  /** The tunnel (session id) the request came through. */
+  tunnelId: string;
+}
+
+/** Answers a RelayedAsk through its caller (the MCP door); the answer goes back to the tunnel through `reply`. */
+export type RelayedAskHandler = (ask: RelayedAsk, reply: (answer: JsonRpcResponse) => void) => void;
 
 /** A change in the set of sessions, for doors that keep per-name state (MCP, catalog). */
 export interface RegistryChange {
@@ -95,6 +99,18 @@ export abstract class SessionRegistry {
   /** Whether tunnels and calls can be taken. */
   status(): RegistryStatus {
     return { ready: true, sessions: this.list().length };
+  }
+
+  /** The replica holding this tunnel when it is another one (cluster mode); undefined for this process's own. */
+  remoteReplicaOf(handle: SessionHandle): string | undefined {
+    void handle;
+    return undefined;
+  }
+
+  /** Whether `replica` is a live replica of the cluster (this one included); false in memory. */
+  isLiveReplica(replica: string): boolean {
+    void replica;
+    return false;
   }
 
   /** Installs who answers server requests for callers whose calls this process relayed (cluster mode; else unused). */
