@@ -13,6 +13,7 @@ import { OriginGuard } from './http/origin.guard.js';
 import { ResourceSubscriptions } from './sessions/resource-subscriptions.service.js';
 import { ServerCatalog } from './catalog/server-catalog.service.js';
 import { StreamableHttpDoor } from './streamable-http-door.service.js';
+import { SharedSessionState } from './sessions/shared-session-state.service.js';
 import { StatelessMcpDoor } from './stateless/stateless-mcp-door.service.js';
 import { StreamableHttpController } from './streamable-http.controller.js';
 import { TunnelEventFanout } from './tunnel-event-fanout.service.js';
@@ -36,6 +37,7 @@ import { TunnelRelay } from './tunnel-relay.service.js';
     OriginGuard,
     StatelessMcpDoor,
     StreamableHttpDoor,
+    SharedSessionState,
   ],
 })
 export class McpModule {}

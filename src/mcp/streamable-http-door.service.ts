@@ -6,6 +6,7 @@ import { jsonRpcErrorResponse } from './http/mcp-http-replies.js';
 import { watchBody } from './http/web-exchange.js';
 import type { McpClientSession } from './sessions/mcp-client-session.js';
 import { McpSessionOpener } from './sessions/mcp-session-opener.service.js';
+import { SharedSessionState } from './sessions/shared-session-state.service.js';
 import { STATELESS_REVISION, StatelessMcpDoor } from './stateless/stateless-mcp-door.service.js';
 
 const SESSION_HEADER = 'mcp-session-id';
@@ -25,6 +26,7 @@ export class StreamableHttpDoor {
   constructor(
     private readonly opener: McpSessionOpener,
     private readonly stateless: StatelessMcpDoor,
+    private readonly shared: SharedSessionState,
   ) {}
 
   /** Serves one request (POST with its parsed `body`, GET, DELETE) of `principal` on server `name`. */
@@ -56,13 +58,16 @@ export class StreamableHttpDoor {
       return jsonRpcErrorResponse(405, -32000, 'Method Not Allowed: the 2026-07-28 revision uses POST only', { Allow: 'POST' });
     }
     if (sessionId === undefined) return jsonRpcErrorResponse(400, -32000, SESSION_ID_REQUIRED);
-    const session = this.opener.find(sessionId, name, principal, 'streamable-http');
+    // In cluster mode a session this replica does not hold may be adopted (its tunnel moved here).
+    const session =
+      this.opener.find(sessionId, name, principal, 'streamable-http') ?? (await this.opener.adopt(sessionId, name, principal));
     if (!session) return jsonRpcErrorResponse(404, -32001, 'Session not found');
-    return this.handle(session, request, body);
+    return this.handle(session, withoutUnknownLastEventId(session, request), body);
   }
 
   private async handle(session: McpClientSession, request: Request, body: unknown): Promise<Response> {
     session.beginExchange();
+    this.shared.touch(session);
     const isPost = request.method === 'POST';
     let response: Response;
     try {
@@ -80,6 +85,19 @@ export class StreamableHttpDoor {
       if (complete && isPost) session.answersDelivered(requestIdsOf(body));
     });
   }
+}
+
+/**
+ * A GET resuming from an event the replica that held the session before gave out (its tunnel moved
+ * here, cluster mode) opens a fresh stream instead of failing: those events stayed there. An expired
+ * event of this replica's is still refused (400), as the SDK does.
+ */
+function withoutUnknownLastEventId(session: McpClientSession, request: Request): Request {
+  const lastEventId = request.headers.get('last-event-id');
+  if (request.method !== 'GET' || lastEventId === null || !session.isForeignEvent(lastEventId)) return request;
+  const headers = new Headers(request.headers);
+  headers.delete('last-event-id');
+  return new Request(request.url, { method: 'GET', headers, signal: request.signal });
 }
 
 /** The ids of the requests in a POST body (one message or a batch). */

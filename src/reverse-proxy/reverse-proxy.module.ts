@@ -24,6 +24,6 @@ import { TunnelGateway } from './tunnel/tunnel.gateway.js';
     TunnelGateway,
     OwnershipGuard,
   ],
-  exports: [SessionRegistry, TunnelAdmission, ExchangeRelay],
+  exports: [SessionRegistry, TunnelAdmission, ExchangeRelay, CLUSTER],
 })
 export class ReverseProxyModule {}

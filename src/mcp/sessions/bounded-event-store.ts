@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { EventStoreBudget } from './event-store-budget.js';
@@ -25,7 +26,9 @@ export interface EventStoreLimits {
  * when the shared budget is spent by others a new event is not kept rather than grow (the client
  * then resumes with a gap, as after expiry). A stream whose exchange delivered it completely is
  * forgotten (`forgetAnswered`), and everything is given back when the session ends (`close`).
- * Event ids are `<seq>` numbers local to the session.
+ * Event ids are `<epoch>_<seq>`: `seq` counts the session's events, and the random `epoch` tells
+ * this store's ids from those of the store the session had on another replica before its tunnel
+ * moved (cluster mode), whose events are not here.
  */
 export class BoundedEventStore implements EventStore {
   private readonly events = new Map<EventId, StoredEvent>();
@@ -33,6 +36,7 @@ export class BoundedEventStore implements EventStore {
   /** Which stream answered a request id (the last one, if ids repeat). */
   private readonly answeredOn = new Map<RequestId, StreamId>();
   private seq = 0;
+  private readonly epoch = randomBytes(4).toString('hex');
   private storedBytes = 0;
   private closed = false;
 
@@ -51,7 +55,7 @@ export class BoundedEventStore implements EventStore {
   }
 
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
-    const eventId = String(++this.seq);
+    const eventId = `${this.epoch}_${++this.seq}`;
     if (this.closed) return eventId;
     const json = jsonOf(message);
     const cost = json.length;
@@ -79,6 +83,16 @@ export class BoundedEventStore implements EventStore {
     return this.events.get(eventId)?.streamId;
   }
 
+  /** Whether `eventId` is one of the events kept here (a resumption from it can be served). */
+  has(eventId: EventId): boolean {
+    return this.events.has(eventId);
+  }
+
+  /** Whether `eventId` was never this store's: another store's, as the session had on the replica that held it before. */
+  isForeign(eventId: EventId): boolean {
+    return !eventId.startsWith(`${this.epoch}_`);
+  }
+
   /** Sends the stream's events stored after `lastEventId`, in order; empty priming events are skipped. */
   async replayEventsAfter(
     lastEventId: EventId,
@@ -86,9 +100,9 @@ export class BoundedEventStore implements EventStore {
   ): Promise<StreamId> {
     const last = this.events.get(lastEventId);
     if (!last) throw new Error('Unknown or expired event id');
-    const after = Number(lastEventId);
+    const after = seqOf(lastEventId);
     for (const eventId of [...(this.byStream.get(last.streamId) ?? [])]) {
-      if (Number(eventId) <= after) continue;
+      if (seqOf(eventId) <= after) continue;
       const event = this.events.get(eventId);
       if (!event || event.json === '{}') continue;
       await send(eventId, JSON.parse(event.json) as JSONRPCMessage);
@@ -151,6 +165,11 @@ function jsonOf(message: JSONRPCMessage): string {
     jsonCache.set(message, json);
   }
   return json;
+}
+
+/** The sequence number of one of this store's event ids. */
+function seqOf(eventId: EventId): number {
+  return Number(eventId.slice(eventId.indexOf('_') + 1));
 }
 
 function responseIdOf(message: JSONRPCMessage): RequestId | undefined {

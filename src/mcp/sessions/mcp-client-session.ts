@@ -136,6 +136,11 @@ export class McpClientSession implements TunnelCaller {
     }
   }
 
+  /** Whether `eventId` was given out by another replica that held this session before (cluster mode): its events are not here. */
+  isForeignEvent(eventId: string): boolean {
+    return this.eventStore?.isForeign(eventId) ?? false;
+  }
+
   /** The exchange that carried the answers to these requests finished: their events need not be kept. */
   answersDelivered(requestIds: readonly (string | number)[]): void {
     this.eventStore?.forgetAnswered(requestIds);

@@ -11,6 +11,7 @@ import { initializeResult } from './initialize-result.js';
 import { SESSION_ENDED, type McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
 import { ResourceSubscriptions } from './resource-subscriptions.service.js';
+import { SharedSessionState } from './shared-session-state.service.js';
 import { TunnelRelay } from '../tunnel-relay.service.js';
 
 /**
@@ -25,6 +26,7 @@ export class McpSessionBridge {
     private readonly sessions: McpSessionStore,
     private readonly relay: TunnelRelay,
     private readonly subscriptions: ResourceSubscriptions,
+    private readonly shared: SharedSessionState,
   ) {}
 
   /** Starts bridging: the session's transport now delivers to the gateway, and its close ends the session. */
@@ -83,6 +85,7 @@ export class McpSessionBridge {
     const capabilities = params.capabilities;
     session.clientCapabilities = typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : {};
     session.initialized = true;
+    this.shared.save(session);
     await session.send({ jsonrpc: '2.0', id: request.id, result });
   }
 
@@ -107,6 +110,9 @@ export class McpSessionBridge {
   private end(session: McpClientSession): void {
     if (!this.sessions.remove(session)) return;
     session.markClosed();
+    // A stopping replica's sessions may be adopted by the replica their tunnel moves to; any other end is final.
+    if (this.sessions.stopping) this.shared.release(session.id);
+    else this.shared.forget(session.id);
     const tunnel = this.relay.tunnelOf(session);
     const cancelled = tunnel?.cancelCallsOf(session.key, SESSION_ENDED) ?? 0;
     this.subscriptions.release(session, tunnel);

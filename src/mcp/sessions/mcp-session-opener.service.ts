@@ -22,7 +22,12 @@ import { EventStoreBudget } from './event-store-budget.js';
 import { McpClientSession, type McpTransportKind } from './mcp-client-session.js';
 import { McpSessionBridge } from './mcp-session-bridge.service.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
-import { serverIdentityOf } from '../server-identity.js';
+import { sameServerIdentity, serverIdentityOf } from '../server-identity.js';
+import { ResourceSubscriptions } from './resource-subscriptions.service.js';
+import { SharedSessionState } from './shared-session-state.service.js';
+
+/** The id of the initialize the gateway replays to a session it adopts (never sent to a server or a client). */
+const ADOPTION_REQUEST_ID = 'gateway-adoption';
 
 /**
  * Opens MCP client sessions on a server name for a caller (checking that the name is served, the
@@ -32,11 +37,15 @@ import { serverIdentityOf } from '../server-identity.js';
 export class McpSessionOpener {
   /** Resumption bytes of all sessions together (`MCP_EVENT_STORE_TOTAL_BYTES`). */
   private readonly eventStoreBudget: EventStoreBudget;
+  /** Adoptions under way, so that concurrent requests of one session adopt it once. */
+  private readonly adopting = new Map<string, Promise<McpClientSession | undefined>>();
 
   constructor(
     private readonly registry: SessionRegistry,
     private readonly sessions: McpSessionStore,
     private readonly bridge: McpSessionBridge,
+    private readonly shared: SharedSessionState,
+    private readonly subscriptions: ResourceSubscriptions,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.eventStoreBudget = new EventStoreBudget(config.mcp.eventStoreTotalBytes);
@@ -50,8 +59,67 @@ export class McpSessionOpener {
     name: string,
     principal: Principal,
   ): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
+    return this.streamable(randomUUID(), this.reachableServer(name, principal), principal);
+  }
+
+  /**
+   * Cluster mode: the session `id` this replica does not hold, taken over from the shared state when
+   * the tunnel of its server moved here (its old replica stopped, or its client reconnected here).
+   * Only its creator's request adopts it, only while the server is the one it initialized against.
+   * The SDK transport is brought to the session's state by replaying its initialize.
+   */
+  async adopt(id: string, name: string, principal: Principal): Promise<McpClientSession | undefined> {
+    if (!this.shared.enabled) return undefined;
+    let pending = this.adopting.get(id);
+    if (!pending) {
+      pending = this.adoptNow(id, name, principal).finally(() => this.adopting.delete(id));
+      this.adopting.set(id, pending);
+    }
+    await pending;
+    return this.find(id, name, principal, 'streamable-http');
+  }
+
+  private async adoptNow(id: string, name: string, principal: Principal): Promise<McpClientSession | undefined> {
+    const saved = await this.shared.load(id);
+    if (!saved || saved.name !== name || saved.user !== principal.user || this.sessions.get(id)) return undefined;
     const tunnel = this.reachableServer(name, principal);
-    const id = randomUUID();
+    if (!sameServerIdentity(saved.server, serverIdentityOf(tunnel))) {
+      // Its client negotiated capabilities this server no longer has: it must initialize again.
+      this.shared.forget(id);
+      return undefined;
+    }
+    const { session, transport } = this.streamable(id, tunnel, principal);
+    const initialize = {
+      jsonrpc: '2.0',
+      id: ADOPTION_REQUEST_ID,
+      method: 'initialize',
+      params: {
+        protocolVersion: saved.protocolVersion,
+        capabilities: saved.clientCapabilities,
+        clientInfo: { name: 'adopted', version: '0' },
+      },
+    };
+    const replay = new Request('http://localhost/', {
+      method: 'POST',
+      headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json' },
+    });
+    const answer = await transport.handleRequest(replay, { parsedBody: initialize });
+    await answer.text();
+    session.answersDelivered([ADOPTION_REQUEST_ID]);
+    if (transport.sessionId !== id || !session.initialized) {
+      await session.close();
+      return undefined;
+    }
+    this.subscriptions.adopt(session, saved.subscriptions, tunnel);
+    return session;
+  }
+
+  /** A Streamable HTTP session `id` on `tunnel`: the SDK's web-standard transport (the door does the Node side). */
+  private streamable(
+    id: string,
+    tunnel: TunnelHandle,
+    principal: Principal,
+  ): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
     const { eventStoreMaxEvents: maxEvents, eventStoreMaxBytes: maxBytes } = this.config.mcp;
     const eventStore = new BoundedEventStore({ maxEvents, maxBytes }, this.eventStoreBudget);
     const transport = new WebStandardStreamableHTTPServerTransport({

@@ -18,6 +18,7 @@ export class McpSessionStore implements OnModuleInit, OnModuleDestroy {
   /** Sessions per user; the anonymous user (auth off) is one key, `null`. */
   private readonly perUser = new Map<string | null, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private closingAll = false;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -28,8 +29,14 @@ export class McpSessionStore implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.closingAll = true;
     clearInterval(this.sweepTimer);
     for (const session of [...this.sessions.values()]) void session.close();
+  }
+
+  /** The gateway is stopping: its sessions end here but not for good (in cluster mode another replica may adopt them). */
+  get stopping(): boolean {
+    return this.closingAll;
   }
 
   get size(): number {

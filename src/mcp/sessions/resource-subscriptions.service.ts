@@ -4,6 +4,7 @@ import type { SessionHandle } from '../../reverse-proxy/tunnel/tunnel-handle.js'
 import type { McpClientSession } from './mcp-client-session.js';
 import { McpSessionStore } from './mcp-session-store.service.js';
 import { TunnelRelay } from '../tunnel-relay.service.js';
+import { SharedSessionState } from './shared-session-state.service.js';
 
 /**
  * resources/subscribe shared by many clients of one server: the server sees one subscription per
@@ -17,6 +18,7 @@ export class ResourceSubscriptions {
   constructor(
     private readonly sessions: McpSessionStore,
     private readonly relay: TunnelRelay,
+    private readonly shared: SharedSessionState,
   ) {}
 
   async subscribe(session: McpClientSession, request: JsonRpcRequest): Promise<void> {
@@ -27,16 +29,20 @@ export class ResourceSubscriptions {
     }
     if (this.othersSubscribed(session, uri)) {
       session.subscriptions.add(uri);
+      this.shared.save(session);
       await session.send({ jsonrpc: '2.0', id: request.id, result: {} });
       return;
     }
     const answer = await this.relay.relay(session, request);
-    if (answer && 'result' in answer) session.subscriptions.add(uri);
+    if (answer && 'result' in answer) {
+      session.subscriptions.add(uri);
+      this.shared.save(session);
+    }
   }
 
   async unsubscribe(session: McpClientSession, request: JsonRpcRequest): Promise<void> {
     const uri = uriOf(request);
-    if (uri !== undefined) session.subscriptions.delete(uri);
+    if (uri !== undefined && session.subscriptions.delete(uri)) this.shared.save(session);
     if (uri !== undefined && this.othersSubscribed(session, uri)) {
       await session.send({ jsonrpc: '2.0', id: request.id, result: {} });
       return;
@@ -55,6 +61,14 @@ export class ResourceSubscriptions {
       if (tunnel && !this.othersSubscribed(session, uri)) this.send(tunnel, 'resources/unsubscribe', uri);
     }
     session.subscriptions.clear();
+  }
+
+  /** A session adopted from another replica (cluster mode) takes its subscriptions back; the server hears of those nobody here follows. */
+  adopt(session: McpClientSession, uris: readonly string[], tunnel: SessionHandle): void {
+    for (const uri of uris) {
+      if (!this.othersSubscribed(session, uri)) this.send(tunnel, 'resources/subscribe', uri);
+      session.subscriptions.add(uri);
+    }
   }
 
   /** A new tunnel serves the name: subscribe it to what the name's clients follow. */

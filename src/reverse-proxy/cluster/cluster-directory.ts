@@ -117,7 +117,8 @@ export class ClusterDirectory {
   readonly replicaId: string;
   private readonly redis: Redis;
   private readonly scripts: DirectoryScripts;
-  private readonly prefix: string;
+  /** Prefix of every key (CLUSTER_PREFIX). */
+  readonly prefix: string;
   private readonly leaseMs: number;
   private readonly leasePrefix: string;
 

@@ -74,7 +74,7 @@ test('an event larger than the per-session bound is not kept, and keeps the othe
   const store = storeWith({ maxBytes: 10_000 });
   const small = await store.storeEvent('s', sized(4000, 1));
   const huge = await store.storeEvent('s', sized(10_001, 2));
-  expect(huge).toBe(String(Number(small) + 1));
+  expect(huge).toBe(small.replace(/_(\d+)$/, (_, seq: string) => `_${Number(seq) + 1}`));
   expect(await store.getStreamIdForEventId(huge)).toBeUndefined();
   expect(store.bytes).toBe(4000);
   expect((await replay(store, small)).sent).toEqual([]);
@@ -101,7 +101,7 @@ test('when the total is spent by others, a new event is refused rather than grow
   for (let n = 0; n < 5; n++) await other.storeEvent('o', sized(2000, n));
   const mine = storeWith({}, budget);
   const id = await mine.storeEvent('m', sized(500));
-  expect(id).toBe('1'); // the stream still gets an id for its SSE event
+  expect(id).toMatch(/^[0-9a-f]{8}_1$/); // the stream still gets an id for its SSE event
   expect(mine.size).toBe(0);
   expect(budget.used).toBe(10_000);
   await expect(replay(mine, id)).rejects.toThrow(/Unknown or expired/);
@@ -163,4 +163,16 @@ test('a notification stored by many sessions is measured once (its JSON is share
   } finally {
     spy.mockRestore();
   }
+});
+
+test("another store's event ids are unknown here, even with the same sequence number", async () => {
+  const budget = new EventStoreBudget(1_000_000);
+  const first = new BoundedEventStore({ maxEvents: 10, maxBytes: 10_000 }, budget);
+  const second = new BoundedEventStore({ maxEvents: 10, maxBytes: 10_000 }, budget);
+  const id = await first.storeEvent('s', { jsonrpc: '2.0', method: 'a' });
+  await second.storeEvent('s', { jsonrpc: '2.0', method: 'b' });
+  expect(first.has(id)).toBe(true);
+  expect(second.has(id)).toBe(false);
+  expect([first.isForeign(id), second.isForeign(id)]).toEqual([false, true]);
+  expect(await second.getStreamIdForEventId(id)).toBeUndefined();
 });
