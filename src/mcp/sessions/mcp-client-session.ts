@@ -1,7 +1,7 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
-import type { TunnelCaller } from '../../reverse-proxy/tunnel/call-context.js';
+import type { CallerPrincipal, TunnelCaller } from '../../reverse-proxy/tunnel/call-context.js';
 import { CallError, PendingCalls } from '../../reverse-proxy/tunnel/pending-calls.js';
 import type { BoundedEventStore } from './bounded-event-store.js';
 import { capabilityFor } from '../../protocol/server-request-capabilities.js';
@@ -41,8 +41,8 @@ export class McpClientSession implements TunnelCaller {
   constructor(
     readonly id: string,
     readonly serverName: string,
-    /** Owner key of the user who created the session; only that user may use it. */
-    readonly user: string | null,
+    /** Who created the session; only that user may use it. */
+    readonly principal: CallerPrincipal,
     readonly kind: McpTransportKind,
     readonly transport: Transport,
     /** The server the client initialized against; a re-registration that changes it ends the session. */
@@ -56,6 +56,11 @@ export class McpClientSession implements TunnelCaller {
 
   get key(): string {
     return this.id;
+  }
+
+  /** Owner key of the user who created the session. */
+  get user(): string | null {
+    return this.principal.user;
   }
 
   get isOpen(): boolean {

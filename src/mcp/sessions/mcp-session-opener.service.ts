@@ -161,7 +161,16 @@ export class McpSessionOpener {
     eventStore?: BoundedEventStore,
   ): McpClientSession {
     const limits = { maxAsks: this.config.tunnel.maxPendingPerSession, askTimeoutMs: this.config.requests.defaultTimeoutMs };
-    const session = new McpClientSession(id, tunnel.name, principal.user, kind, transport, serverIdentityOf(tunnel), limits, eventStore);
+    const session = new McpClientSession(
+      id,
+      tunnel.name,
+      { user: principal.user, isAdmin: principal.isAdmin },
+      kind,
+      transport,
+      serverIdentityOf(tunnel),
+      limits,
+      eventStore,
+    );
     this.bridge.attach(session);
     return session;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
-import type { TunnelCaller } from '../../reverse-proxy/tunnel/call-context.js';
+import type { CallerPrincipal, TunnelCaller } from '../../reverse-proxy/tunnel/call-context.js';
 import { capabilityFor } from '../../protocol/server-request-capabilities.js';
 
 /** Methods that may answer with `input_required` in the 2026-07-28 revision (multi round-trip requests). */
@@ -38,13 +38,18 @@ export class StatelessCaller implements TunnelCaller {
   private inputWaiter: (() => void) | undefined;
 
   constructor(
-    /** Owner key of the user whose request this is. */
-    readonly user: string | null,
+    /** Who made the request (only the same user may resume it). */
+    readonly principal: CallerPrincipal,
     /** The MCP method the client called. */
     readonly method: string,
     /** The client capabilities the request declared in its `_meta`. */
     readonly clientCapabilities: Record<string, unknown>,
   ) {}
+
+  /** Owner key of the user whose request this is. */
+  get user(): string | null {
+    return this.principal.user;
+  }
 
   /** The exchange now carrying this call (the first POST, then each retry). */
   attach(exchange: StatelessExchange): void {

@@ -182,7 +182,11 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
       throw protocolErrorFor('closed', `Server "${tunnel.name}" is not connected to the gateway`);
     }
     const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
-    const caller = new StatelessCaller(principal.user, request.method, (capabilities ?? {}) as Record<string, unknown>);
+    const caller = new StatelessCaller(
+      { user: principal.user, isAdmin: principal.isAdmin },
+      request.method,
+      (capabilities ?? {}) as Record<string, unknown>,
+    );
     // The envelope and any MRTR fields were lifted out by the SDK; what remains of _meta (a progress token) goes down.
     const meta = ctx.mcpReq._meta;
     const params = { ...(request.params ?? {}), ...(meta && Object.keys(meta).length > 0 ? { _meta: meta } : {}) };

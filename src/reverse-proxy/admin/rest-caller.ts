@@ -13,11 +13,13 @@ export type RestCancelRefusal = 'no-request-id' | 'not-yours';
  */
 export class RestCaller implements TunnelCaller {
   readonly key: string;
+  readonly principal: Principal;
 
   constructor(
     private readonly tunnel: SessionHandle,
     principal: Principal,
   ) {
+    this.principal = principal;
     // ':' keeps REST keys apart from MCP session ids (UUIDs) and stateless keys.
     this.key = principal.user === null ? 'rest-anonymous' : `rest:${principal.user}`;
   }

@@ -55,6 +55,8 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
   private readonly logger = new Logger('Cluster');
   private readonly own = new InMemorySessionRegistry();
   private readonly remote = new Map<string, RemoteTunnel>();
+  /** The remote sessions by server name (more than one only while a takeover settles). */
+  private readonly remoteByName = new Map<string, Set<RemoteTunnel>>();
   /** When each remote record was last put by a broadcast, so a slower re-read does not undo it. */
   private readonly putAt = new Map<string, number>();
   /** Ids removed lately by a broadcast, so a slower re-read does not bring them back. */
@@ -172,23 +174,41 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
   // --- the doors' side: every replica's sessions --------------------------------------------------
 
   get(id: string): SessionHandle | undefined {
-    return this.own.get(id) ?? this.openRemote(this.remote.get(id));
+    const local = this.own.get(id);
+    if (local) return local;
+    const tunnel = this.remote.get(id);
+    return tunnel?.isOpen && this.holdsItsName(tunnel) ? tunnel : undefined;
   }
 
+  /**
+   * Every replica's sessions. A remote one whose name a newer session holds is left out: it is the
+   * one a same-owner takeover replaced, on a replica that died before it could say so (it would
+   * otherwise be listed until that replica's lease lapses).
+   */
   list(): SessionHandle[] {
-    return [...this.own.list(), ...[...this.remote.values()].filter((t) => t.isOpen)];
+    const remote = [...this.remote.values()].filter((t) => t.isOpen && this.holdsItsName(t));
+    return [...this.own.list(), ...remote];
   }
 
   byName(name: string): SessionHandle | undefined {
-    const local = this.own.byName(name);
-    if (local) return local;
+    return this.own.byName(name) ?? this.remoteHolder(name);
+  }
+
+  /**
+   * The remote session holding `name`. Two records for one name last only while a takeover settles
+   * (or until a dead replica's lease lapses): the newer connection holds it.
+   */
+  private remoteHolder(name: string): RemoteTunnel | undefined {
     let found: RemoteTunnel | undefined;
-    for (const tunnel of this.remote.values()) {
-      if (tunnel.name !== name || !tunnel.isOpen) continue;
-      // Two records for one name last only while a takeover settles: the newer connection holds it.
-      if (!found || tunnel.connectedAt > found.connectedAt) found = tunnel;
+    for (const tunnel of this.remoteByName.get(name) ?? []) {
+      if (tunnel.isOpen && (!found || tunnel.connectedAt > found.connectedAt)) found = tunnel;
     }
     return found;
+  }
+
+  /** Whether a remote session is the one its name resolves to (a superseded one is neither listed nor found). */
+  private holdsItsName(tunnel: RemoteTunnel): boolean {
+    return tunnel.name === undefined || this.byName(tunnel.name) === tunnel;
   }
 
   countByOwner(owner: string | null): number {
@@ -306,13 +326,16 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     if (!known) {
       const tunnel = new RemoteTunnel(record, this.parts.bus, this.relayClient);
       this.remote.set(record.id, tunnel);
+      this.indexName(tunnel, undefined);
       this.knownReplicas.add(record.replica);
       this.remoteChanges.next({ type: 'added', session: tunnel });
       if (record.state === 'ready' || record.state === 'registered') this.remoteChanges.next({ type: 'registered', session: tunnel });
       return;
     }
     const before = known.state;
+    const nameBefore = known.name;
     known.update(record);
+    if (known.name !== nameBefore) this.indexName(known, nameBefore);
     // Registration completes once per connection: from `connected` straight to `ready` (or `registered`, handshake failed).
     if (before === 'connected' && (record.state === 'ready' || record.state === 'registered')) {
       this.remoteChanges.next({ type: 'registered', session: known });
@@ -323,14 +346,26 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     const tunnel = this.remote.get(id);
     if (!tunnel) return;
     this.remote.delete(id);
+    this.unindexName(tunnel, tunnel.name);
     this.putAt.delete(id);
     tunnel.markGone();
     this.relayClient.sessionGone(id, reason);
     this.remoteChanges.next({ type: 'removed', session: tunnel });
   }
 
-  private openRemote(tunnel: RemoteTunnel | undefined): RemoteTunnel | undefined {
-    return tunnel?.isOpen ? tunnel : undefined;
+  private indexName(tunnel: RemoteTunnel, previous: string | undefined): void {
+    this.unindexName(tunnel, previous);
+    if (tunnel.name === undefined) return;
+    let holders = this.remoteByName.get(tunnel.name);
+    if (!holders) this.remoteByName.set(tunnel.name, (holders = new Set()));
+    holders.add(tunnel);
+  }
+
+  private unindexName(tunnel: RemoteTunnel, name: string | undefined): void {
+    if (name === undefined) return;
+    const holders = this.remoteByName.get(name);
+    holders?.delete(tunnel);
+    if (holders?.size === 0) this.remoteByName.delete(name);
   }
 
   /** This replica's sessions go to the directory and every other replica at once. */

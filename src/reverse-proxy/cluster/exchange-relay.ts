@@ -126,7 +126,8 @@ export class ExchangeRelay {
       }
       case 'x-abort': {
         const key = `${from}:${message.x}`;
-        const abort = this.served.get(key);
+        // From the serving side, it is about our own exchange `x`, never one we serve with the same number.
+        const abort = message.served ? undefined : this.served.get(key);
         if (abort) {
           this.stopServing(key, abort);
           return;
@@ -204,7 +205,7 @@ export class ExchangeRelay {
       this.bus.send(from, { t: 'x-end', x });
     } catch {
       // The door's stream errored: the entry side ends its response with what it got.
-      this.bus.send(from, { t: 'x-abort', x });
+      this.bus.send(from, { t: 'x-abort', x, served: true });
     } finally {
       this.served.delete(key);
     }

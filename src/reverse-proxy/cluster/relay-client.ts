@@ -86,7 +86,14 @@ export class RelayClient {
       request,
       timeoutMs,
       ...(caller
-        ? { caller: { key: caller.key, progress: true, answers: SERVER_REQUEST_METHODS.filter((m) => caller.canAnswer?.(m)) } }
+        ? {
+            caller: {
+              key: caller.key,
+              progress: true,
+              answers: SERVER_REQUEST_METHODS.filter((m) => caller.canAnswer?.(m)),
+              ...(caller.principal ? { principal: { user: caller.principal.user, isAdmin: caller.principal.isAdmin } } : {}),
+            },
+          }
         : {}),
     };
     if (!this.bus.send(replica, message)) return Promise.reject(new CallError('unreachable', CLUSTER_UNREACHABLE));

@@ -19,6 +19,8 @@ export interface RelayedCallerInfo {
   progress: boolean;
   /** Server-to-client methods (sampling, elicitation, roots, ping) the caller can answer. */
   answers: string[];
+  /** Who the caller acts for: the replica holding the tunnel authorises the call again. */
+  principal?: { user: string | null; isAdmin: boolean };
 }
 
 /**
@@ -51,8 +53,12 @@ export type RelayMessage =
   | { t: 'x-head'; x: number; status: number; headers: [string, string][] }
   | { t: 'x-chunk'; x: number; data: string }
   | { t: 'x-end'; x: number }
-  /** Either side gave up on the exchange (client gone, cut off, error). */
-  | { t: 'x-abort'; x: number }
+  /**
+   * Either side gave up on the exchange (client gone, cut off, error). `served`: sent by the serving
+   * side, about the sender's exchange `x` (exchange numbers are per entry replica, so two replicas
+   * relaying to each other use the same numbers both ways).
+   */
+  | { t: 'x-abort'; x: number; served?: true }
   /** The door refused before a response existed (404, 403, a failed call): the entry replica answers it as its own. */
   | { t: 'x-refused'; x: number; refusal: ExchangeRefusal };
 

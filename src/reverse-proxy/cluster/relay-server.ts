@@ -1,10 +1,11 @@
 import type { Subscription } from 'rxjs';
+import { canAccess } from '../../auth/principal.js';
 import { isObject, type JsonRpcRequest } from '../../protocol/json-rpc.js';
 import { CallError } from '../tunnel/call-error.js';
 import type { SessionEvent } from '../tunnel/session-event.js';
 import type { TunnelSession } from '../tunnel/tunnel-session.js';
 import type { ClusterBus } from './cluster-bus.js';
-import type { RelayMessage } from './relay-envelope.js';
+import type { RelayedCallerInfo, RelayMessage } from './relay-envelope.js';
 import { RelayedCaller } from './relayed-caller.js';
 
 type Level = 'all' | 'notifications';
@@ -24,8 +25,8 @@ export class RelayServer {
   private readonly served = new Map<string, ServedCall>();
   /** Per tunnel: which replicas watch it, at what level, and the one subscription feeding them. */
   private readonly watchers = new Map<string, { levels: Map<string, Level>; subscription: Subscription }>();
-  /** Per `<replica>:<session>`: removals of the SSE followers that replica counted on the tunnel. */
-  private readonly follows = new Map<string, (() => void)[]>();
+  /** Per `<replica>:<session>`: removals of the SSE followers that replica counted on the tunnel, and the watch on its end. */
+  private readonly follows = new Map<string, { removals: (() => void)[]; ended: Subscription }>();
 
   constructor(
     private readonly bus: ClusterBus,
@@ -93,11 +94,16 @@ export class RelayServer {
     seq: number,
     request: JsonRpcRequest,
     timeoutMs: number,
-    info: { key: string; answers: string[] } | undefined,
+    info: RelayedCallerInfo | undefined,
   ): void {
     const session = this.local(sessionId);
     if (!session?.isOpen) {
       this.bus.send(from, { t: 'failed', call: seq, reason: 'closed', message: 'The tunnel closed' });
+      return;
+    }
+    // Authorised here as a local call would be: the entry replica's check was made on its view of the directory.
+    if (info?.principal && !canAccess({ ...info.principal, via: 'jwt' }, session.owner)) {
+      this.bus.send(from, { t: 'failed', call: seq, reason: 'closed', message: 'Not authorized for this server' });
       return;
     }
     const key = `${from}:${seq}`;
@@ -167,21 +173,26 @@ export class RelayServer {
   private follow(from: string, sessionId: string, on: boolean): void {
     const key = `${from}:${sessionId}`;
     if (!on) {
-      this.follows.get(key)?.pop()?.();
-      if (this.follows.get(key)?.length === 0) this.follows.delete(key);
+      const follow = this.follows.get(key);
+      follow?.removals.pop()?.();
+      if (follow?.removals.length === 0) this.dropFollows(key);
       return;
     }
     const session = this.local(sessionId);
     if (!session?.isOpen) return;
-    const removals = this.follows.get(key) ?? [];
-    removals.push(session.addStreamSubscriber());
-    this.follows.set(key, removals);
-    // The counts go with the tunnel.
-    session.events$.subscribe({ complete: () => this.follows.delete(key) });
+    let follow = this.follows.get(key);
+    if (!follow) {
+      // The counts go with the tunnel (one subscription per key, not per follow: it would stay until the tunnel closes).
+      follow = { removals: [], ended: session.events$.subscribe({ complete: () => this.follows.delete(key) }) };
+      this.follows.set(key, follow);
+    }
+    follow.removals.push(session.addStreamSubscriber());
   }
 
   private dropFollows(key: string): void {
-    for (const remove of this.follows.get(key) ?? []) remove();
+    const follow = this.follows.get(key);
     this.follows.delete(key);
+    follow?.ended.unsubscribe();
+    for (const remove of follow?.removals ?? []) remove();
   }
 }

@@ -1,4 +1,8 @@
+import type { Principal } from '../../auth/principal.js';
 import type { JsonRpcId, JsonRpcNotification } from '../../protocol/json-rpc.js';
+
+/** Who a caller acts for, as far as reaching a tunnel goes. */
+export type CallerPrincipal = Pick<Principal, 'user' | 'isAdmin'>;
 
 /**
  * A caller that sends calls down a tunnel on behalf of a peer: an MCP client session, a stateless
@@ -10,6 +14,8 @@ export interface TunnelCaller {
   readonly key: string;
   /** Receives notifications/progress for one of its calls, with its own progress token restored. */
   onProgress(notification: JsonRpcNotification, callerRequestId: JsonRpcId): void;
+  /** Who it acts for; a replica holding the tunnel checks it again for a call relayed to it (absent: the gateway's own call). */
+  readonly principal?: CallerPrincipal;
   /** Whether it can answer this server-to-client request (sampling, elicitation, roots, ping); absent: none. */
   canAnswer?(method: string): boolean;
 }

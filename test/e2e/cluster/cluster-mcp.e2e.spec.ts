@@ -57,7 +57,6 @@ function roundRobin(start = 1): { fetch: typeof fetch; served: string[] } {
     const replica = replicas[next++ % replicas.length];
     url.port = String(replica.port);
     served.push(`${init?.method ?? 'GET'} ${replica.config.cluster?.replicaId}`);
-    if (process.env.DBG) console.log(served.at(-1));
     return fetch(url, init);
   };
   return { fetch: spread, served };

@@ -34,7 +34,7 @@ afterEach(() => closeTunnels(tunnels));
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
   await redis?.stop();
-  console.log(`cluster-name-race outcomes: ${JSON.stringify(outcomes)}`);
+  if (process.env.MEASURE) process.stderr.write(`cluster-name-race outcomes: ${JSON.stringify(outcomes)}\n`);
 });
 
 /** Opens one tunnel on each replica, then sends both register frames in the same event-loop turn, B's first when `bFirst`. */

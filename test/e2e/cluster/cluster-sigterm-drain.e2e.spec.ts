@@ -52,7 +52,7 @@ afterAll(async () => {
   await ingress?.close();
   await b?.close();
   await redis?.stop();
-  console.log(`cluster-sigterm-drain timings (ms): ${JSON.stringify(measured)}`);
+  if (process.env.MEASURE) process.stderr.write(`cluster-sigterm-drain timings (ms): ${JSON.stringify(measured)}\n`);
 });
 
 const sessionIds = (cli: CliProcess) => [...cli.stderr.matchAll(/connected as session ([0-9a-f]+)/g)].map((m) => m[1]);
