@@ -160,7 +160,12 @@ export class ExchangeRelay {
   private async serve(from: string, x: number, request: RelayedExchangeRequest): Promise<void> {
     const key = `${from}:${x}`;
     const door = this.doors.get(request.door);
-    if (!door || this.served.size >= this.limits.maxServed) {
+    if (!door) {
+      // Replicas of different versions during a rolling upgrade: the entry answers it as its own 503.
+      this.refuse(from, x, { status: 503, message: 'The gateway replica holding this server cannot serve this request' });
+      return;
+    }
+    if (this.served.size >= this.limits.maxServed) {
       this.refuse(from, x, { reason: 'busy', message: 'This gateway replica is serving too many relayed requests; try again later' });
       return;
     }

@@ -151,6 +151,8 @@ export class RelaySeal {
   /** The message in `text`, if it is signed with the cluster's secret, fresh, within the limits and well formed. */
   open(text: string): ReceivedRelay | undefined {
     if (text.length > this.limits.maxBytes || text.charCodeAt(SIGNATURE_HEX_LENGTH) !== 0x2e /* . */) return undefined;
+    // A character is up to 3 bytes of UTF-8: count the bytes only when the characters leave room for doubt.
+    if (text.length * 3 > this.limits.maxBytes && Buffer.byteLength(text) > this.limits.maxBytes) return undefined;
     const body = text.slice(SIGNATURE_HEX_LENGTH + 1);
     const given = Buffer.from(text.slice(0, SIGNATURE_HEX_LENGTH), 'hex');
     const expected = createHmac('sha256', this.key).update(body).digest();
