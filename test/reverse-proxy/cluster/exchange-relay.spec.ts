@@ -1,4 +1,3 @@
-import { HttpException } from '@nestjs/common';
 import { jest } from '@jest/globals';
 import { ForbiddenException, HttpException, NotFoundException } from '@nestjs/common';
 import { ExchangeRelay, type ExchangeDoor } from '../../../src/reverse-proxy/cluster/exchange-relay.js';
