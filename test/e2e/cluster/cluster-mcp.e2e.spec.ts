@@ -13,6 +13,7 @@ import { startReplica } from '../../support/cluster.js';
 import { createTestServer, type TestServer } from '../../support/test-mcp-server.js';
 import { serveThroughTunnel, type TunnelledServer } from '../../support/tunnelled-mcp-server.js';
 import { textOf } from '../../support/mcp-clients.js';
+import { SseStream } from '../../support/sse.js';
 import { eventually } from '../../support/wait.js';
 
 // Three replicas on one Redis; the tunnel is held by A. An SDK client whose every HTTP request goes to
@@ -217,4 +218,52 @@ test('a legacy message naming a replica that is not in the cluster is a 404, not
     body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
   });
   expect(res.status).toBe(404);
+});
+
+test('a POST stream cut mid-call on B is resumed with Last-Event-ID through C', async () => {
+  const { client, transport } = await (async () => {
+    const t = new StreamableHTTPClientTransport(new URL(`${replicas[1].httpUrl}/servers/spread/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    });
+    const c = new Client({ name: 'resumer', version: '1.0.0' });
+    await c.connect(t);
+    return { client: c, transport: t };
+  })();
+  const headers = {
+    Authorization: `Bearer ${token}`,
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+    'Mcp-Session-Id': transport.sessionId!,
+    'MCP-Protocol-Version': '2025-11-25',
+  };
+  const cut = new AbortController();
+  const post = await fetch(`${replicas[1].httpUrl}/servers/spread/mcp`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 'r1', method: 'tools/call', params: { name: 'hold', arguments: {} } }),
+    signal: cut.signal,
+  });
+  const priming = await SseStream.from(post).next((e) => e.id !== undefined);
+  cut.abort();
+  const held = await testServer.nextHeld();
+  // Until the replica holding the session has noticed the cut, the stream counts as connected (409).
+  let resumed: Response | undefined;
+  for (let attempt = 0; attempt < 100 && !resumed; attempt++) {
+    const res = await fetch(`${replicas[2].httpUrl}/servers/spread/mcp`, {
+      headers: { ...headers, Accept: 'text/event-stream', 'Last-Event-ID': priming.id! },
+    });
+    if (res.status === 409) {
+      await res.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
+    expect(res.status).toBe(200);
+    resumed = res;
+  }
+  held.release('after the cut');
+  const stream = SseStream.from(resumed!);
+  const event = await stream.next((e) => e.data.includes('"r1"'));
+  await stream.close();
+  expect(JSON.parse(event.data)).toMatchObject({ id: 'r1', result: { content: [{ type: 'text', text: 'after the cut' }] } });
+  await client.close();
 });

@@ -134,3 +134,31 @@ test('a name is unique across replicas: another user is refused on B, the same u
     );
   }, 'A sees the new holder');
 });
+
+test("progress of a call made through B reaches B's SSE stream with the caller's token; its cancellation through B reaches the server", async () => {
+  const { tunnel, sessionId, token } = await tunnelOnA('alice', 'progress');
+  const sse = await SseStream.open(`${b.httpUrl}/reverse-proxy/sse/${sessionId}`, { Authorization: `Bearer ${token}` });
+  await sse.next((e) => e.event === 'connected');
+  const answer = http('POST', `${b.httpUrl}/reverse-proxy/sessions/${sessionId}/request`, {
+    token,
+    body: { jsonrpc: '2.0', id: 'slow-1', method: 'tools/call', params: { name: 'x', _meta: { progressToken: 'mine' } } },
+  });
+  const request = await tunnel.next((f) => f.type === 'request' && f.payload?.method === 'tools/call');
+  const gatewayId = request.payload.id as string;
+  // The server was given the gateway's token, never the caller's.
+  expect(request.payload.params._meta.progressToken).toBe(gatewayId);
+  tunnel.send({
+    type: 'notification',
+    payload: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: gatewayId, progress: 1, total: 2 } },
+  });
+  expect(json(await sse.next((e) => e.event === 'notification'))).toMatchObject({ params: { progressToken: 'mine', progress: 1 } });
+  const cancelled = await http('POST', `${b.httpUrl}/reverse-proxy/sessions/${sessionId}/request`, {
+    token,
+    body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow-1', reason: 'enough' } },
+  });
+  expect(cancelled.status).toBe(202);
+  const cancel = await tunnel.next((f) => f.payload?.method === 'notifications/cancelled');
+  expect(cancel.payload.params).toEqual({ requestId: gatewayId, reason: 'enough' });
+  expect((await answer).status).toBe(502);
+  await sse.close();
+});
