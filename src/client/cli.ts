@@ -72,6 +72,13 @@ function buildProgram(version: string): Command {
     )
     .addOption(new Option('--max-restarts <n>', `local server crashes in a row before giving up (default ${DEFAULTS.maxRestarts})`))
     .addOption(new Option('--max-buffered <n>', `messages kept while the gateway is unreachable (default ${DEFAULTS.maxBuffered})`))
+    .addOption(new Option('--no-resume', 'do not ask the gateway for resumable sessions: a dropped connection ends the session'))
+    .addOption(
+      new Option(
+        '--resume-buffer <bytes>',
+        `bytes of sent messages kept until the gateway acknowledges them, for a resume (default ${DEFAULTS.resumeBuffer})`,
+      ),
+    )
     .addOption(new Option('--config <file>', 'YAML or JSON config file (command line and environment take precedence)'))
     .addOption(
       new Option('--log-level <level>', `how much to print (default ${DEFAULTS.logLevel}) [env ${ENV.logLevel}]`).choices(LOG_LEVELS),

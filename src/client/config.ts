@@ -43,8 +43,12 @@ export interface TunnelOptions {
   requestTimeoutMs?: number;
   /** Consecutive crashes of the local server before the client gives up. */
   maxRestarts: number;
-  /** Messages from the local server kept while the gateway is unreachable. */
+  /** Messages from the local server kept while the gateway is unreachable (when the session is not resumable). */
   maxBuffered: number;
+  /** Ask the gateway for resumable sessions (docs/protocol.md, "Resumption"); false: the base protocol only. */
+  resume: boolean;
+  /** Bytes of sent frames kept until the gateway acknowledges them, for a resume. */
+  resumeBufferBytes: number;
 }
 
 export interface ResolvedConfig {
@@ -71,6 +75,9 @@ export interface CliValues {
   startupTimeout?: string;
   maxRestarts?: string;
   maxBuffered?: string;
+  /** false with --no-resume (commander's default for a negated flag is true). */
+  resume?: boolean;
+  resumeBuffer?: string;
   logLevel?: string;
   verbose?: boolean;
   config?: string;
@@ -91,6 +98,8 @@ export const DEFAULTS = {
   startupTimeout: 60,
   maxRestarts: 5,
   maxBuffered: 1000,
+  /** 8 MiB. */
+  resumeBuffer: 8 * 1024 * 1024,
   logLevel: 'info' as LogLevel,
 };
 
@@ -107,6 +116,8 @@ const FILE_GLOBAL_KEYS = [
   'startupTimeout',
   'maxRestarts',
   'maxBuffered',
+  'resume',
+  'resumeBuffer',
   'logLevel',
   'servers',
 ] as const;
@@ -349,6 +360,9 @@ export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: File
   const insecureFile = file.insecure;
   if (insecureFile !== undefined && typeof insecureFile !== 'boolean')
     throw new ConfigError('"insecure" in the config file must be true or false');
+  const resumeFile = file.resume;
+  if (resumeFile !== undefined && typeof resumeFile !== 'boolean')
+    throw new ConfigError('"resume" in the config file must be true or false');
 
   const shared = {
     gatewayUrl,
@@ -368,6 +382,9 @@ export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: File
     requestTimeoutMs: optionalSeconds(pick(cli.requestTimeout, undefined, 'requestTimeout'), 'The request timeout'),
     maxRestarts: count(pick(cli.maxRestarts, undefined, 'maxRestarts'), 'Max restarts', DEFAULTS.maxRestarts),
     maxBuffered: count(pick(cli.maxBuffered, undefined, 'maxBuffered'), 'Max buffered', DEFAULTS.maxBuffered, 1),
+    // Only --no-resume or `resume: false` turn it off: the flag cannot say "on" over the file.
+    resume: cli.resume !== false && resumeFile !== false,
+    resumeBufferBytes: count(pick(cli.resumeBuffer, undefined, 'resumeBuffer'), 'The resume buffer', DEFAULTS.resumeBuffer, 1),
   };
   const tunnels = resolveServers(cli, file).map((server) => ({ ...shared, ...server }));
   return { logLevel, tunnels };

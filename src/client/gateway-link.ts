@@ -5,9 +5,24 @@
  * sign against the gateway: the first reconnect goes at once, and only failures after it wait.
  * Refusals that will not heal by retrying (bad token, a name taken by someone else) end the link
  * instead of hammering the gateway.
+ *
+ * Resumption (docs/protocol.md): unless turned off, the link asks for a resumable session; when the
+ * gateway grants one, data frames are numbered both ways (ResumableSession), frames sent while
+ * disconnected are kept, and the next connection resumes the session instead of registering a new
+ * one. A refused resume registers afresh on the same connection.
  */
 import WebSocket, { type RawData } from 'ws';
-import { TunnelCloseCode, type RegisteredServer, type TunnelToGatewayFrame } from '../protocol/envelopes.js';
+import {
+  GATEWAY_FRAME_TYPES,
+  parseGatewayFrame,
+  TunnelCloseCode,
+  type DataFrame,
+  type RegisterAckFrame,
+  type RegisteredServer,
+  type RequestFrame,
+  type ResponseFrame,
+  type TunnelToGatewayFrame,
+} from '../protocol/envelopes.js';
 import { frameText } from '../protocol/frame-text.js';
 import { DEFAULT_MAX_JSON_DEPTH, FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../protocol/json-limits.js';
 import { isObject } from '../protocol/json-rpc.js';
@@ -15,14 +30,21 @@ import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { Backoff, formatDelay } from './backoff.js';
 import { displayUrl } from './gateway-url.js';
 import type { Logger } from './logger.js';
+import { RESUME_DEFAULTS, ResumableSession, type Schedule } from './resumable-session.js';
 
 export interface LinkHandlers {
-  /** register_ack with status success: the tunnel may send. */
-  registered(sessionId: string): void;
-  /** A JSON-RPC payload from the gateway (`request` or `response` envelope). */
+  /**
+   * register_ack with status success: the tunnel may send. `resumed`: the previous session carries
+   * on (its calls in flight are still awaited); otherwise this is a new session.
+   */
+  registered(sessionId: string, resumed: boolean): void;
+  /** A JSON-RPC payload from the gateway (`request` or `response` envelope), once, in order. */
   payload(message: unknown): void;
-  /** The registered connection is gone (a reconnect may follow). */
-  disconnected(): void;
+  /**
+   * The registered connection is gone (a reconnect may follow). `kept`: the session waits for a
+   * resume, so its calls in flight may still be answered; otherwise the gateway has failed them.
+   */
+  disconnected(kept: boolean): void;
   /** The link gave up; the message says why, for the user. */
   fatal(message: string): void;
 }
@@ -44,6 +66,18 @@ export interface LinkOptions {
   random?: () => number;
   /** Injected for tests; defaults to Date.now (how long a registered connection stayed up). */
   now?: () => number;
+  /** Ask for resumable sessions; undefined speaks the base protocol only (--no-resume). */
+  resume?: LinkResumeOptions;
+}
+
+export interface LinkResumeOptions {
+  /** --resume-buffer: bytes of sent frames kept until the gateway acknowledges them. */
+  maxRetainedBytes: number;
+  /** Defaults: the contract's (64 frames, 100 ms). */
+  ackEvery?: number;
+  ackDelayMs?: number;
+  /** Injected for tests: the timer of owed acknowledgements. */
+  schedule?: Schedule;
 }
 
 /**
@@ -67,6 +101,10 @@ interface Connection {
   fatal?: string;
   sessionId?: string;
   registered: boolean;
+  /** A `register` with `resume` waits for its answer. */
+  resuming?: boolean;
+  /** We dropped it to resume (or start over) on a new connection at once. */
+  reconnectNow?: boolean;
   /** We are closing it (down/stop), so its close is not a drop to recover from. */
   closing?: boolean;
   /** Any frame or pong since the last keepalive tick. */
@@ -93,6 +131,10 @@ export class GatewayLink {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly backoff: Backoff;
+  /** The resumable session, kept through dropped connections until it ends or cannot resume. */
+  private session: ResumableSession | undefined;
+  /** The session's overflow of --resume-buffer was reported (once per session: a busy tunnel may overflow often). */
+  private overflowReported = false;
 
   constructor(
     private readonly options: LinkOptions,
@@ -124,6 +166,8 @@ export class GatewayLink {
   /** Unregisters and closes without reconnecting, until the next up(). */
   down(reason: string): Promise<void> {
     this.server = undefined;
+    // unregister ends the session at the gateway; while disconnected it simply expires there.
+    this.endSession();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     return this.close(reason);
@@ -134,16 +178,35 @@ export class GatewayLink {
     return this.down(reason);
   }
 
-  /** Sends a frame on the registered connection; false when there is none (the caller buffers). */
-  send(frame: TunnelToGatewayFrame): boolean {
-    if (!this.isRegistered) return false;
-    this.write(this.conn!, frame);
+  /**
+   * Sends a data frame on the registered connection. In a resumable session it is numbered, and
+   * while disconnected kept for the resume. False when it was neither sent nor kept (the caller buffers).
+   */
+  send(frame: DataFrame): boolean {
+    const session = this.session;
+    if (!session) {
+      if (!this.isRegistered) return false;
+      this.write(this.conn!, frame);
+      return true;
+    }
+    const text = session.send(frame);
+    if (!session.canResume && !this.overflowReported) {
+      this.overflowReported = true;
+      this.options.logger.warn(
+        `more than ${this.options.resume?.maxRetainedBytes} bytes wait for the gateway's acknowledgement (--resume-buffer): until it catches up, this session cannot be resumed`,
+      );
+    }
+    if (this.isRegistered) this.writeText(this.conn!, text, true);
     return true;
   }
 
   private write(conn: Connection, frame: TunnelToGatewayFrame): void {
-    const data = JSON.stringify(frame);
-    if (frame.type !== 'heartbeat') this.options.logger.debug(`-> gateway ${data}`);
+    // Keepalive and acknowledgements are chatter, not traffic worth a debug line.
+    this.writeText(conn, JSON.stringify(frame), frame.type !== 'heartbeat' && frame.type !== 'ack');
+  }
+
+  private writeText(conn: Connection, data: string, log: boolean): void {
+    if (log) this.options.logger.debug(`-> gateway ${data}`);
     conn.writes?.hold();
     conn.ws.send(data);
   }
@@ -205,14 +268,41 @@ export class GatewayLink {
       conn.ws.close(1000);
       return;
     }
-    this.options.logger.info(`connected; registering "${server.name}"`);
-    this.write(conn, { type: 'register', server });
+    if (this.session && !this.session.canResume) {
+      this.options.logger.warn('the session cannot be resumed (frames past --resume-buffer were let go); registering afresh');
+      this.endSession();
+    }
+    if (this.session) {
+      this.options.logger.info(`connected; resuming session ${this.session.sessionId}`);
+      conn.resuming = true;
+      this.write(conn, { type: 'register', server, resume: this.session.resumeRequest() });
+    } else {
+      this.options.logger.info(`connected; registering "${server.name}"`);
+      this.registerAfresh(conn, server);
+    }
+    this.startRegisterTimer(conn);
+    conn.keepalive = setInterval(() => this.keepalive(conn), this.options.keepaliveMs);
+  }
+
+  /** A register for a new session; resumable unless resumption is off, so older gateways see the base protocol. */
+  private registerAfresh(conn: Connection, server: RegisteredServer): void {
+    this.write(conn, { type: 'register', server, ...(this.options.resume ? { resumable: true } : {}) });
+  }
+
+  private startRegisterTimer(conn: Connection): void {
+    clearTimeout(conn.registerTimer);
     conn.registerTimer = setTimeout(() => {
       this.options.logger.warn(`no answer to register within ${formatDelay(this.options.registerTimeoutMs)}`);
       conn.error = 'register timed out';
       conn.ws.terminate();
     }, this.options.registerTimeoutMs);
-    conn.keepalive = setInterval(() => this.keepalive(conn), this.options.keepaliveMs);
+  }
+
+  /** Forgets the resumable session (it ended, or cannot resume): what it kept is dropped. */
+  private endSession(): void {
+    this.session?.suspend();
+    this.session = undefined;
+    this.overflowReported = false;
   }
 
   /** Every interval: give up on a gateway that said nothing for two, else send a heartbeat and a ping. */
@@ -232,39 +322,39 @@ export class GatewayLink {
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     conn.heard = true;
-    if (conn !== this.conn) return;
+    if (conn !== this.conn || conn.reconnectNow) return;
     const { logger } = this.options;
     const text = isBinary ? undefined : frameText(data);
-    let frame: Record<string, unknown> | undefined;
+    let raw: Record<string, unknown> | undefined;
     const parsed = text === undefined ? undefined : parseJsonWithin(text, DEFAULT_MAX_JSON_DEPTH + FRAME_ENVELOPE_DEPTH);
     if (parsed?.ok === false && parsed.reason === 'too-deep') {
       logger.warn(`ignoring a frame from the gateway that nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
       return;
     }
-    if (parsed?.ok && isObject(parsed.value)) frame = parsed.value;
-    if (!frame || typeof frame.type !== 'string') {
+    if (parsed?.ok && isObject(parsed.value)) raw = parsed.value;
+    if (!raw || typeof raw.type !== 'string') {
       logger.warn(`ignoring a frame from the gateway that is not a JSON object with a type: ${(text ?? '<binary>').slice(0, 200)}`);
       return;
     }
-    if (frame.type !== 'heartbeat') logger.debug(`<- gateway ${text}`);
-    const message = typeof frame.message === 'string' ? frame.message : '';
+    if (raw.type !== 'heartbeat' && raw.type !== 'ack') logger.debug(`<- gateway ${text}`);
+    if (!GATEWAY_FRAME_TYPES.has(raw.type)) {
+      // A newer gateway's frame: nothing this client has to act on.
+      logger.debug(`ignoring a "${raw.type.slice(0, 64)}" frame from the gateway`);
+      return;
+    }
+    const result = parseGatewayFrame(raw);
+    if (!result.ok) {
+      logger.warn(`ignoring a malformed frame from the gateway: ${result.error}`);
+      return;
+    }
+    const frame = result.value;
     switch (frame.type) {
       case 'register_ack':
-        clearTimeout(conn.registerTimer);
-        if (frame.status !== 'success') {
-          conn.fatal = `the gateway refused to register "${this.server?.name}": ${message || 'no reason given'}`;
-          conn.ws.close(1000);
-          return;
-        }
-        conn.registered = true;
-        conn.sessionId = typeof frame.sessionId === 'string' ? frame.sessionId : undefined;
-        this.backoff.markUp();
-        logger.info(`connected as session ${conn.sessionId ?? '(no id)'}`);
-        this.handlers.registered(conn.sessionId ?? '');
+        this.onRegisterAck(conn, frame);
         return;
       case 'register_complete':
         if (frame.status !== 'success') {
-          conn.fatal = `the gateway could not complete the registration of "${this.server?.name}": ${message || 'no reason given'}`;
+          conn.fatal = `the gateway could not complete the registration of "${this.server?.name}": ${frame.message || 'no reason given'}`;
           conn.ws.close(1000);
           return;
         }
@@ -273,22 +363,137 @@ export class GatewayLink {
       case 'heartbeat':
         // A reply (or the gateway's own keepalive); answering it would start an echo loop.
         return;
+      case 'ack':
+        this.session?.acknowledge(frame.ack);
+        return;
       case 'request':
       case 'response':
-        this.handlers.payload(frame.payload);
+        this.onData(conn, frame);
         return;
       case 'error':
+        if (conn.resuming) {
+          this.resumeFailed(conn, frame.message);
+          return;
+        }
         if (!conn.registered) {
           // The gateway rejected our register frame; sending it again would fail the same way.
-          conn.fatal = `the gateway rejected the registration: ${message}`;
+          conn.fatal = `the gateway rejected the registration: ${frame.message}`;
           conn.ws.close(1000);
           return;
         }
-        logger.warn(`the gateway reported an error: ${message}`);
+        logger.warn(`the gateway reported an error: ${frame.message}`);
         return;
-      default:
-        logger.debug(`ignoring a "${frame.type}" frame from the gateway`);
     }
+  }
+
+  private onRegisterAck(conn: Connection, frame: RegisterAckFrame): void {
+    const { logger } = this.options;
+    clearTimeout(conn.registerTimer);
+    if (conn.resuming) {
+      conn.resuming = false;
+      if (frame.status !== 'success') {
+        this.resumeFailed(conn, frame.message);
+        return;
+      }
+      if (frame.resumed === true && this.session) {
+        this.completeResume(conn, frame, this.session);
+        return;
+      }
+      // Success without `resumed`: the gateway started a new session instead (one that does not know resumption).
+      logger.warn('the gateway started a new session instead of resuming the old one');
+      this.endSession();
+    }
+    if (frame.status !== 'success') {
+      conn.fatal = `the gateway refused to register "${this.server?.name}": ${frame.message || 'no reason given'}`;
+      conn.ws.close(1000);
+      return;
+    }
+    conn.registered = true;
+    conn.sessionId = frame.sessionId || undefined;
+    const resume = this.options.resume;
+    if (resume && frame.resumeToken !== undefined) {
+      this.session = new ResumableSession(
+        frame.sessionId,
+        frame.resumeToken,
+        {
+          maxRetainedBytes: resume.maxRetainedBytes,
+          ackEvery: resume.ackEvery ?? RESUME_DEFAULTS.ackEvery,
+          ackDelayMs: resume.ackDelayMs ?? RESUME_DEFAULTS.ackDelayMs,
+        },
+        { sendAck: (ack) => this.sendAck(ack), schedule: resume.schedule },
+      );
+      if (frame.resumeGraceMs !== undefined) {
+        logger.debug(`the gateway keeps this session through a dropped connection for ${formatDelay(frame.resumeGraceMs)}`);
+      }
+    } else if (resume) {
+      logger.debug('the gateway does not offer resumption: a dropped connection ends this session');
+    }
+    this.backoff.markUp();
+    logger.info(`connected as session ${conn.sessionId ?? '(no id)'}`);
+    this.handlers.registered(conn.sessionId ?? '', false);
+  }
+
+  /** The gateway took the session back: send again what it missed, then carry on. */
+  private completeResume(conn: Connection, frame: RegisterAckFrame, session: ResumableSession): void {
+    const missed = session.resumed(frame);
+    if (missed === undefined) {
+      // The gateway has already bound the session to this connection, and takes one register per
+      // connection: end the session (its callers learn now) and start over on a new connection.
+      this.options.logger.warn(
+        `the gateway resumed session ${session.sessionId}, but frames it missed were let go (--resume-buffer); ending it and registering afresh`,
+      );
+      this.endSession();
+      this.write(conn, { type: 'unregister' });
+      conn.reconnectNow = true;
+      conn.error = 'resume incomplete';
+      conn.ws.close(1000, 'resume incomplete');
+      return;
+    }
+    conn.registered = true;
+    conn.sessionId = frame.sessionId || session.sessionId;
+    for (const text of missed) this.writeText(conn, text, true);
+    this.backoff.markUp();
+    this.options.logger.info(`tunnel resumed (session ${conn.sessionId}, resent ${missed.length} frame${missed.length === 1 ? '' : 's'})`);
+    this.handlers.registered(conn.sessionId, true);
+  }
+
+  /** A resume that did not work: the session is gone; a new one is registered on this connection. */
+  private resumeFailed(conn: Connection, message: string | undefined): void {
+    conn.resuming = false;
+    this.options.logger.warn(`resume refused, registering afresh${message ? ` (${message})` : ''}`);
+    this.endSession();
+    if (!this.server) return;
+    this.registerAfresh(conn, this.server);
+    this.startRegisterTimer(conn);
+  }
+
+  /** A data frame: through the session's numbering when there is one, else straight to the tunnel. */
+  private onData(conn: Connection, frame: RequestFrame | ResponseFrame): void {
+    const session = this.session;
+    if (!session) {
+      this.handlers.payload(frame.payload);
+      return;
+    }
+    const arrival = session.arrive(frame.seq, frame.ack);
+    if (arrival === 'deliver') {
+      this.handlers.payload(frame.payload);
+      return;
+    }
+    if (arrival === 'duplicate') {
+      this.options.logger.debug(`dropping frame ${frame.seq} from the gateway: received already`);
+      return;
+    }
+    // Frames were lost in between: a new connection and a resume bring them again.
+    this.options.logger.warn(
+      `frame ${frame.seq ?? '(unnumbered)'} from the gateway is out of sequence (expected ${session.lastReceived + 1}); reconnecting to resume`,
+    );
+    conn.reconnectNow = true;
+    conn.error = 'frame out of sequence';
+    conn.ws.terminate();
+  }
+
+  private sendAck(ack: number): void {
+    if (this.isRegistered) this.write(this.conn!, { type: 'ack', ack });
   }
 
   private onClose(conn: Connection, code: number, reason: string): void {
@@ -297,7 +502,10 @@ export class GatewayLink {
     if (conn !== this.conn) return;
     this.conn = undefined;
     const established = this.backoff.markDown();
-    if (conn.registered) this.handlers.disconnected();
+    // A gateway that shuts down ends its sessions (docs/protocol.md): a resume would only be refused.
+    if (code === TunnelCloseCode.Restarting) this.endSession();
+    this.session?.suspend();
+    if (conn.registered) this.handlers.disconnected(this.session !== undefined);
     if (this.stopped || !this.server) return;
     if (conn.closing) {
       // up() came while we were closing on purpose (a quick local restart): connect right away.
@@ -319,7 +527,8 @@ export class GatewayLink {
     const restarting = code === TunnelCloseCode.Restarting;
     // Neither says anything against the gateway, so the first attempt does not wait; waiveNext()
     // refuses a second waived attempt in a row, so a gateway that keeps dropping us still meets the backoff.
-    const immediate = (restarting || established) && this.backoff.waiveNext();
+    // So is dropping a connection ourselves to resume on a new one.
+    const immediate = (restarting || established || conn.reconnectNow === true) && this.backoff.waiveNext();
     const delay = this.backoff.next();
     const what = restarting ? 'gateway restarting' : conn.registered ? 'disconnected' : 'could not connect';
     const when = immediate ? 'reconnecting now' : `reconnecting in ${formatDelay(delay)}`;

@@ -15,9 +15,9 @@ const REDACTED = '***';
 /** Compact JWS / JWT: three base64url parts, the first a JSON header ("eyJ"). */
 const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 const BEARER_PATTERN = /\b(Bearer\s+)[^\s"',]+/gi;
-/** JSON string values of keys that usually hold credentials. */
+/** JSON string values of keys that usually hold credentials (a resume token takes over a tunnel session). */
 const SECRET_FIELD_PATTERN =
-  /("(?:authorization|authentication|token|access_token|refresh_token|password|secret|api[_-]?key)"\s*:\s*")((?:[^"\\]|\\.)*)"/gi;
+  /("(?:authorization|authentication|token|access_token|refresh_token|resume_?token|password|secret|api[_-]?key)"\s*:\s*")((?:[^"\\]|\\.)*)"/gi;
 /** user:password@ in URLs. */
 const URL_CREDENTIALS_PATTERN = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi;
 

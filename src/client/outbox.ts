@@ -3,10 +3,10 @@
  * Bounded: when full, the oldest go first, so a long outage costs a known amount of memory and
  * what arrives after reconnecting is the most recent state.
  */
-import type { TunnelToGatewayFrame } from '../protocol/envelopes.js';
+import type { DataFrame } from '../protocol/envelopes.js';
 
 export class Outbox {
-  private frames: TunnelToGatewayFrame[] = [];
+  private frames: DataFrame[] = [];
   /** Dropped since the last drain. */
   dropped = 0;
 
@@ -17,7 +17,7 @@ export class Outbox {
   }
 
   /** Queues a frame; returns true when that pushed out an older one. */
-  push(frame: TunnelToGatewayFrame): boolean {
+  push(frame: DataFrame): boolean {
     this.frames.push(frame);
     if (this.frames.length <= this.limit) return false;
     this.frames.shift();
@@ -26,7 +26,7 @@ export class Outbox {
   }
 
   /** Takes everything queued, oldest first, and resets the drop count. */
-  drain(): { frames: TunnelToGatewayFrame[]; dropped: number } {
+  drain(): { frames: DataFrame[]; dropped: number } {
     const out = { frames: this.frames, dropped: this.dropped };
     this.frames = [];
     this.dropped = 0;

@@ -6,9 +6,12 @@
  * - gateway `request`/`response` envelope -> the local server, whatever the payload;
  * - local answer (id + result/error) -> `response`; notification -> `notification`;
  *   server-to-client request (method + id) -> `request`.
- * Answers are only sent for calls that came over the current connection: the gateway numbers its
- * calls per session, so an answer from before a reconnect could match a new, unrelated call.
- * Notifications and server requests made while disconnected wait in a bounded outbox.
+ * Answers are only sent for calls of the current session: the gateway numbers its calls per
+ * session, so an answer from before a new registration could match a new, unrelated call. A
+ * resumable session outlives a dropped connection (docs/protocol.md, "Resumption"): its calls stay
+ * awaited, and whatever the local server says meanwhile is numbered and kept by the link for the
+ * resume. Otherwise notifications and server requests made while disconnected wait in a bounded outbox.
+ * Each gateway request reaches the local server at most once (HandedRequests).
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
@@ -26,6 +29,7 @@ import {
 import { formatDelay } from './backoff.js';
 import type { TunnelOptions } from './config.js';
 import { GatewayLink } from './gateway-link.js';
+import { HandedRequests } from './handed-requests.js';
 import type { HandshakeResult } from './handshake.js';
 import type { LocalServer, LocalServerExit, LocalServerFactory } from './local-server.js';
 import { localServerFactory } from './local-server-factory.js';
@@ -33,6 +37,7 @@ import { LocalSupervisor } from './local-supervisor.js';
 import type { Logger } from './logger.js';
 import { Outbox } from './outbox.js';
 import { buildRegistration } from './registration.js';
+import type { Schedule } from './resumable-session.js';
 
 export interface TunnelClientDeps {
   logger: Logger;
@@ -40,6 +45,8 @@ export interface TunnelClientDeps {
   /** Where the local server's stderr lines go; default process.stderr. */
   stderr?: (line: string) => void;
   createLocalServer?: LocalServerFactory;
+  /** Injected for tests: the timer of owed acknowledgements in a resumable session. */
+  schedule?: Schedule;
 }
 
 interface InFlight {
@@ -56,8 +63,10 @@ export class TunnelClient {
   private readonly supervisor: LocalSupervisor;
   private readonly link: GatewayLink;
   private readonly outbox: Outbox;
-  /** Gateway requests handed to the local server on the current connection and not answered yet. */
+  /** Gateway requests of the current session handed to the local server and not answered yet. */
   private readonly inFlight = new Map<string, InFlight>();
+  /** Ids of the session's requests already taken: a request never reaches the local server twice. */
+  private readonly handed = new HandedRequests();
   private readonly logger: Logger;
   private finished = false;
   private resolveDone!: (code: number) => void;
@@ -100,11 +109,14 @@ export class TunnelClient {
         registerTimeoutMs: REGISTER_TIMEOUT_MS,
         userAgent: `mcp-tunnel/${deps.version}`,
         logger: this.logger,
+        resume: options.resume ? { maxRetainedBytes: options.resumeBufferBytes, schedule: deps.schedule } : undefined,
       },
       {
-        registered: () => this.flushOutbox(),
+        registered: (_sessionId, resumed) => this.onRegistered(resumed),
         payload: (message) => this.fromGateway(message),
-        disconnected: () => this.forgetInFlight(),
+        disconnected: (kept) => {
+          if (!kept) this.forgetInFlight();
+        },
         fatal: (message) => {
           this.logger.error(message);
           void this.finish(1);
@@ -171,6 +183,18 @@ export class TunnelClient {
     void this.finish(exitCode);
   }
 
+  // ---- gateway sessions ----
+
+  private onRegistered(resumed: boolean): void {
+    if (!resumed) {
+      // A new session: calls of an earlier one (kept for a resume that did not happen) are the
+      // gateway's to fail, and its request ids start over.
+      this.forgetInFlight();
+      this.handed.clear();
+    }
+    this.flushOutbox();
+  }
+
   // ---- relay: gateway -> local ----
 
   private fromGateway(payload: unknown): void {
@@ -183,6 +207,10 @@ export class TunnelClient {
     const message = payload as JsonRpcMessage;
     if (kind === 'request') {
       const request = message as JsonRpcRequest;
+      if (!this.handed.claim(request.id)) {
+        this.logger.warn(`dropping a second copy of request ${JSON.stringify(request.id)} from the gateway: it was taken already`);
+        return;
+      }
       if (!this.supervisor.isReady) {
         this.answer(jsonRpcError(request.id, JsonRpcErrorCode.TunnelClosed, 'The local server is restarting'));
         return;

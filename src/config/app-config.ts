@@ -68,6 +68,10 @@ export interface AppConfig {
     maxBufferedBytes: number;
     /** A tunnel that stays over maxBufferedBytes this long is closed. */
     stuckTimeoutMs: number;
+    /** How long a resumable tunnel's session waits for its client to reconnect after its connection dropped. */
+    resumeGraceMs: number;
+    /** Bytes of frames kept per resumable tunnel until its client acknowledges them (what a resume sends again). */
+    resumeBufferBytes: number;
   };
   requests: {
     defaultTimeoutMs: number;
@@ -153,6 +157,8 @@ export const CONFIG_DEFAULTS = {
   HANDSHAKE_TIMEOUT_MS: '10000',
   TUNNEL_MAX_BUFFERED_BYTES: String(16 * 1024 * 1024),
   TUNNEL_STUCK_TIMEOUT_MS: '30000',
+  TUNNEL_RESUME_GRACE_MS: '30000',
+  TUNNEL_RESUME_BUFFER_BYTES: String(8 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: '60000',
   MAX_BODY_BYTES: String(4 * 1024 * 1024),
   SSE_KEEPALIVE_MS: '15000',
@@ -324,6 +330,8 @@ export function loadConfig(env: Env): AppConfig {
       handshakeTimeoutMs: r.int('HANDSHAKE_TIMEOUT_MS', 100),
       maxBufferedBytes: r.int('TUNNEL_MAX_BUFFERED_BYTES', 16 * 1024),
       stuckTimeoutMs: r.int('TUNNEL_STUCK_TIMEOUT_MS', 100),
+      resumeGraceMs: r.int('TUNNEL_RESUME_GRACE_MS', 0, 3_600_000),
+      resumeBufferBytes: r.int('TUNNEL_RESUME_BUFFER_BYTES', 16 * 1024),
     },
     requests: {
       defaultTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 10),

@@ -34,12 +34,37 @@ export interface RegisteredServer {
 
 export type RegisterStatus = 'success' | 'error';
 
+/** Limits on the resumption fields (docs/protocol.md, "Resumption"). */
+export const RESUME_LIMITS = {
+  /** Characters of a resume token (the gateway's are 43: 32 bytes in base64url). */
+  token: 128,
+} as const;
+
+/** `register.resume`: the session to carry on, and the last numbered frame the client received from it. */
+export interface ResumeRequest {
+  token: string;
+  lastReceived: number;
+}
+
+/**
+ * Numbering of a data frame (`request`, `response`, `notification`) of a resumable session: its
+ * own `seq` and the highest `seq` the sender received in order. Absent in the base protocol.
+ */
+export interface Numbered {
+  seq?: number;
+  ack?: number;
+}
+
 // ---- tunnel -> gateway ----
 export interface RegisterFrame {
   type: 'register';
   server: RegisteredServer;
   /** Sent by older clients; ignored, the gateway chooses the id. */
   sessionId?: string;
+  /** The client asks for a resumable session. */
+  resumable?: boolean;
+  /** The client carries on a suspended session instead of starting one. */
+  resume?: ResumeRequest;
 }
 export interface UnregisterFrame {
   type: 'unregister';
@@ -51,12 +76,12 @@ export interface HeartbeatFrame {
   timestamp?: string;
 }
 /** A JSON-RPC message from the local server: answers, notifications and server-to-client requests. */
-export interface ResponseFrame {
+export interface ResponseFrame extends Numbered {
   type: 'response';
   sessionId?: string;
   payload: JsonRpcMessage;
 }
-export interface NotificationFrame {
+export interface NotificationFrame extends Numbered {
   type: 'notification';
   sessionId?: string;
   payload: JsonRpcMessage;
@@ -65,7 +90,7 @@ export interface NotificationFrame {
  * Gateway -> tunnel: any JSON-RPC message for the local server.
  * Tunnel -> gateway: a server-to-client request (sampling, elicitation, roots, ping).
  */
-export interface RequestFrame {
+export interface RequestFrame extends Numbered {
   type: 'request';
   sessionId?: string;
   payload: JsonRpcMessage;
@@ -77,6 +102,11 @@ export interface ErrorFrame {
   sessionId?: string;
   message: string;
 }
+/** Both ways: acknowledges numbered frames up to `ack` when no data frame carries the acknowledgement. */
+export interface AckFrame {
+  type: 'ack';
+  ack: number;
+}
 
 // ---- gateway -> tunnel ----
 export interface RegisterAckFrame {
@@ -84,6 +114,16 @@ export interface RegisterAckFrame {
   sessionId: string;
   status: RegisterStatus;
   message?: string;
+  /** The token that resumes this session once (a new one with every register_ack of it). */
+  resumeToken?: string;
+  /** Answer to `register.resume`: the session carries on. */
+  resumed?: boolean;
+  /** With `resumed`: the last numbered frame the gateway received from the client. */
+  lastReceived?: number;
+  /** How long the gateway keeps the session through a dropped connection. */
+  resumeGraceMs?: number;
+  /** Answer to `register.resume`: the session cannot be resumed; register afresh on this connection. */
+  resumeRefused?: boolean;
 }
 export interface RegisterCompleteFrame {
   type: 'register_complete';
@@ -97,10 +137,16 @@ export interface HeartbeatReplyFrame {
   timestamp: string;
 }
 
-export type TunnelToGatewayFrame =
-  RegisterFrame | UnregisterFrame | HeartbeatFrame | ResponseFrame | NotificationFrame | RequestFrame | ErrorFrame;
+/** The frames that carry JSON-RPC; numbered in a resumable session. */
+export type DataFrame = RequestFrame | ResponseFrame | NotificationFrame;
 
-export type GatewayToTunnelFrame = RegisterAckFrame | RegisterCompleteFrame | HeartbeatReplyFrame | RequestFrame | ErrorFrame;
+export type TunnelToGatewayFrame =
+  RegisterFrame | UnregisterFrame | HeartbeatFrame | ResponseFrame | NotificationFrame | RequestFrame | ErrorFrame | AckFrame;
+
+export type GatewayToTunnelFrame = RegisterAckFrame | RegisterCompleteFrame | HeartbeatReplyFrame | RequestFrame | ErrorFrame | AckFrame;
+
+/** What a tunnel client accepts from a gateway: a `response` envelope is taken like a `request` (older gateways send one). */
+export type ParsedGatewayFrame = GatewayToTunnelFrame | ResponseFrame;
 
 /** Limits on what a `register.server` may carry. */
 export const SERVER_INFO_LIMITS = {
@@ -170,6 +216,56 @@ export function parseRegisteredServer(raw: unknown): ParseResult<RegisteredServe
 
 const PAYLOAD_TYPES = new Set(['response', 'notification', 'request']);
 
+/** Whether `value` can be a `seq`, an `ack` or a `lastReceived`: a whole number from 0 up. */
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Copies `seq` and `ack` of a data frame when present; an error names a bad one. */
+function numbering(data: Record<string, unknown>, into: Numbered): string | undefined {
+  for (const key of ['seq', 'ack'] as const) {
+    const value = data[key];
+    if (value === undefined || value === null) continue;
+    if (!isCount(value)) return `"${String(data.type)}" frame: ${key} must be a non-negative integer`;
+    into[key] = value;
+  }
+  return undefined;
+}
+
+/** A data frame (`request`, `response`, `notification`) with its payload and numbering. */
+function payloadFrame(type: string, data: Record<string, unknown>): ParseResult<RequestFrame | ResponseFrame | NotificationFrame> {
+  if (!isObject(data.payload)) return fail(`"${type}" frame needs an object "payload"`);
+  const frame: RequestFrame | ResponseFrame | NotificationFrame = {
+    type: type as 'request',
+    payload: data.payload as unknown as JsonRpcMessage,
+  };
+  const problem = numbering(data, frame);
+  if (problem) return fail(problem);
+  return { ok: true, value: frame };
+}
+
+function ackFrame(data: Record<string, unknown>): ParseResult<AckFrame> {
+  if (!isCount(data.ack)) return fail('"ack" frame needs a non-negative integer "ack"');
+  return { ok: true, value: { type: 'ack', ack: data.ack } };
+}
+
+/** `register.resumable` and `register.resume`, validated into `frame`; an error names the bad field. */
+function resumeFields(data: Record<string, unknown>, frame: RegisterFrame): string | undefined {
+  if (data.resumable !== undefined && data.resumable !== null) {
+    if (typeof data.resumable !== 'boolean') return 'register.resumable must be true or false';
+    frame.resumable = data.resumable;
+  }
+  const resume = data.resume;
+  if (resume === undefined || resume === null) return undefined;
+  if (!isObject(resume)) return 'register.resume must be an object';
+  if (typeof resume.token !== 'string' || resume.token.length > RESUME_LIMITS.token) {
+    return `register.resume.token must be a string of at most ${RESUME_LIMITS.token} characters`;
+  }
+  if (!isCount(resume.lastReceived)) return 'register.resume.lastReceived must be a non-negative integer';
+  frame.resume = { token: resume.token, lastReceived: resume.lastReceived };
+  return undefined;
+}
+
 /**
  * Parses one tunnel -> gateway frame (already JSON-decoded).
  * Unknown fields are ignored; a wrong shape yields an error naming the problem.
@@ -182,23 +278,121 @@ export function parseTunnelFrame(data: unknown): ParseResult<TunnelToGatewayFram
     case 'register': {
       const server = parseRegisteredServer(data.server ?? {});
       if (!server.ok) return server;
-      return { ok: true, value: { type, server: server.value } };
+      const frame: RegisterFrame = { type, server: server.value };
+      const problem = resumeFields(data, frame);
+      if (problem) return fail(problem);
+      return { ok: true, value: frame };
     }
     case 'unregister':
       return { ok: true, value: { type } };
     case 'heartbeat':
       return { ok: true, value: { type } };
+    case 'ack':
+      return ackFrame(data);
     case 'error':
       return { ok: true, value: { type, message: typeof data.message === 'string' ? data.message : '' } };
     default:
-      if (PAYLOAD_TYPES.has(type)) {
-        if (!isObject(data.payload)) return fail(`"${type}" frame needs an object "payload"`);
-        const frame: RequestFrame | ResponseFrame | NotificationFrame = {
-          type: type as 'request',
-          payload: data.payload as unknown as JsonRpcMessage,
-        };
-        return { ok: true, value: frame };
-      }
+      if (PAYLOAD_TYPES.has(type)) return payloadFrame(type, data);
+      return fail(`Unknown message type: ${type.slice(0, 64)}`);
+  }
+}
+
+/** Limits on what a tunnel client takes from a gateway's control frames. */
+export const GATEWAY_FRAME_LIMITS = {
+  sessionId: 256,
+  /** Longer messages are cut, not refused: they are only shown to the user. */
+  message: 2000,
+} as const;
+
+/** Frame types a gateway sends; the client ignores others (a newer gateway's) without complaint. */
+export const GATEWAY_FRAME_TYPES: ReadonlySet<string> = new Set([
+  'register_ack',
+  'register_complete',
+  'heartbeat',
+  'request',
+  'response',
+  'ack',
+  'error',
+]);
+
+/** The fields both register answers share; a missing sessionId is '' (refusals may carry none). */
+function registerAnswer(data: Record<string, unknown>): ParseResult<{ sessionId: string; status: RegisterStatus; message?: string }> {
+  const sessionId = data.sessionId ?? '';
+  if (typeof sessionId !== 'string' || sessionId.length > GATEWAY_FRAME_LIMITS.sessionId) {
+    return fail(`"${String(data.type)}" frame: sessionId must be a string of at most ${GATEWAY_FRAME_LIMITS.sessionId} characters`);
+  }
+  // Anything but "success" is a refusal, as clients have always read it.
+  const out: { sessionId: string; status: RegisterStatus; message?: string } = {
+    sessionId,
+    status: data.status === 'success' ? 'success' : 'error',
+  };
+  if (typeof data.message === 'string') out.message = data.message.slice(0, GATEWAY_FRAME_LIMITS.message);
+  return { ok: true, value: out };
+}
+
+function registerAck(data: Record<string, unknown>): ParseResult<RegisterAckFrame> {
+  const answer = registerAnswer(data);
+  if (!answer.ok) return answer;
+  const frame: RegisterAckFrame = { type: 'register_ack', ...answer.value };
+  if (data.resumeToken !== undefined && data.resumeToken !== null) {
+    if (typeof data.resumeToken !== 'string' || data.resumeToken === '' || data.resumeToken.length > RESUME_LIMITS.token) {
+      return fail(`"register_ack" frame: resumeToken must be a string of 1 to ${RESUME_LIMITS.token} characters`);
+    }
+    frame.resumeToken = data.resumeToken;
+  }
+  for (const key of ['resumed', 'resumeRefused'] as const) {
+    const value = data[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'boolean') return fail(`"register_ack" frame: ${key} must be true or false`);
+    frame[key] = value;
+  }
+  for (const key of ['lastReceived', 'resumeGraceMs'] as const) {
+    const value = data[key];
+    if (value === undefined || value === null) continue;
+    if (!isCount(value)) return fail(`"register_ack" frame: ${key} must be a non-negative integer`);
+    frame[key] = value;
+  }
+  return { ok: true, value: frame };
+}
+
+/**
+ * Parses one gateway -> tunnel frame (already JSON-decoded, depth-bounded) for the tunnel client:
+ * known fields are checked and kept, strings bounded; unknown fields are ignored. A type outside
+ * GATEWAY_FRAME_TYPES is an error, which a client may choose to ignore quietly.
+ */
+export function parseGatewayFrame(data: unknown): ParseResult<ParsedGatewayFrame> {
+  if (!isObject(data)) return fail('Frame must be a JSON object');
+  const type = data.type;
+  if (typeof type !== 'string') return fail('Frame has no "type" field');
+  switch (type) {
+    case 'register_ack':
+      return registerAck(data);
+    case 'register_complete': {
+      const answer = registerAnswer(data);
+      if (!answer.ok) return answer;
+      return { ok: true, value: { type, ...answer.value } };
+    }
+    case 'heartbeat':
+      return {
+        ok: true,
+        value: {
+          type,
+          sessionId: typeof data.sessionId === 'string' ? data.sessionId.slice(0, GATEWAY_FRAME_LIMITS.sessionId) : '',
+          timestamp: typeof data.timestamp === 'string' ? data.timestamp.slice(0, 64) : '',
+        },
+      };
+    case 'request':
+    case 'response':
+      // Only those two types reach here, so the frame is one of them.
+      return payloadFrame(type, data) as ParseResult<RequestFrame | ResponseFrame>;
+    case 'ack':
+      return ackFrame(data);
+    case 'error':
+      return {
+        ok: true,
+        value: { type, message: typeof data.message === 'string' ? data.message.slice(0, GATEWAY_FRAME_LIMITS.message) : '' },
+      };
+    default:
       return fail(`Unknown message type: ${type.slice(0, 64)}`);
   }
 }

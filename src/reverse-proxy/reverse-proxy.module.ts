@@ -6,6 +6,7 @@ import { ExchangeRelay } from './cluster/exchange-relay.js';
 import { OwnershipGuard } from './admin/ownership.guard.js';
 import { SessionRegistry } from './tunnel/session-registry.js';
 import { SessionsController } from './admin/sessions.controller.js';
+import { ResumeTokens } from './tunnel/resume-tokens.js';
 import { TunnelAdmission } from './tunnel/tunnel-admission.js';
 import { TunnelProtocolService } from './tunnel/tunnel-protocol.service.js';
 import { TunnelGateway } from './tunnel/tunnel.gateway.js';
@@ -20,6 +21,8 @@ import { TunnelGateway } from './tunnel/tunnel.gateway.js';
     { provide: SessionRegistry, useFactory: createSessionRegistry, inject: [APP_CONFIG, CLUSTER] },
     { provide: ExchangeRelay, useFactory: exchangeRelayOf, inject: [CLUSTER] },
     TunnelAdmission,
+    // One table of resume tokens for the tunnel endpoint (its randomness is the default, crypto's).
+    { provide: ResumeTokens, useFactory: () => new ResumeTokens() },
     TunnelProtocolService,
     TunnelGateway,
     OwnershipGuard,

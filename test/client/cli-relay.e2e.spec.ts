@@ -62,6 +62,15 @@ test('registers what the local server reported in its handshake, and never its c
   expect(cli.stderr).not.toContain('hunter2');
 });
 
+test('asks for a resumable session by default; --no-resume does not', async () => {
+  startCli(['--name', 'resumable']);
+  const conn = await gw.nextConnection();
+  expect(await conn.next('register')).toMatchObject({ resumable: true, server: { name: 'resumable' } });
+  startCli(['--name', 'plain', '--no-resume', '--resume-buffer', '4096']);
+  const plain = await gw.nextConnection();
+  expect(Object.keys(await plain.next('register'))).toEqual(['type', 'server']);
+});
+
 test('relays calls, progress notifications and prompts/resources, keeping the gateway ids', async () => {
   startCli(['--name', 'relay-test']);
   const conn = await gw.nextConnection();

@@ -29,6 +29,8 @@ describe('resolveConfig precedence: command line > environment > config file > d
       requestTimeoutMs: undefined,
       maxRestarts: 5,
       maxBuffered: 1000,
+      resume: true,
+      resumeBufferBytes: 8 * 1024 * 1024,
       insecure: false,
       token: undefined,
       name: undefined,
@@ -91,6 +93,22 @@ describe('resolveConfig precedence: command line > environment > config file > d
 
   test('--verbose means debug', () => {
     expect(resolveConfig({ ...STDIO, gateway: 'http://g', verbose: true, logLevel: 'error' }, {}).logLevel).toBe('debug');
+  });
+
+  test('resumption: on by default; --no-resume or `resume: false` turn it off; --resume-buffer in bytes', () => {
+    const base = { ...STDIO, gateway: 'http://g' };
+    // commander hands over resume: true when --no-resume is absent, false when given.
+    expect(resolveConfig({ ...base, resume: true }, {}).tunnels[0].resume).toBe(true);
+    expect(resolveConfig({ ...base, resume: false }, {}).tunnels[0].resume).toBe(false);
+    expect(resolveConfig({ ...base, resume: true }, {}, parseConfigFile({ resume: false })).tunnels[0].resume).toBe(false);
+    expect(resolveConfig(base, {}, parseConfigFile({ 'resume-buffer': 4096 })).tunnels[0].resumeBufferBytes).toBe(4096);
+    expect(resolveConfig({ ...base, resumeBuffer: '1024' }, {}, parseConfigFile({ resumeBuffer: 4096 })).tunnels[0].resumeBufferBytes).toBe(
+      1024,
+    );
+    expect(() => resolveConfig(base, {}, parseConfigFile({ resume: 'no' }))).toThrow(/"resume" in the config file must be true or false/);
+    for (const resumeBuffer of ['0', '-5', '1.5', 'lots']) {
+      expect(() => resolveConfig({ ...base, resumeBuffer }, {})).toThrow(/The resume buffer must be a whole number of at least 1/);
+    }
   });
 
   test('--request-timeout and --startup-timeout are separate', () => {

@@ -8,6 +8,8 @@ describe('redact', () => {
     ['Authorization: Bearer abc.def', 'Authorization: Bearer ***'],
     ['{"authentication":"s3cret","x":1}', '{"authentication":"***","x":1}'],
     ['{"api_key": "k-123"}', '{"api_key": "***"}'],
+    ['{"resumeToken":"Zm9v_YmFy-x","resumed":true}', '{"resumeToken":"***","resumed":true}'],
+    ['{"resume":{"token":"Zm9v_YmFy-x","lastReceived":3}}', '{"resume":{"token":"***","lastReceived":3}}'],
     ['https://bob:pw@host/x', 'https://***@host/x'],
     ['nothing to hide', 'nothing to hide'],
   ])('%s', (input, output) => {

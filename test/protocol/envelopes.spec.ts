@@ -1,4 +1,13 @@
-import { parseRegisteredServer, parseTunnelFrame, SERVER_INFO_LIMITS, type ParseResult } from '../../src/protocol/envelopes.js';
+import {
+  GATEWAY_FRAME_LIMITS,
+  GATEWAY_FRAME_TYPES,
+  parseGatewayFrame,
+  parseRegisteredServer,
+  parseTunnelFrame,
+  RESUME_LIMITS,
+  SERVER_INFO_LIMITS,
+  type ParseResult,
+} from '../../src/protocol/envelopes.js';
 
 function ok<T>(result: ParseResult<T>): T {
   if (!result.ok) throw new Error(`expected ok, got error: ${result.error}`);
@@ -157,5 +166,160 @@ describe('parseTunnelFrame', () => {
 
   test('gateway-only types coming from a tunnel are unknown', () => {
     expect(error(parseTunnelFrame({ type: 'register_ack' }))).toBe('Unknown message type: register_ack');
+  });
+});
+
+describe('parseTunnelFrame: resumption', () => {
+  const server = { name: 'echo' };
+
+  test('register keeps resumable and a valid resume', () => {
+    expect(ok(parseTunnelFrame({ type: 'register', server, resumable: true }))).toEqual({ type: 'register', server, resumable: true });
+    expect(ok(parseTunnelFrame({ type: 'register', server, resumable: false }))).toEqual({ type: 'register', server, resumable: false });
+    const token = 't'.repeat(RESUME_LIMITS.token);
+    expect(ok(parseTunnelFrame({ type: 'register', server, resume: { token, lastReceived: 0, extra: 1 } }))).toEqual({
+      type: 'register',
+      server,
+      resume: { token, lastReceived: 0 },
+    });
+  });
+
+  test('register without the new fields is what older clients send: unchanged', () => {
+    expect(ok(parseTunnelFrame({ type: 'register', server, resumable: null, resume: null }))).toEqual({ type: 'register', server });
+  });
+
+  test.each([
+    [{ resumable: 'yes' }, 'register.resumable must be true or false'],
+    [{ resume: 'token' }, 'register.resume must be an object'],
+    [{ resume: [1] }, 'register.resume must be an object'],
+    [{ resume: { lastReceived: 1 } }, `register.resume.token must be a string of at most ${RESUME_LIMITS.token} characters`],
+    [{ resume: { token: 7, lastReceived: 1 } }, `register.resume.token must be a string of at most ${RESUME_LIMITS.token} characters`],
+    [
+      { resume: { token: 't'.repeat(RESUME_LIMITS.token + 1), lastReceived: 1 } },
+      `register.resume.token must be a string of at most ${RESUME_LIMITS.token} characters`,
+    ],
+    [{ resume: { token: 't' } }, 'register.resume.lastReceived must be a non-negative integer'],
+    [{ resume: { token: 't', lastReceived: -1 } }, 'register.resume.lastReceived must be a non-negative integer'],
+    [{ resume: { token: 't', lastReceived: 1.5 } }, 'register.resume.lastReceived must be a non-negative integer'],
+    [{ resume: { token: 't', lastReceived: '3' } }, 'register.resume.lastReceived must be a non-negative integer'],
+    [{ resume: { token: 't', lastReceived: 2 ** 53 } }, 'register.resume.lastReceived must be a non-negative integer'],
+  ])('register with %p is refused: %s', (fields, message) => {
+    expect(error(parseTunnelFrame({ type: 'register', server, ...fields }))).toBe(message);
+  });
+
+  test.each(['response', 'notification', 'request'])('%s passes seq and ack through', (type) => {
+    const payload = { jsonrpc: '2.0', id: 1, result: {} };
+    expect(ok(parseTunnelFrame({ type, payload, seq: 3, ack: 0 }))).toEqual({ type, payload, seq: 3, ack: 0 });
+    expect(ok(parseTunnelFrame({ type, payload, seq: 4 }))).toEqual({ type, payload, seq: 4 });
+  });
+
+  test.each([
+    ['seq', -1],
+    ['seq', 1.5],
+    ['seq', '2'],
+    ['ack', Number.MAX_SAFE_INTEGER + 1],
+    ['ack', true],
+  ])('a data frame with %s %p is refused', (key, value) => {
+    expect(error(parseTunnelFrame({ type: 'response', payload: { jsonrpc: '2.0', id: 1, result: {} }, [key]: value }))).toBe(
+      `"response" frame: ${key} must be a non-negative integer`,
+    );
+  });
+
+  test('ack: a non-negative integer, extras dropped', () => {
+    expect(ok(parseTunnelFrame({ type: 'ack', ack: 12, sessionId: 'x' }))).toEqual({ type: 'ack', ack: 12 });
+    expect(ok(parseTunnelFrame({ type: 'ack', ack: 0 }))).toEqual({ type: 'ack', ack: 0 });
+    for (const ack of [undefined, -1, 2.5, '3', null]) {
+      expect(error(parseTunnelFrame({ type: 'ack', ack }))).toBe('"ack" frame needs a non-negative integer "ack"');
+    }
+  });
+});
+
+describe('parseGatewayFrame', () => {
+  test.each([null, 'x', [{ type: 'request' }]])('refuses a frame that is not an object: %p', (data) => {
+    expect(error(parseGatewayFrame(data))).toBe('Frame must be a JSON object');
+  });
+
+  test('refuses a frame without a string type, and names an unknown one', () => {
+    expect(error(parseGatewayFrame({ type: 1 }))).toBe('Frame has no "type" field');
+    expect(error(parseGatewayFrame({ type: 'register' }))).toBe('Unknown message type: register');
+    expect(GATEWAY_FRAME_TYPES.has('register')).toBe(false);
+  });
+
+  test('register_ack of the base protocol', () => {
+    expect(ok(parseGatewayFrame({ type: 'register_ack', sessionId: 's-1', status: 'success', extra: 1 }))).toEqual({
+      type: 'register_ack',
+      sessionId: 's-1',
+      status: 'success',
+    });
+    // Anything but "success" is a refusal; a refusal may come without a session id.
+    expect(ok(parseGatewayFrame({ type: 'register_ack', status: 'nope', message: 'taken' }))).toEqual({
+      type: 'register_ack',
+      sessionId: '',
+      status: 'error',
+      message: 'taken',
+    });
+  });
+
+  test('register_ack keeps the resumption fields', () => {
+    const fresh = { type: 'register_ack', sessionId: 's', status: 'success', resumeToken: 'tok', resumeGraceMs: 30_000 };
+    expect(ok(parseGatewayFrame(fresh))).toEqual(fresh);
+    const resumed = { ...fresh, resumed: true, lastReceived: 7 };
+    expect(ok(parseGatewayFrame(resumed))).toEqual(resumed);
+    const refused = { type: 'register_ack', sessionId: 's', status: 'error', resumeRefused: true, message: 'no' };
+    expect(ok(parseGatewayFrame(refused))).toEqual(refused);
+  });
+
+  test.each([
+    [{ resumeToken: 5 }, `"register_ack" frame: resumeToken must be a string of 1 to ${RESUME_LIMITS.token} characters`],
+    [{ resumeToken: '' }, `"register_ack" frame: resumeToken must be a string of 1 to ${RESUME_LIMITS.token} characters`],
+    [{ resumeToken: 't'.repeat(129) }, `"register_ack" frame: resumeToken must be a string of 1 to ${RESUME_LIMITS.token} characters`],
+    [{ resumed: 'true' }, '"register_ack" frame: resumed must be true or false'],
+    [{ resumeRefused: 1 }, '"register_ack" frame: resumeRefused must be true or false'],
+    [{ lastReceived: -1 }, '"register_ack" frame: lastReceived must be a non-negative integer'],
+    [{ resumeGraceMs: 1.5 }, '"register_ack" frame: resumeGraceMs must be a non-negative integer'],
+    [{ sessionId: 42 }, `"register_ack" frame: sessionId must be a string of at most ${GATEWAY_FRAME_LIMITS.sessionId} characters`],
+    [
+      { sessionId: 's'.repeat(GATEWAY_FRAME_LIMITS.sessionId + 1) },
+      `"register_ack" frame: sessionId must be a string of at most ${GATEWAY_FRAME_LIMITS.sessionId} characters`,
+    ],
+  ])('register_ack with %p is refused', (fields, message) => {
+    expect(error(parseGatewayFrame({ type: 'register_ack', sessionId: 's', status: 'success', ...fields }))).toBe(message);
+  });
+
+  test('register_complete, heartbeat and error: strings bounded, wrong types defaulted', () => {
+    const long = 'm'.repeat(GATEWAY_FRAME_LIMITS.message + 10);
+    expect(ok(parseGatewayFrame({ type: 'register_complete', sessionId: 's', status: 'success' }))).toEqual({
+      type: 'register_complete',
+      sessionId: 's',
+      status: 'success',
+    });
+    expect(ok(parseGatewayFrame({ type: 'register_complete', sessionId: 's', status: 'error', message: long }))).toEqual({
+      type: 'register_complete',
+      sessionId: 's',
+      status: 'error',
+      message: 'm'.repeat(GATEWAY_FRAME_LIMITS.message),
+    });
+    expect(ok(parseGatewayFrame({ type: 'heartbeat' }))).toEqual({ type: 'heartbeat', sessionId: '', timestamp: '' });
+    expect(ok(parseGatewayFrame({ type: 'error', message: long }))).toEqual({
+      type: 'error',
+      message: 'm'.repeat(GATEWAY_FRAME_LIMITS.message),
+    });
+    expect(ok(parseGatewayFrame({ type: 'error', message: {} }))).toEqual({ type: 'error', message: '' });
+  });
+
+  test.each(['request', 'response'])('%s: payload with seq and ack; both optional', (type) => {
+    const payload = { jsonrpc: '2.0', id: 'gw-1', method: 'ping' };
+    expect(ok(parseGatewayFrame({ type, sessionId: 's', payload, seq: 1, ack: 2 }))).toEqual({ type, payload, seq: 1, ack: 2 });
+    expect(ok(parseGatewayFrame({ type, payload }))).toEqual({ type, payload });
+    expect(error(parseGatewayFrame({ type, payload: 'x' }))).toBe(`"${type}" frame needs an object "payload"`);
+    expect(error(parseGatewayFrame({ type, payload, seq: -2 }))).toBe(`"${type}" frame: seq must be a non-negative integer`);
+  });
+
+  test('a notification frame is not something a gateway sends', () => {
+    expect(error(parseGatewayFrame({ type: 'notification', payload: {} }))).toBe('Unknown message type: notification');
+  });
+
+  test('ack', () => {
+    expect(ok(parseGatewayFrame({ type: 'ack', ack: 5 }))).toEqual({ type: 'ack', ack: 5 });
+    expect(error(parseGatewayFrame({ type: 'ack', ack: 'all' }))).toBe('"ack" frame needs a non-negative integer "ack"');
   });
 });

@@ -60,7 +60,9 @@ export function sessionStream(session: SessionHandle, options: SessionStreamOpti
 }
 
 function toMessage(sessionId: string, event: SessionEvent): MessageEvent {
-  return event.type === 'closed' ? closedEvent(sessionId, event.reason) : { type: event.type, data: jsonOf(event) };
+  if (event.type === 'closed') return closedEvent(sessionId, event.reason);
+  if (event.type === 'suspended' || event.type === 'resumed') return { type: event.type, data: { sessionId } };
+  return { type: event.type, data: jsonOf(event) };
 }
 
 /**
@@ -68,7 +70,7 @@ function toMessage(sessionId: string, event: SessionEvent): MessageEvent {
  * string as it is, and would otherwise stringify the same object again for every subscriber).
  */
 const payloadJson = new WeakMap<SessionEvent, string>();
-function jsonOf(event: Exclude<SessionEvent, { type: 'closed' }>): string {
+function jsonOf(event: Extract<SessionEvent, { payload: unknown }>): string {
   let json = payloadJson.get(event);
   if (json === undefined) {
     json = JSON.stringify(event.payload);

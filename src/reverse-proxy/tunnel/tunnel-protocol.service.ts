@@ -14,7 +14,12 @@ import { FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../../protocol/json-limit
 import { isObject, JsonRpcErrorCode, jsonRpcError } from '../../protocol/json-rpc.js';
 import { SessionRegistry } from './session-registry.js';
 import type { TunnelSession } from './tunnel-session.js';
+import type { TunnelConnection } from './tunnel-connection.js';
 import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
+import { ResumeTokens } from './resume-tokens.js';
+
+/** Received frames after which the gateway acknowledges at once rather than after ACK_DELAY_MS. */
+const ACK_EVERY = 64;
 
 const GATEWAY_CLIENT_INFO = { name: PACKAGE_INFO.name, version: PACKAGE_INFO.version };
 
@@ -30,10 +35,12 @@ export class TunnelProtocolService {
   constructor(
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tokens: ResumeTokens<TunnelSession>,
   ) {}
 
-  /** Handles one text frame from the tunnel. */
-  handleFrame(session: TunnelSession, text: string): void {
+  /** Handles one text frame from the tunnel, arriving on `connection`. */
+  handleFrame(connection: TunnelConnection, text: string): void {
+    const session = connection.session;
     const json = parseJsonWithin(text, this.config.limits.maxJsonDepth + FRAME_ENVELOPE_DEPTH);
     if (!json.ok) {
       if (json.reason === 'too-deep') {
@@ -51,9 +58,16 @@ export class TunnelProtocolService {
     const frame = parsed.value;
     switch (frame.type) {
       case 'register':
-        this.register(session, frame.server).catch((err: unknown) => {
+        if (frame.resume) {
+          this.resume(connection, frame.resume.token, frame.resume.lastReceived);
+          return;
+        }
+        this.register(session, frame.server, frame.resumable === true).catch((err: unknown) => {
           this.logger.error({ msg: 'Registration failed', sessionId: session.id, error: String(err) });
         });
+        return;
+      case 'ack':
+        session.acknowledge(frame.ack);
         return;
       case 'unregister':
         this.logger.log({ msg: 'Tunnel unregistered', sessionId: session.id, name: session.name });
@@ -75,6 +89,14 @@ export class TunnelProtocolService {
         return;
       }
       default: {
+        const arrival = session.arrive(frame.seq, frame.ack);
+        if (arrival === 'duplicate') return;
+        if (arrival === 'gap') {
+          // Frames were lost on the way: the client resumes on a new connection and sends them again.
+          this.logger.warn({ msg: 'Tunnel frame out of sequence, dropping the connection', sessionId: session.id });
+          connection.drop();
+          return;
+        }
         const result = session.receive(frame.payload);
         if (result === 'invalid') {
           this.reply(session, { type: 'error', message: `"${frame.type}" payload is not a JSON-RPC message` });
@@ -107,7 +129,7 @@ export class TunnelProtocolService {
    * register -> register_ack, then register_complete once the server is usable. A server that
    * did not send its capabilities gets the MCP handshake from the gateway, through the tunnel.
    */
-  private async register(session: TunnelSession, server: RegisteredServer): Promise<void> {
+  private async register(session: TunnelSession, server: RegisteredServer, resumable: boolean): Promise<void> {
     if (session.state !== 'connected') {
       this.reply(session, { type: 'error', message: 'Already registered on this connection' });
       return;
@@ -123,7 +145,8 @@ export class TunnelProtocolService {
     }
     claim.replaced?.close('replaced', TunnelCloseCode.Replaced);
     session.register({ ...server, name });
-    this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success' });
+    const resume = this.config.tunnel.resumeGraceMs > 0 && resumable ? this.offerResume(session) : {};
+    this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success', ...resume });
     this.logger.log({ msg: 'Tunnel registered', sessionId: session.id, name, user: session.owner });
 
     let completion: { status: 'success' | 'error'; message?: string } = { status: 'success' };
@@ -166,6 +189,56 @@ export class TunnelProtocolService {
     } catch {
       return { status: 'error', message: 'The local server did not complete the MCP handshake' };
     }
+  }
+
+  /** Makes `session` resumable: its frames are numbered from here on; returns what `register_ack` tells the client. */
+  private offerResume(session: TunnelSession): { resumeToken: string; resumeGraceMs: number } {
+    const { resumeGraceMs: graceMs, resumeBufferBytes: maxRetainedBytes } = this.config.tunnel;
+    session.enableResume({ graceMs, maxRetainedBytes, ackEvery: ACK_EVERY });
+    // The token goes when the session does.
+    session.events$.subscribe({ complete: () => this.tokens.revoke(session.id) });
+    return { resumeToken: this.tokens.issue(session), resumeGraceMs: graceMs };
+  }
+
+  /**
+   * `register {resume}`: the connection carries on a suspended (or half-open) session of the same
+   * owner, which sends again what the client missed. Refused (the connection stays open for a fresh
+   * `register`) for an unknown, used or someone else's token, or frames no longer kept.
+   */
+  private resume(connection: TunnelConnection, token: string, peerReceived: number): void {
+    const opened = connection.session;
+    if (opened.state !== 'connected') {
+      this.reply(opened, { type: 'error', message: 'Already registered on this connection' });
+      return;
+    }
+    const session = this.tokens.redeem(token, opened.owner);
+    const missed = session?.isOpen ? session.resumeOn(connection.socket, peerReceived) : undefined;
+    if (!session || !missed) {
+      this.logger.log({ msg: 'Tunnel resume refused', sessionId: opened.id, user: opened.owner });
+      this.reply(opened, {
+        type: 'register_ack',
+        sessionId: opened.id,
+        status: 'error',
+        resumeRefused: true,
+        message: 'Resume refused: unknown, used or expired token; register afresh',
+      });
+      return;
+    }
+    connection.adopt(session);
+    const { resumeGraceMs } = this.config.tunnel;
+    const resumeToken = this.tokens.issue(session);
+    this.reply(session, {
+      type: 'register_ack',
+      sessionId: session.id,
+      status: 'success',
+      resumed: true,
+      resumeToken,
+      lastReceived: session.lastReceived,
+      resumeGraceMs,
+    });
+    session.resend(missed);
+    this.reply(session, { type: 'register_complete', sessionId: session.id, status: session.isReady() ? 'success' : 'error' });
+    this.logger.log({ msg: 'Tunnel resumed', sessionId: session.id, name: session.name, resent: missed.length });
   }
 
   private reply(session: TunnelSession, frame: GatewayToTunnelFrame): void {

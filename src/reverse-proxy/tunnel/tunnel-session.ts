@@ -9,6 +9,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../../protocol/json-rpc.js';
+import { ResumeWindow, type Arrival, type ResumeWindowLimits } from '../../protocol/resume-window.js';
 import type { CallContext, InFlightCall, TunnelCaller } from './call-context.js';
 import { CallError, PendingCalls } from './pending-calls.js';
 import { SendBacklog, type SendBacklogLimits } from './send-backlog.js';
@@ -36,6 +37,17 @@ export interface SessionLimits {
 
 /** Messages a tunnel that stopped reading is refused with. */
 const NOT_READING = 'The tunnel is not reading; try again later';
+/** ... and one that is reconnecting, once what waits for it reached the resume buffer's bound. */
+const RECONNECTING = 'The tunnel is reconnecting; try again shortly';
+
+/** How long an acknowledgement owed to a resumable tunnel waits for a frame to ride on. */
+export const ACK_DELAY_MS = 100;
+
+/** What a resumable session keeps (docs/protocol.md, "Resumption"). */
+export interface ResumeLimits extends ResumeWindowLimits {
+  /** How long the session waits for its client after the connection dropped. */
+  graceMs: number;
+}
 
 /** Outcome of handing a tunnel payload to the session. */
 export type InboundResult = 'routed' | 'unmatched' | 'invalid';
@@ -70,6 +82,13 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
 
   private readonly pending: PendingCalls;
   private readonly backlog: SendBacklog | undefined;
+  /** The connection now carrying the tunnel; undefined while a resumable session waits for its client. */
+  private socket: TunnelSocket | undefined;
+  /** Numbering and kept frames of a resumable session. */
+  private window: ResumeWindow | undefined;
+  private graceMs = 0;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private serverRequestRouter: ServerRequestRouter = publishAsEvent;
   private readonly events = new Subject<SessionEvent>();
   /** Hot stream of this session's events; completes after `closed`. */
@@ -81,10 +100,11 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     readonly id: string,
     /** Owner key of the principal that opened the tunnel; null when anonymous. */
     readonly owner: string | null,
-    private readonly socket: TunnelSocket,
+    socket: TunnelSocket,
     limits: SessionLimits,
     now: () => number = Date.now,
   ) {
+    this.socket = socket;
     this.pending = new PendingCalls(limits.maxPending);
     this.backlog = limits.backlog && new SendBacklog(limits.backlog, now);
   }
@@ -139,6 +159,26 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     return this.streamSubscribers > 0;
   }
 
+  /** Whether the session outlives a dropped connection (its client asked for resumption). */
+  get resumable(): boolean {
+    return this.window !== undefined && this.graceMs > 0;
+  }
+
+  /** Whether the session is waiting for its client to reconnect. */
+  get suspended(): boolean {
+    return this.isOpen && this.socket === undefined;
+  }
+
+  /** The last numbered frame received from the tunnel (what a resume reports back). */
+  get lastReceived(): number {
+    return this.window?.received ?? 0;
+  }
+
+  /** Whether `socket` is the connection now carrying this session (not one it left behind). */
+  carriedBy(socket: TunnelSocket): boolean {
+    return this.socket === socket;
+  }
+
   isReady(): this is TunnelHandle {
     return this.currentState === 'ready';
   }
@@ -186,6 +226,92 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     if (typeof result.instructions === 'string') server.instructions = result.instructions.slice(0, MAX_INSTRUCTIONS_LENGTH);
   }
 
+  /**
+   * The client asked for resumption (`register.resumable`): from now on data frames are numbered and
+   * kept until acknowledged, and a dropped connection suspends the session for `limits.graceMs`.
+   */
+  enableResume(limits: ResumeLimits): void {
+    if (this.window || !this.isOpen) return;
+    this.window = new ResumeWindow(limits);
+    this.graceMs = limits.graceMs;
+  }
+
+  /**
+   * Takes a numbered data frame's `seq` (and the `ack` it carries): `deliver` means hand its payload
+   * on; `duplicate` means it was had already; `gap` means frames were lost (a protocol error).
+   */
+  arrive(seq: number | undefined, ack: number | undefined): Arrival {
+    if (!this.window) return 'deliver';
+    if (ack !== undefined) this.window.acknowledge(ack);
+    const arrival = seq === undefined ? 'gap' : this.window.receive(seq);
+    if (arrival === 'deliver') this.scheduleAck();
+    return arrival;
+  }
+
+  /** The tunnel acknowledged frames up to `ack` (an `ack` frame). */
+  acknowledge(ack: number): void {
+    this.window?.acknowledge(ack);
+  }
+
+  /**
+   * The connection dropped without `unregister`: a resumable session waits for its client for the
+   * grace period (callers keep waiting, new calls are kept), then ends as lost. Returns whether it
+   * was suspended (false: not resumable, already closed, or more outstanding than can be kept).
+   */
+  suspend(): boolean {
+    if (!this.isOpen || !this.resumable || !this.socket || this.window?.overflowed) return false;
+    this.socket = undefined;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const seconds = Math.round(this.graceMs / 1000);
+    this.graceTimer = setTimeout(() => this.close(`tunnel lost: no reconnect within ${seconds} s`), this.graceMs);
+    this.graceTimer.unref?.();
+    this.publish({ type: 'suspended' });
+    return true;
+  }
+
+  /**
+   * The client came back on `socket`, having received up to `peerReceived`: the session carries on
+   * there (a connection it still had, half-open, is dropped). Returns the frames the client missed,
+   * to send after the acknowledgement of the resume; undefined (nothing changed) when they cannot all
+   * be sent.
+   */
+  resumeOn(socket: TunnelSocket, peerReceived: number): string[] | undefined {
+    if (!this.isOpen || !this.window) return undefined;
+    const missed = this.window.resendAfter(peerReceived);
+    if (!missed) return undefined;
+    const previous = this.socket;
+    this.socket = socket;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    if (previous) {
+      try {
+        previous.terminate?.();
+      } catch {
+        // Gone already.
+      }
+    }
+    this.publish({ type: 'resumed' });
+    return missed;
+  }
+
+  /** Sends frames kept from before a resume, as they were first sent. */
+  resend(texts: readonly string[]): void {
+    for (const text of texts) this.write(text);
+  }
+
+  /**
+   * Ends a session that only carried a connection until it resumed another one: it leaves the
+   * registry, but its connection, now the other session's, stays open.
+   */
+  handOver(): void {
+    if (!this.isOpen) return;
+    this.currentState = 'closed';
+    this.reasonClosed = 'resumed another session';
+    this.socket = undefined;
+    this.events.complete();
+  }
+
   /** The registered server is usable (handshake done): MCP doors may now reach it. Returns whether it became ready. */
   markReady(): boolean {
     if (this.currentState !== 'registered') return false;
@@ -211,14 +337,48 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     return true;
   }
 
-  /** Serializes and sends one frame, counting it. */
+  /**
+   * Serializes and sends one frame, counting it. A resumable session numbers its data frames and
+   * keeps them until acknowledged; while it is suspended they wait to be resent, and other frames are
+   * dropped.
+   */
   send(frame: GatewayToTunnelFrame): void {
     if (!this.isOpen) throw new CallError('closed', 'The tunnel is closed');
-    const data = JSON.stringify(frame);
+    const numbered = this.window !== undefined && frame.type === 'request';
+    if (numbered) this.cancelAck();
+    const data = numbered ? this.window!.send(frame) : JSON.stringify(frame);
+    this.write(data);
+  }
+
+  private write(data: string): void {
+    if (!this.socket) return;
     this.socket.send(data);
     this.framesOut++;
     this.bytesSent += Buffer.byteLength(data);
     this.lastActivityAt = Date.now();
+  }
+
+  /** An acknowledgement owed is sent on its own after ACK_DELAY_MS, or at once when `ackEvery` frames are owed. */
+  private scheduleAck(): void {
+    const window = this.window!;
+    if (window.ackDue) return this.sendAck();
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      if (window.ackOwed) this.sendAck();
+    }, ACK_DELAY_MS);
+    this.ackTimer.unref?.();
+  }
+
+  private sendAck(): void {
+    this.cancelAck();
+    if (!this.socket || !this.window) return;
+    this.write(JSON.stringify({ type: 'ack', ack: this.window.acknowledged() }));
+  }
+
+  private cancelAck(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
   }
 
   /**
@@ -302,10 +462,11 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
    * stopped reading would otherwise hold that memory until the idle timeout. Returns whether it did.
    */
   closeIfStuck(): boolean {
-    if (!this.isOpen || !this.backlog?.isStuck(this.socket.bufferedAmount ?? 0)) return false;
+    const socket = this.socket;
+    if (!this.isOpen || !socket || !this.backlog?.isStuck(socket.bufferedAmount ?? 0)) return false;
     this.close('tunnel not reading', 1008);
     // The closing handshake would wait behind the unread bytes; free them now.
-    this.socket.terminate?.();
+    socket.terminate?.();
     return true;
   }
 
@@ -383,11 +544,13 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     if (!this.isOpen) return;
     this.currentState = 'closed';
     this.reasonClosed = reason;
+    clearTimeout(this.graceTimer);
+    this.cancelAck();
     this.pending.failAll(new CallError('closed', `The tunnel closed (${reason})`));
     this.publish({ type: 'closed', reason });
     this.events.complete();
     try {
-      this.socket.close(code, reason.slice(0, 120));
+      this.socket?.close(code, reason.slice(0, 120));
     } catch {
       // The socket may already be gone; the session is closed either way.
     }
@@ -418,6 +581,11 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
 
   /** Refuses a caller's message while the tunnel has more queued than its limit; a stuck tunnel is closed instead. */
   private admit(): void {
+    if (!this.socket) {
+      // Suspended: what waits for the client is bounded by the resume buffer.
+      if (this.window?.overflowed) throw new CallError('overloaded', RECONNECTING);
+      return;
+    }
     if (!this.backlog || this.backlog.admits(this.socket.bufferedAmount ?? 0)) return;
     if (this.closeIfStuck()) throw new CallError('closed', `The tunnel closed (${this.reasonClosed})`);
     throw new CallError('overloaded', NOT_READING);

@@ -13,6 +13,7 @@ import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
 import { SessionRegistry } from './session-registry.js';
 import { TunnelAdmission } from './tunnel-admission.js';
 import { TunnelProtocolService } from './tunnel-protocol.service.js';
+import type { TunnelConnection } from './tunnel-connection.js';
 import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
 
 /** ws error codes for a frame longer than maxPayload (or than any length it can hold). */
@@ -49,7 +50,8 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
 
   onModuleDestroy(): void {
     clearInterval(this.livenessTimer);
-    for (const { session } of this.sockets.values()) session.close('gateway shutting down', TunnelCloseCode.Restarting);
+    // Suspended sessions too: nobody can resume them on a gateway that is going away.
+    for (const session of this.registry.local()) session.close('gateway shutting down', TunnelCloseCode.Restarting);
   }
 
   handleConnection(socket: WebSocket, req: IncomingMessage): void {
@@ -81,19 +83,32 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
     this.sockets.set(socket, liveness);
     this.registry.add(session);
     this.logger.log({ msg: 'Tunnel connected', sessionId: session.id, user: session.owner });
+    const connection: TunnelConnection = {
+      get session() {
+        return liveness.session;
+      },
+      socket: frames,
+      adopt: (resumed) => {
+        const opened = liveness.session;
+        liveness.session = resumed;
+        opened.handOver();
+      },
+      drop: () => socket.terminate(),
+    };
 
     let handlerFailed = false;
     socket.on('message', (data: RawData) => {
       liveness.lastSeen = Date.now();
       const text = typeof data === 'string' ? data : frameText(data);
-      session.recordInbound(Buffer.isBuffer(data) ? data.length : Buffer.byteLength(text));
+      const current = liveness.session;
+      current.recordInbound(Buffer.isBuffer(data) ? data.length : Buffer.byteLength(text));
       try {
-        this.protocol.handleFrame(session, text);
+        this.protocol.handleFrame(connection, text);
       } catch (err) {
         // A bug reached by one tunnel's frame costs that frame, never the process.
-        if (!handlerFailed) this.logger.error({ msg: 'Tunnel frame handler failed', sessionId: session.id, error: String(err) });
+        if (!handlerFailed) this.logger.error({ msg: 'Tunnel frame handler failed', sessionId: current.id, error: String(err) });
         handlerFailed = true;
-        if (session.isOpen) session.send({ type: 'error', message: 'Internal error' });
+        if (current.isOpen) current.send({ type: 'error', message: 'Internal error' });
       }
     });
     socket.on('pong', () => {
@@ -102,11 +117,19 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
     let protocolError: string | undefined;
     socket.on('close', (code: number) => {
       this.sockets.delete(socket);
+      const current = liveness.session;
+      // A connection left behind by a resume on another one: its session lives on there.
+      if (!current.carriedBy(frames)) return;
       // ws reports a peer's protocol error on 'error', then closes with 1006 (it stops reading, so no close frame comes back).
-      session.close(
-        code === 1009 || isFrameTooLarge(protocolError) ? 'frame too large' : protocolError ? 'protocol error' : 'disconnected',
-      );
-      this.logger.log({ msg: 'Tunnel disconnected', sessionId: session.id, code });
+      const reason =
+        code === 1009 || isFrameTooLarge(protocolError) ? 'frame too large' : protocolError ? 'protocol error' : 'disconnected';
+      // A resumable session outlives a dropped connection; the gateway's own closes (shutdown, DELETE...) closed it already.
+      if (reason === 'disconnected' && current.suspend()) {
+        this.logger.log({ msg: 'Tunnel connection lost, session suspended', sessionId: current.id, code });
+        return;
+      }
+      current.close(reason);
+      this.logger.log({ msg: 'Tunnel disconnected', sessionId: current.id, code });
     });
     socket.on('error', (err: Error & { code?: string }) => {
       if (protocolError !== undefined) return;
@@ -115,7 +138,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
       if (!ticket.allowed) return;
       this.logger.warn({
         msg: 'Tunnel protocol error',
-        sessionId: session.id,
+        sessionId: liveness.session.id,
         code: protocolError,
         error: err.message.slice(0, 120),
         ...(ticket.suppressed > 0 ? { suppressed: ticket.suppressed } : {}),

@@ -1,7 +1,8 @@
 /**
  * A stand-in gateway for the tunnel client's e2e tests: a real `ws` server on the tunnel path
  * that records every frame, so tests can assert exactly what the client sends, and can refuse
- * upgrades, drop connections or stay silent on demand.
+ * upgrades, drop connections or stay silent on demand. Resumption is played by the test itself,
+ * frame by frame (registerAck, sendNumbered).
  */
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:http';
@@ -94,6 +95,20 @@ export class MockConnection {
   ack(status: 'success' | 'error' = 'success', message?: string): void {
     this.send({ type: 'register_ack', sessionId: this.sessionId, status, ...(message ? { message } : {}) });
     if (status === 'success') this.send({ type: 'register_complete', sessionId: this.sessionId, status: 'success' });
+  }
+
+  /** A successful register_ack with extra fields (resumption: resumeToken, resumed, lastReceived, ...), without register_complete. */
+  registerAck(fields: Frame = {}): void {
+    this.send({ type: 'register_ack', sessionId: this.sessionId, status: 'success', ...fields });
+  }
+
+  registerComplete(sessionId = this.sessionId): void {
+    this.send({ type: 'register_complete', sessionId, status: 'success' });
+  }
+
+  /** A numbered `request` frame of a resumable session carrying a JSON-RPC payload. */
+  sendNumbered(seq: number, ack: number, payload: Frame): void {
+    this.send({ type: 'request', sessionId: this.sessionId, payload: { jsonrpc: '2.0', ...payload }, seq, ack });
   }
 }
 

@@ -17,9 +17,9 @@ test('a frame handler that throws costs that frame only: the tunnel gets a fixed
   try {
     const protocol = gw.app.get(TunnelProtocolService);
     const original = protocol.handleFrame.bind(protocol);
-    jest.spyOn(protocol, 'handleFrame').mockImplementation((session, text) => {
+    jest.spyOn(protocol, 'handleFrame').mockImplementation((connection, text) => {
       if (text.includes('boom')) throw new Error('internal detail that must not reach the peer');
-      original(session, text);
+      original(connection, text);
     });
     const { tunnel } = await FakeTunnel.register(gw.tunnelUrl, undefined, { name: 'contained', capabilities: {} });
     tunnel.send({ type: 'heartbeat', boom: true });
