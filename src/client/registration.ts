@@ -1,8 +1,10 @@
 /**
  * Builds the `register` frame's server description from what the local server reported in its
- * initialize result. Deliberately has no access to the command line: it may hold secrets.
+ * initialize result, and tells whether a restarted server may keep the registered session.
+ * Deliberately has no access to the command line: it may hold secrets.
  */
 import { SERVER_INFO_LIMITS, SERVER_NAME_PATTERN, type RegisteredServer } from '../protocol/envelopes.js';
+import { isObject } from '../protocol/json-rpc.js';
 import type { HandshakeResult } from './handshake.js';
 import type { LocalProtocol } from './local-server.js';
 
@@ -75,4 +77,20 @@ export function buildRegistration(input: RegistrationInput): { server: Registere
     warnings.push(`the server's capabilities are larger than ${SERVER_INFO_LIMITS.objectBytes} bytes; the gateway may refuse them`);
   }
   return { server, warnings };
+}
+
+/**
+ * Whether a restarted local server can carry on the session registered for `registered`: the same
+ * name and the same capabilities (compared with sorted keys), which is what the gateway's MCP
+ * clients negotiated. Descriptive fields (version, description, instructions) may differ.
+ */
+export function sameRegistration(registered: RegisteredServer, restarted: RegisteredServer): boolean {
+  return registered.name === restarted.name && canonicalJson(registered.capabilities ?? {}) === canonicalJson(restarted.capabilities ?? {});
+}
+
+/** JSON with object keys sorted, so equal objects serialize equally whatever order their keys came in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }

@@ -12,12 +12,20 @@
  * awaited, and whatever the local server says meanwhile is numbered and kept by the link for the
  * resume. Otherwise notifications and server requests made while disconnected wait in a bounded outbox.
  * Each gateway request reaches the local server at most once (HandedRequests).
+ *
+ * A local server that exits is restarted under the same tunnel session: its calls in flight fail
+ * (the process running them is gone), calls arriving meanwhile are refused as "restarting". When the
+ * new one is ready and registers the same (name and capabilities, what the gateway's MCP clients
+ * negotiated), it is subscribed again to the resources the gateway holds through the tunnel and
+ * the gateway hears `list_changed` for the lists it declares, so no MCP client has to start over.
+ * One that comes back different is registered afresh, as a new session.
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import type { NotificationFrame, RequestFrame, ResponseFrame } from '../protocol/envelopes.js';
+import type { NotificationFrame, RegisteredServer, RequestFrame, ResponseFrame } from '../protocol/envelopes.js';
 import {
   classifyJsonRpc,
+  isObject,
   jsonRpcError,
   JsonRpcErrorCode,
   type JsonRpcId,
@@ -31,12 +39,13 @@ import type { TunnelOptions } from './config.js';
 import { GatewayLink } from './gateway-link.js';
 import { HandedRequests } from './handed-requests.js';
 import type { HandshakeResult } from './handshake.js';
+import { HeldSubscriptions } from './held-subscriptions.js';
 import type { LocalServer, LocalServerExit, LocalServerFactory } from './local-server.js';
 import { localServerFactory } from './local-server-factory.js';
 import { LocalSupervisor } from './local-supervisor.js';
 import type { Logger } from './logger.js';
 import { Outbox } from './outbox.js';
-import { buildRegistration } from './registration.js';
+import { buildRegistration, sameRegistration } from './registration.js';
 import type { Schedule } from './resumable-session.js';
 
 export interface TunnelClientDeps {
@@ -52,12 +61,24 @@ export interface TunnelClientDeps {
 interface InFlight {
   id: JsonRpcId;
   timer?: NodeJS.Timeout;
+  /** A `resources/subscribe` of this URI: held once the server answers it with a success. */
+  subscribes?: string;
 }
 
 /** How long the gateway may take to answer `register`. */
 const REGISTER_TIMEOUT_MS = 30_000;
 
 const idKey = (id: JsonRpcId): string => `${typeof id}:${id}`;
+
+/** The lists a server may declare in its capabilities, and the notification saying each may have changed. */
+const LIST_CHANGED_NOTIFICATIONS: readonly (readonly [capability: string, method: string])[] = [
+  ['tools', 'notifications/tools/list_changed'],
+  ['prompts', 'notifications/prompts/list_changed'],
+  ['resources', 'notifications/resources/list_changed'],
+];
+
+/** Ids of the client's own `resources/subscribe` calls to a restarted server (the gateway's are its own, `gw-N`). */
+const RESUBSCRIBE_ID_PREFIX = 'tunnel-resubscribe-';
 
 export class TunnelClient {
   private readonly supervisor: LocalSupervisor;
@@ -72,6 +93,13 @@ export class TunnelClient {
   private resolveDone!: (code: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
   private announcedName: string | undefined;
+  /** What the link registers; a restarted server that registers the same keeps the session. */
+  private registration: RegisteredServer | undefined;
+  /** Resource subscriptions the gateway holds through this tunnel, for a restarted server. */
+  private readonly subscriptions = new HeldSubscriptions();
+  /** Our own re-subscriptions of a restarted server not answered yet: id -> URI. */
+  private readonly resubscribing = new Map<string, string>();
+  private resubscribeSeq = 0;
 
   constructor(
     private readonly options: TunnelOptions,
@@ -156,6 +184,23 @@ export class TunnelClient {
       description: this.options.description,
     });
     for (const warning of warnings) this.logger.warn(warning);
+    const registered = this.registration;
+    this.registration = registration;
+    if (registered && sameRegistration(registered, registration)) {
+      // The session carries on; should it have to register again later, it does so with what this server reported.
+      this.link.up(registration);
+      this.carryOn(registration);
+      return;
+    }
+    if (registered) {
+      const change = registered.name !== registration.name ? `is now named "${registration.name}"` : 'declares other capabilities';
+      this.logger.warn(
+        `the restarted local server ${change}: the gateway's MCP clients negotiated the old ones, so the tunnel session ends and it registers again`,
+      );
+      // The new session is subscribed again by the gateway itself, to what its clients follow.
+      this.subscriptions.clear();
+      void this.link.down('local server changed');
+    }
     if (this.announcedName !== registration.name && this.options.name === undefined) {
       this.logger.info(`registering as "${registration.name}" (from the server's serverInfo.name; --name overrides)`);
     }
@@ -165,12 +210,54 @@ export class TunnelClient {
 
   private onLocalDown(exit: LocalServerExit, restartInMs: number): void {
     if (this.finished) return;
-    this.logger.warn(`the local server ${exit.reason}; restarting it in ${formatDelay(restartInMs)}`);
+    this.logger.warn(`the local server ${exit.reason}; restarting it in ${formatDelay(restartInMs)}, the tunnel session stays up`);
     // Callers waiting on it learn now, not at their timeout.
     this.failInFlight(`The local server ${exit.reason} before answering`);
+    this.resubscribing.clear();
     // Whatever the dead server queued refers to state that is gone.
     this.outbox.clear();
-    void this.link.down('local server restarting');
+  }
+
+  /**
+   * The restarted server registers as the one before: the session goes on. The server is
+   * subscribed again to what the gateway holds, and the gateway hears that the lists the server
+   * declares may have changed, so its MCP clients fetch them again.
+   */
+  private carryOn(registration: RegisteredServer): void {
+    const restored = this.resubscribe();
+    const capabilities = registration.capabilities ?? {};
+    for (const [capability, method] of LIST_CHANGED_NOTIFICATIONS) {
+      if (isObject(capabilities[capability])) this.toGateway({ type: 'notification', payload: { jsonrpc: '2.0', method } });
+    }
+    this.logger.info(`local server restarted; tunnel session kept, ${restored} subscription${restored === 1 ? '' : 's'} restored`);
+  }
+
+  /** Sends the restarted server a `resources/subscribe` of our own for each subscription held; returns how many. */
+  private resubscribe(): number {
+    const uris = this.subscriptions.uris;
+    let reported = false;
+    for (const uri of uris) {
+      const id = `${RESUBSCRIBE_ID_PREFIX}${++this.resubscribeSeq}`;
+      this.resubscribing.set(id, uri);
+      this.supervisor.send({ jsonrpc: '2.0', id, method: 'resources/subscribe', params: { uri } }).catch((err: Error) => {
+        this.resubscribing.delete(id);
+        // One line: when one cannot be sent, the server is gone and none of the rest can.
+        if (!reported) this.logger.warn(`could not subscribe the restarted local server to ${brief(uri)}: ${err.message}`);
+        reported = true;
+      });
+    }
+    return uris.length;
+  }
+
+  /** An answer to one of our own re-subscriptions stays here: the gateway never asked. True when it was one. */
+  private settleResubscription(answer: JsonRpcResponse): boolean {
+    const uri = typeof answer.id === 'string' ? this.resubscribing.get(answer.id) : undefined;
+    if (uri === undefined) return false;
+    this.resubscribing.delete(answer.id as string);
+    if ('error' in answer) {
+      this.logger.warn(`the restarted local server refused the subscription to ${brief(uri)}: ${String(answer.error?.message)}`);
+    }
+    return true;
   }
 
   private onLocalFailed(reason: string, exitCode: number, stderrTail: string[]): void {
@@ -188,9 +275,11 @@ export class TunnelClient {
   private onRegistered(resumed: boolean): void {
     if (!resumed) {
       // A new session: calls of an earlier one (kept for a resume that did not happen) are the
-      // gateway's to fail, and its request ids start over.
+      // gateway's to fail, and its request ids start over. The gateway subscribes the server again
+      // itself, to what its clients follow.
       this.forgetInFlight();
       this.handed.clear();
+      this.subscriptions.clear();
     }
     this.flushOutbox();
   }
@@ -211,14 +300,24 @@ export class TunnelClient {
         this.logger.warn(`dropping a second copy of request ${JSON.stringify(request.id)} from the gateway: it was taken already`);
         return;
       }
+      // The gateway no longer holds a subscription it unsubscribes, whatever the server answers (even while it restarts).
+      const unsubscribed = request.method === 'resources/unsubscribe' ? subscriptionUri(request) : undefined;
+      if (unsubscribed !== undefined) this.forgetSubscription(unsubscribed);
       if (!this.supervisor.isReady) {
         this.answer(jsonRpcError(request.id, JsonRpcErrorCode.TunnelClosed, 'The local server is restarting'));
         return;
       }
       this.track(request);
-    } else if (kind === 'notification' && (message as JsonRpcNotification).method === 'notifications/cancelled') {
-      const requestId = ((message as JsonRpcNotification).params as Record<string, unknown> | undefined)?.requestId;
-      if (typeof requestId === 'string' || typeof requestId === 'number') this.untrack(requestId);
+    } else {
+      if (kind === 'notification' && (message as JsonRpcNotification).method === 'notifications/cancelled') {
+        const requestId = ((message as JsonRpcNotification).params as Record<string, unknown> | undefined)?.requestId;
+        if (typeof requestId === 'string' || typeof requestId === 'number') this.untrack(requestId);
+      }
+      if (!this.supervisor.isReady) {
+        // Meant for the server that is gone (or answering its requests): the next one knows nothing of it.
+        this.logger.debug(`dropping a ${kind} from the gateway: the local server is restarting`);
+        return;
+      }
     }
     this.supervisor.send(message).catch((err: Error) => {
       this.logger.warn(`could not deliver a message to the local server: ${err.message}`);
@@ -232,6 +331,7 @@ export class TunnelClient {
 
   private track(request: JsonRpcRequest): void {
     const entry: InFlight = { id: request.id };
+    if (request.method === 'resources/subscribe') entry.subscribes = subscriptionUri(request);
     const timeoutMs = this.options.requestTimeoutMs;
     if (timeoutMs !== undefined) {
       entry.timer = setTimeout(() => {
@@ -251,13 +351,30 @@ export class TunnelClient {
     this.inFlight.set(idKey(request.id), entry);
   }
 
-  /** Forgets a call; true when it was still waiting. */
-  private untrack(id: JsonRpcId): boolean {
+  /** Forgets a call; returns it when it was still waiting. */
+  private untrack(id: JsonRpcId): InFlight | undefined {
     const entry = this.inFlight.get(idKey(id));
-    if (!entry) return false;
+    if (!entry) return undefined;
     clearTimeout(entry.timer);
     this.inFlight.delete(idKey(id));
-    return true;
+    return entry;
+  }
+
+  /** The gateway unsubscribed a URI; a subscribe of it still in flight reaches the server first, so it no longer counts. */
+  private forgetSubscription(uri: string): void {
+    this.subscriptions.delete(uri);
+    for (const entry of this.inFlight.values()) if (entry.subscribes === uri) entry.subscribes = undefined;
+  }
+
+  /** The server took a subscription: remember it for a restart, within HELD_SUBSCRIPTION_LIMITS. */
+  private holdSubscription(uri: string): void {
+    if (this.subscriptions.add(uri) || this.subscriptions.refused !== 1) return;
+    const { uris, uriLength } = this.subscriptions.limits;
+    const why = uri.length > uriLength ? `its URI is longer than ${uriLength} characters` : `${uris} subscriptions are held already`;
+    // Once per session: a client subscribing to many URIs would otherwise fill the log.
+    this.logger.warn(
+      `a restart of the local server will not restore the subscription to ${brief(uri)} (${why}), nor others past the limits`,
+    );
   }
 
   private failInFlight(message: string): void {
@@ -288,16 +405,24 @@ export class TunnelClient {
     }
     const payload = message as JsonRpcMessage;
     if (kind === 'response') {
-      const { id } = payload as JsonRpcResponse;
-      if (id === null || !this.untrack(id)) {
+      const answer = payload as JsonRpcResponse;
+      if (this.settleResubscription(answer)) return;
+      const { id } = answer;
+      const call = id === null ? undefined : this.untrack(id);
+      if (!call) {
         this.logger.debug(`dropping an answer no caller on this connection waits for (id ${JSON.stringify(id)})`);
         return;
       }
+      if (call.subscribes !== undefined && 'result' in answer) this.holdSubscription(call.subscribes);
       const frame: ResponseFrame = { type: 'response', payload };
       if (!this.link.send(frame)) this.logger.debug(`the gateway connection closed before answer ${JSON.stringify(id)} could be sent`);
       return;
     }
-    const frame: NotificationFrame | RequestFrame = { type: kind, payload };
+    this.toGateway({ type: kind, payload });
+  }
+
+  /** Sends a notification or server request, or holds it in the outbox while it can be neither sent nor kept for a resume. */
+  private toGateway(frame: NotificationFrame | RequestFrame): void {
     if (this.link.send(frame)) return;
     if (this.outbox.push(frame) && this.outbox.dropped === 1) {
       this.logger.warn(`the gateway is unreachable and ${this.outbox.limit} messages are waiting; dropping the oldest from now on`);
@@ -312,4 +437,15 @@ export class TunnelClient {
     );
     for (const frame of frames) this.link.send(frame);
   }
+}
+
+/** The `uri` of a resources/subscribe or resources/unsubscribe request, when it has one. */
+function subscriptionUri(request: JsonRpcRequest): string | undefined {
+  const uri = isObject(request.params) ? request.params.uri : undefined;
+  return typeof uri === 'string' ? uri : undefined;
+}
+
+/** A URI for the log: short, and quoted so that odd characters show. */
+function brief(uri: string): string {
+  return JSON.stringify(uri.length > 200 ? `${uri.slice(0, 200)}…` : uri);
 }

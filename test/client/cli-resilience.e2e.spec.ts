@@ -1,6 +1,6 @@
 /**
  * What the real CLI does when things go wrong: the gateway drops it, refuses it, goes silent or
- * is down for a while; the local server crashes once or keeps crashing.
+ * is down for a while; the local server crashes once (the session carries on) or keeps crashing.
  */
 import { CliProcess, FIXTURE_COMMAND, isAlive, killAll, waitUntil } from './helpers/cli-process.js';
 import { MockGateway, type MockGatewayOptions } from './helpers/mock-gateway.js';
@@ -94,22 +94,26 @@ test('drops a gateway that stops showing signs of life and reconnects', async ()
   expect(cli.stderr).toMatch(/no sign of life from the gateway for 0\.4 s/);
 });
 
-test('a crashing local server: waiting callers fail at once, it restarts, the tunnel registers again', async () => {
+test('a crashing local server: waiting callers fail at once, it restarts, the tunnel session carries on', async () => {
   await startGateway();
   const cli = startCli(['--name', 'crashy']);
-  const first = await gw.nextConnection();
-  await first.next('register');
+  const conn = await gw.nextConnection();
+  await conn.next('register');
 
-  const failed = await first.call('doomed', 'tools/call', { name: 'crash', arguments: { code: 3 } });
+  const failed = await conn.call('doomed', 'tools/call', { name: 'crash', arguments: { code: 3 } });
   expect(failed.error).toMatchObject({ message: expect.stringMatching(/local server exited with code 3/) });
-  await first.next('unregister');
-  await first.closed;
-
-  const second = await gw.nextConnection();
-  expect((await second.next('register')).server.name).toBe('crashy');
-  const answer = await second.call('after-restart', 'tools/call', { name: 'echo', arguments: { text: 'back' } });
+  await cli.waitForLog(/local server restarted; tunnel session kept, 0 subscriptions restored/);
+  const answer = await conn.call('after-restart', 'tools/call', { name: 'echo', arguments: { text: 'back' } });
   expect(answer.result.content[0].text).toBe('back');
 
+  // Same connection, no unregister, no second register; the gateway heard the lists may have changed.
+  expect(gw.attempts).toBe(1);
+  expect(conn.frames.all.map((f) => f.type).filter((type) => type === 'register' || type === 'unregister')).toEqual(['register']);
+  expect(conn.frames.all.filter((f) => f.type === 'notification').map((f) => f.payload.method)).toEqual([
+    'notifications/tools/list_changed',
+    'notifications/prompts/list_changed',
+    'notifications/resources/list_changed',
+  ]);
   const [oldPid, newPid] = cli.serverPids;
   expect(newPid).not.toBe(oldPid);
   expect(isAlive(oldPid)).toBe(false);

@@ -1,9 +1,12 @@
 /**
  * The real CLI and fixture against the real gateway (test/support/gateway.ts): a tool call from
  * POST /reverse-proxy/sessions/:id/request through the tunnel and back, a crash seen by the
- * caller, and a gateway restart behind the same URL.
+ * caller and by an MCP client, which both carry on in the same sessions, and a gateway restart
+ * behind the same URL.
  */
+import { ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { connectStreamable, textOf } from '../support/mcp-clients.js';
 import { CliProcess, FIXTURE_COMMAND, killAll, waitUntil } from './helpers/cli-process.js';
 import { Forwarder } from './helpers/forwarder.js';
 
@@ -64,7 +67,7 @@ describe('against the real gateway', () => {
     await eventually(async () => !(await sessions(gw, token)).some((s) => s.session_id === sessionId), 'the session is gone');
   });
 
-  test('a crash fails the waiting caller at once; the restarted server registers again under the same name', async () => {
+  test('a crash fails the waiting caller at once; the restarted server carries on the same tunnel session', async () => {
     const token = gw.mintToken('bob@example.com');
     const cli = new CliProcess([
       '--local-stdio',
@@ -89,17 +92,72 @@ describe('against the real gateway', () => {
     });
     expect(json).toMatchObject({ jsonrpc: '2.0', id: 'c', error: { message: expect.stringMatching(/local server exited with code 3/) } });
 
-    await waitUntil(() => [...cli.stderr.matchAll(/registered as "e2e-crash"/g)].length === 2, 'the tunnel registered again');
-    const listed = (await sessions(gw, token)).filter((s) => s.name === 'e2e-crash');
-    expect(listed).toHaveLength(1);
-    expect(listed[0].session_id).not.toBe(firstSession);
-    const again = await post(gw, token, listed[0].session_id, {
+    await cli.waitForLog(/local server restarted; tunnel session kept/);
+    expect((await sessions(gw, token)).filter((s) => s.name === 'e2e-crash').map((s) => s.session_id)).toEqual([firstSession]);
+    const again = await post(gw, token, firstSession, {
       jsonrpc: '2.0',
       id: 2,
       method: 'tools/call',
       params: { name: 'echo', arguments: { text: 'ok' } },
     });
     expect(again.json.result.content[0].text).toBe('ok');
+    expect([...cli.stderr.matchAll(/registered as "e2e-crash"/g)]).toHaveLength(1);
+  });
+
+  test('an MCP client keeps its session through a crash of the local server: list_changed tells it to refetch, its subscription holds', async () => {
+    const token = gw.mintToken('frank@example.com');
+    const cli = new CliProcess([
+      '--local-stdio',
+      FIXTURE_COMMAND,
+      '--gateway',
+      gw.httpUrl,
+      '--token',
+      token,
+      '--name',
+      'e2e-local-restart',
+      '--reconnect-delay',
+      '0.05',
+    ]);
+    const [, tunnelSession] = await cli.waitForLog(/connected as session (\S+)/);
+    await cli.waitForLog(/registered as "e2e-local-restart"/);
+
+    const { client, transport } = await connectStreamable(gw.httpUrl, 'e2e-local-restart', token);
+    try {
+      const mcpSession = transport.sessionId;
+      expect(mcpSession).toEqual(expect.any(String));
+      let toolsChanged = 0;
+      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => void toolsChanged++);
+      let updates = 0;
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => void (n.params.uri === 'fixture://hello' && updates++));
+      await client.subscribeResource({ uri: 'fixture://hello' });
+      /** `touch` until an update arrives: the first may come before the client's GET stream is open, and be lost. */
+      const touchUntilUpdated = async (what: string) => {
+        const before = updates;
+        const deadline = Date.now() + 10_000;
+        while (updates === before) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          // 'not subscribed' when the server running now does not hold the subscription.
+          expect(textOf(await client.callTool({ name: 'touch', arguments: { uri: 'fixture://hello' } }))).toBe('updated');
+          await waitUntil(() => updates > before, what, 500).catch(() => undefined);
+        }
+      };
+      await touchUntilUpdated('an update before the crash');
+      expect(toolsChanged).toBe(0);
+
+      await expect(client.callTool({ name: 'crash', arguments: { code: 3 } })).rejects.toThrow(/local server exited with code 3/);
+      await cli.waitForLog(/local server restarted; tunnel session kept, 1 subscription restored/);
+      await waitUntil(() => toolsChanged === 1, 'tools/list_changed reached the MCP client');
+
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'same session' } }))).toBe('same session');
+      expect(transport.sessionId).toBe(mcpSession);
+      await touchUntilUpdated('an update from the restarted server');
+      // One tunnel session all along: never unregistered, never registered again.
+      expect([...cli.stderr.matchAll(/connected as session (\S+)/g)].map((m) => m[1])).toEqual([tunnelSession]);
+      expect((await sessions(gw, token)).filter((s) => s.name === 'e2e-local-restart').map((s) => s.session_id)).toEqual([tunnelSession]);
+      expect(cli.serverPids).toHaveLength(2);
+    } finally {
+      await client.close();
+    }
   });
 
   test('a second tunnel of the same user under the same name replaces the first, which exits instead of fighting back', async () => {

@@ -1,4 +1,4 @@
-import { buildRegistration, toServerName } from '../../src/client/registration.js';
+import { buildRegistration, sameRegistration, toServerName } from '../../src/client/registration.js';
 import type { HandshakeResult } from '../../src/client/handshake.js';
 
 const handshake: HandshakeResult = {
@@ -54,5 +54,34 @@ describe('buildRegistration', () => {
     expect(server.instructions).toHaveLength(16384);
     expect(server.serverInfo).toEqual({ name: 's', version: '1' });
     expect(warnings).toHaveLength(2);
+  });
+});
+
+describe('sameRegistration', () => {
+  const base = {
+    name: 'notes',
+    version: '1.0.0',
+    capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: false } },
+  };
+
+  test('the same name and capabilities, whatever the order of their keys and whatever else changed', () => {
+    const restarted = {
+      description: 'now with a description',
+      version: '1.0.1',
+      instructions: 'new',
+      capabilities: { resources: { listChanged: false, subscribe: true }, tools: { listChanged: true } },
+      name: 'notes',
+    };
+    expect(sameRegistration(base, restarted)).toBe(true);
+    expect(sameRegistration({ name: 'a' }, { name: 'a', capabilities: {} })).toBe(true);
+  });
+
+  test.each([
+    ['another name', { ...base, name: 'notes-2' }],
+    ['a capability more', { ...base, capabilities: { ...base.capabilities, prompts: {} } }],
+    ['a capability less', { ...base, capabilities: { tools: { listChanged: true } } }],
+    ['a nested value changed', { ...base, capabilities: { ...base.capabilities, resources: { subscribe: false, listChanged: false } } }],
+  ])('differs with %s', (_what, restarted) => {
+    expect(sameRegistration(base, restarted)).toBe(false);
   });
 });
