@@ -97,3 +97,55 @@ test('200 calls in flight across a 2 s cut: every one answered, each executed on
   expect(new Set(sessionIds(cli))).toEqual(new Set([sessionId]));
   await mcp.close();
 });
+
+test('a cut longer than the grace period: callers hear "tunnel lost" near the deadline, nothing hangs, the client registers afresh', async () => {
+  const short = await startGateway({ TUNNEL_RESUME_GRACE_MS: '1000' });
+  const gate = await RoundRobinForwarder.start([short.port]);
+  try {
+    const token = short.mintToken('alice');
+    const cli = new CliProcess([
+      '--local-stdio',
+      FIXTURE_COMMAND,
+      '--gateway',
+      `ws://127.0.0.1:${gate.port}/reverse-proxy/ws`,
+      '--token',
+      token,
+      '--name',
+      'brief',
+    ]);
+    await cli.waitForLog(/registered as "brief"/);
+    const [first] = sessionIds(cli);
+    const waiting = http('POST', `${short.httpUrl}/reverse-proxy/sessions/${first}/request`, {
+      token,
+      body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'counted', arguments: { key: 'late', ms: 5000 } } },
+    });
+    await eventually(async () => {
+      const info = await http('GET', `${short.httpUrl}/reverse-proxy/sessions/${first}`, { token });
+      return info.body.pending_requests === 1;
+    }, 'the call in flight');
+    const cutAt = Date.now();
+    gate.remove(short.port);
+    gate.disconnectAll();
+    const answer = await waiting;
+    const heardAfter = Date.now() - cutAt;
+    expect(answer.status).toBe(502);
+    expect(answer.body.message).toBe('The tunnel closed (tunnel lost: no reconnect within 1 s)');
+    // Near the deadline: not at once, and not at the call's own timeout.
+    expect(heardAfter).toBeGreaterThanOrEqual(900);
+    expect(heardAfter).toBeLessThan(4000);
+    gate.add(short.port);
+    await cli.waitForLog(/resume refused, registering afresh/, 15_000);
+    await eventually(() => sessionIds(cli).length === 2, 'a new session', 15_000);
+    const second = sessionIds(cli)[1];
+    expect(second).not.toBe(first);
+    const echo = await http('POST', `${short.httpUrl}/reverse-proxy/sessions/${second}/request`, {
+      token,
+      body: { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'fresh' } } },
+    });
+    expect(echo.status).toBe(200);
+  } finally {
+    await killAll();
+    await gate.close();
+    await short.close();
+  }
+});
