@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { CLUSTER, createCluster, createSessionRegistry, exchangeRelayOf } from './cluster/create-session-registry.js';
 import { ExchangeRelay } from './cluster/exchange-relay.js';
@@ -22,7 +23,11 @@ import { TunnelGateway } from './tunnel/tunnel.gateway.js';
     { provide: ExchangeRelay, useFactory: exchangeRelayOf, inject: [CLUSTER] },
     TunnelAdmission,
     // One table of resume tokens for the tunnel endpoint (its randomness is the default, crypto's).
-    { provide: ResumeTokens, useFactory: () => new ResumeTokens() },
+    {
+      provide: ResumeTokens,
+      useFactory: (config: AppConfig) => new ResumeTokens(undefined, config.cluster?.replicaId),
+      inject: [APP_CONFIG],
+    },
     TunnelProtocolService,
     TunnelGateway,
     OwnershipGuard,

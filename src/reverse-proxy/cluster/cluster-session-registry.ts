@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import { merge, Subject, type Observable } from 'rxjs';
 import { CallError, CLUSTER_UNREACHABLE } from '../tunnel/call-error.js';
 import { InMemorySessionRegistry } from '../tunnel/in-memory-session-registry.js';
+import type { TunnelConnection } from '../tunnel/tunnel-connection.js';
 import {
   SessionRegistry,
+  type CarriedTunnelProtocol,
   type NameClaim,
   type RegistryChange,
   type RegistryStatus,
@@ -18,6 +20,7 @@ import type { RelayMessage, SessionRecordJson } from './relay-envelope.js';
 import { RelayClient } from './relay-client.js';
 import { RelayServer } from './relay-server.js';
 import { RemoteTunnel } from './remote-tunnel.js';
+import { TunnelLinks } from './tunnel-links.js';
 
 /** What the cluster registry runs on: Redis connections it owns (and quits), the directory and bus over them. */
 export interface ClusterRegistryParts {
@@ -68,6 +71,7 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
   readonly changes$: Observable<RegistryChange>;
   private readonly relayClient: RelayClient;
   private readonly relayServer: RelayServer;
+  private readonly links: TunnelLinks;
   private readonly knownReplicas = new Set<string>();
   private readonly writes = new Set<Promise<unknown>>();
   /** This replica's sessions whose registration completed: only those are described to the others as registered. */
@@ -92,6 +96,7 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     this.changes$ = merge(this.own.changes$, this.remoteChanges);
     this.relayClient = new RelayClient(parts.bus, { maxCalls: options.maxRelayedCalls, deadlineMarginMs: 1000 });
     this.relayServer = new RelayServer(parts.bus, (id) => this.own.get(id));
+    this.links = new TunnelLinks(parts.bus, (replica) => this.isLiveReplica(replica));
     parts.bus.messages$.subscribe(({ from, message }) => this.onMessage(from, message));
     this.own.changes$.subscribe((change) => this.publishOwn(change));
     parts.subscriber.on('close', () => this.onRedisLost());
@@ -232,6 +237,14 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     return { ready: true, sessions, detail: `replica ${this.replicaId}` };
   }
 
+  override resumeElsewhere(connection: TunnelConnection, home: string, text: string): boolean {
+    return this.links.carry(connection, home, text);
+  }
+
+  override serveCarriedTunnelsWith(protocol: CarriedTunnelProtocol): void {
+    this.links.serveWith(protocol);
+  }
+
   override isLiveReplica(replica: string): boolean {
     return replica === this.replicaId || this.knownReplicas.has(replica);
   }
@@ -315,6 +328,7 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
       this.logger.warn({ msg: 'Replica gone', replica });
       this.relayClient.replicaGone(replica);
       this.relayServer.replicaGone(replica);
+      this.links.replicaGone(replica);
       this.departed.next(replica);
     }
     for (const replica of live) if (replica !== this.replicaId) this.knownReplicas.add(replica);
@@ -401,7 +415,7 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     // Sealed with the cluster's secret: the sender is a replica, and alive.
     this.knownReplicas.add(from);
     try {
-      if (this.relayClient.receive(from, message) || this.relayServer.receive(from, message)) return;
+      if (this.relayClient.receive(from, message) || this.relayServer.receive(from, message) || this.links.receive(from, message)) return;
       if (message.t !== 'directory') return;
       if (message.put) {
         const record = recordFromJson(message.put);
@@ -423,6 +437,7 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     this.leaseHeld = false;
     // Answers on the way may have been lost with the connection: better a fast 503 than a wait for nothing.
     const failed = this.relayClient.failAll(new CallError('unreachable', CLUSTER_UNREACHABLE));
+    this.links.failAll();
     this.report('redis-down', 'Cluster store connection lost', undefined, failed);
   }
 

@@ -59,6 +59,17 @@ export type RelayMessage =
    * relaying to each other use the same numbers both ways).
    */
   | { t: 'x-abort'; x: number; served?: true }
+  /**
+   * A tunnel connection carried between replicas (tunnel-links.ts): its resume arrived on the sender,
+   * its session lives on the receiver. `open` and `in` carry the client's frames, `gone` its end.
+   */
+  | { t: 'link-open'; link: number; owner: string | null; text: string }
+  | { t: 'link-in'; link: number; text: string }
+  | { t: 'link-gone'; link: number }
+  /** ... and back: frames for the client, the end of its connection, or the connection handed back (resume refused) with frames that followed. */
+  | { t: 'link-out'; link: number; data: string }
+  | { t: 'link-close'; link: number; code?: number; reason?: string }
+  | { t: 'link-release'; link: number; texts: string[] }
   /** The door refused before a response existed (404, 403, a failed call): the entry replica answers it as its own. */
   | { t: 'x-refused'; x: number; refusal: ExchangeRefusal };
 
@@ -124,6 +135,12 @@ const MESSAGE_TYPES = new Set<RelayMessage['t']>([
   'x-end',
   'x-abort',
   'x-refused',
+  'link-open',
+  'link-in',
+  'link-gone',
+  'link-out',
+  'link-close',
+  'link-release',
 ]);
 
 /**

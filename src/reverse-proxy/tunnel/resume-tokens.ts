@@ -3,6 +3,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Bytes of randomness in a resume token (base64url: 43 characters). */
 const TOKEN_BYTES = 32;
+/** Between a token's home replica and its random part (in no replica id, nor in base64url). */
+const HOME_SEPARATOR = '~';
 
 interface Issued<S> {
   session: S;
@@ -18,7 +20,17 @@ export class ResumeTokens<S extends { readonly id: string; readonly owner: strin
   private readonly byToken = new Map<string, Issued<S>>();
   private readonly bySession = new Map<string, string>();
 
-  constructor(private readonly random: (bytes: number) => Buffer = randomBytes) {}
+  constructor(
+    private readonly random: (bytes: number) => Buffer = randomBytes,
+    /** Cluster mode: this replica's id, carried in its tokens so another replica can tell where a session lives. */
+    private readonly home?: string,
+  ) {}
+
+  /** The replica a token was issued by (cluster mode), as the token says; undefined for a token without one. */
+  static homeOf(token: string): string | undefined {
+    const at = token.indexOf(HOME_SEPARATOR);
+    return at > 0 ? token.slice(0, at) : undefined;
+  }
 
   /** Tokens outstanding. */
   get size(): number {
@@ -28,7 +40,8 @@ export class ResumeTokens<S extends { readonly id: string; readonly owner: strin
   /** A new token for `session`; its previous one stops working. */
   issue(session: S): string {
     this.revoke(session.id);
-    const token = this.random(TOKEN_BYTES).toString('base64url');
+    const random = this.random(TOKEN_BYTES).toString('base64url');
+    const token = this.home === undefined ? random : `${this.home}${HOME_SEPARATOR}${random}`;
     this.byToken.set(token, { session, owner: session.owner });
     this.bySession.set(session.id, token);
     return token;

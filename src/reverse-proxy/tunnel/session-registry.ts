@@ -3,7 +3,8 @@ import type { JsonRpcId, JsonRpcRequest, JsonRpcResponse } from '../../protocol/
 import type { TunnelCaller } from './call-context.js';
 import type { CallError } from './call-error.js';
 import type { SessionHandle, TunnelHandle } from './tunnel-handle.js';
-import type { TunnelSession } from './tunnel-session.js';
+import type { TunnelSession, TunnelSocket } from './tunnel-session.js';
+import type { TunnelConnection } from './tunnel-connection.js';
 
 /**
  * Result of claiming a server name for a session: `replaced` is the same owner's session that held
@@ -18,6 +19,13 @@ export interface RegistryStatus {
   sessions: number;
   /** Why it is not ready, or which replica this is. */
   detail?: string;
+}
+
+/** What handles a tunnel connection carried from another replica (the protocol service). */
+export interface CarriedTunnelProtocol {
+  handleFrame(connection: TunnelConnection, text: string): void;
+  /** A session for a connection that is not registered yet, writing to `socket` (never added to the registry). */
+  openSession(owner: string | null, socket: TunnelSocket): TunnelSession;
 }
 
 /** A request a server sent to the caller of a call this process relayed to another replica (cluster mode). */
@@ -111,6 +119,24 @@ export abstract class SessionRegistry {
   isLiveReplica(replica: string): boolean {
     void replica;
     return false;
+  }
+
+  /**
+   * Cluster mode: a resume (`register` frame `text`) for a session of replica `home` arrived on this
+   * replica's `connection`: carry the connection to that replica, where the session lives. False
+   * (nothing done) when it cannot be reached; the resume is then refused here.
+   */
+  resumeElsewhere(connection: TunnelConnection, home: string, text: string): boolean {
+    void [connection, home, text];
+    return false;
+  }
+
+  /**
+   * Cluster mode: who handles the frames of connections carried here from other replicas (the
+   * protocol service), and how it opens the session such a connection starts with.
+   */
+  serveCarriedTunnelsWith(protocol: CarriedTunnelProtocol): void {
+    void protocol;
   }
 
   /** Installs who answers server requests for callers whose calls this process relayed (cluster mode; else unused). */

@@ -13,4 +13,15 @@ export interface TunnelConnection {
   adopt(resumed: TunnelSession): void;
   /** Drops the connection without a closing handshake (a resumable session is then suspended). */
   drop(): void;
+  /**
+   * From now on the connection's frames and its end go to `route` instead of the protocol service
+   * (cluster mode: the session it resumes lives on another replica); `undefined` takes them back.
+   */
+  divert(route: DivertedRoute | undefined): void;
+}
+
+/** Where a diverted connection's traffic goes. */
+export interface DivertedRoute {
+  frame(text: string): void;
+  closed(): void;
 }

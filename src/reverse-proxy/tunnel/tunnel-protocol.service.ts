@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -13,7 +14,7 @@ import {
 import { FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../../protocol/json-limits.js';
 import { isObject, JsonRpcErrorCode, jsonRpcError } from '../../protocol/json-rpc.js';
 import { SessionRegistry } from './session-registry.js';
-import type { TunnelSession } from './tunnel-session.js';
+import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
 import type { TunnelConnection } from './tunnel-connection.js';
 import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
 import { ResumeTokens } from './resume-tokens.js';
@@ -28,7 +29,7 @@ const GATEWAY_CLIENT_INFO = { name: PACKAGE_INFO.name, version: PACKAGE_INFO.ver
  * hands JSON-RPC payloads to the session. Peers only ever get short, fixed error texts.
  */
 @Injectable()
-export class TunnelProtocolService {
+export class TunnelProtocolService implements OnModuleInit {
   private readonly logger = new Logger('TunnelProtocol');
   private readonly reportedErrorLog = new LogBudget(PEER_LOG_LINES_PER_SECOND);
 
@@ -37,6 +38,17 @@ export class TunnelProtocolService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tokens: ResumeTokens<TunnelSession>,
   ) {}
+
+  onModuleInit(): void {
+    // Cluster mode: connections carried here from other replicas (their resume named this one) are ours to speak to.
+    this.registry.serveCarriedTunnelsWith(this);
+  }
+
+  /** A new session for a connection of `owner` writing to `socket`, with the configured limits; the caller adds it to the registry. */
+  openSession(owner: string | null, socket: TunnelSocket): TunnelSession {
+    const { maxPendingPerSession: maxPending, maxBufferedBytes, stuckTimeoutMs } = this.config.tunnel;
+    return new TunnelSession(randomBytes(16).toString('hex'), owner, socket, { maxPending, backlog: { maxBufferedBytes, stuckTimeoutMs } });
+  }
 
   /** Handles one text frame from the tunnel, arriving on `connection`. */
   handleFrame(connection: TunnelConnection, text: string): void {
@@ -59,7 +71,7 @@ export class TunnelProtocolService {
     switch (frame.type) {
       case 'register':
         if (frame.resume) {
-          this.resume(connection, frame.resume.token, frame.resume.lastReceived);
+          this.resume(connection, frame.resume.token, frame.resume.lastReceived, text);
           return;
         }
         this.register(session, frame.server, frame.resumable === true).catch((err: unknown) => {
@@ -205,12 +217,15 @@ export class TunnelProtocolService {
    * owner, which sends again what the client missed. Refused (the connection stays open for a fresh
    * `register`) for an unknown, used or someone else's token, or frames no longer kept.
    */
-  private resume(connection: TunnelConnection, token: string, peerReceived: number): void {
+  private resume(connection: TunnelConnection, token: string, peerReceived: number, text: string): void {
     const opened = connection.session;
     if (opened.state !== 'connected') {
       this.reply(opened, { type: 'error', message: 'Already registered on this connection' });
       return;
     }
+    // Cluster mode: the session lives on the replica that issued the token; the connection is carried there.
+    const home = ResumeTokens.homeOf(token);
+    if (home !== undefined && home !== this.config.cluster?.replicaId && this.registry.resumeElsewhere(connection, home, text)) return;
     const session = this.tokens.redeem(token, opened.owner);
     const missed = session?.isOpen ? session.resumeOn(connection.socket, peerReceived) : undefined;
     if (!session || !missed) {

@@ -1,6 +1,5 @@
 import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AuthMessage } from '../../auth/auth-error.js';
 import type { RawData, WebSocket } from 'ws';
@@ -13,7 +12,7 @@ import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
 import { SessionRegistry } from './session-registry.js';
 import { TunnelAdmission } from './tunnel-admission.js';
 import { TunnelProtocolService } from './tunnel-protocol.service.js';
-import type { TunnelConnection } from './tunnel-connection.js';
+import type { DivertedRoute, TunnelConnection } from './tunnel-connection.js';
 import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
 
 /** ws error codes for a frame longer than maxPayload (or than any length it can hold). */
@@ -23,6 +22,8 @@ const isFrameTooLarge = (code: string | undefined): boolean => code !== undefine
 interface Liveness {
   session: TunnelSession;
   lastSeen: number;
+  /** Cluster mode: the connection carries a session of another replica; its frames go there. */
+  diverted?: DivertedRoute;
 }
 
 /**
@@ -75,10 +76,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
         return socket.bufferedAmount;
       },
     };
-    const session = new TunnelSession(randomBytes(16).toString('hex'), principal.user, frames, {
-      maxPending: this.config.tunnel.maxPendingPerSession,
-      backlog: { maxBufferedBytes: this.config.tunnel.maxBufferedBytes, stuckTimeoutMs: this.config.tunnel.stuckTimeoutMs },
-    });
+    const session = this.protocol.openSession(principal.user, frames);
     const liveness: Liveness = { session, lastSeen: Date.now() };
     this.sockets.set(socket, liveness);
     this.registry.add(session);
@@ -94,12 +92,14 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
         opened.handOver();
       },
       drop: () => socket.terminate(),
+      divert: (route) => void (liveness.diverted = route),
     };
 
     let handlerFailed = false;
     socket.on('message', (data: RawData) => {
       liveness.lastSeen = Date.now();
       const text = typeof data === 'string' ? data : frameText(data);
+      if (liveness.diverted) return liveness.diverted.frame(text);
       const current = liveness.session;
       current.recordInbound(Buffer.isBuffer(data) ? data.length : Buffer.byteLength(text));
       try {
@@ -117,6 +117,12 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
     let protocolError: string | undefined;
     socket.on('close', (code: number) => {
       this.sockets.delete(socket);
+      if (liveness.diverted) {
+        // Carried to another replica: the session there hears of it; the one this connection opened with ends here.
+        liveness.diverted.closed();
+        liveness.session.close('carried connection ended');
+        return;
+      }
       const current = liveness.session;
       // A connection left behind by a resume on another one: its session lives on there.
       if (!current.carriedBy(frames)) return;

@@ -40,6 +40,15 @@ test('a new token replaces the previous one; revoke ends it; unknown tokens resu
   expect(tokens.redeem('made-up', 'alice')).toBeUndefined();
 });
 
+test('in cluster mode a token names its replica, which any replica can read', () => {
+  const tokens = new ResumeTokens((n) => Buffer.alloc(n, 1), 'replica-a.1');
+  const token = tokens.issue(session('s1', 'alice'));
+  expect(token).toBe(`replica-a.1~${Buffer.alloc(32, 1).toString('base64url')}`);
+  expect(ResumeTokens.homeOf(token)).toBe('replica-a.1');
+  expect(ResumeTokens.homeOf(new ResumeTokens().issue(session('s2', 'alice')))).toBeUndefined();
+  expect(tokens.redeem(token, 'alice')).toEqual(session('s1', 'alice'));
+});
+
 test('tokens come from the injected randomness', () => {
   const tokens = new ResumeTokens((n) => Buffer.alloc(n, 7));
   expect(tokens.issue(session('s1', 'a'))).toBe(Buffer.alloc(32, 7).toString('base64url'));

@@ -15,7 +15,7 @@ test('a tunnel flooding error frames gets a bounded share of the log, and the co
   const protocol = new TunnelProtocolService(new InMemorySessionRegistry(), loadConfig({ AUTH_REQUIRED: 'false' }), new ResumeTokens());
   const socket = new FakeSocket();
   const session = new TunnelSession('sid-1', null, socket, { maxPending: 1 });
-  const connection = { session, socket, adopt: () => undefined, drop: () => undefined };
+  const connection = { session, socket, adopt: () => undefined, drop: () => undefined, divert: () => undefined };
   for (let i = 0; i < 50; i++) protocol.handleFrame(connection, JSON.stringify({ type: 'error', message: `oops ${i}` }));
   const lines = warned.mock.calls.filter(([entry]) => (entry as { msg?: string }).msg === 'Tunnel reported an error');
   expect(lines).toHaveLength(PEER_LOG_LINES_PER_SECOND);
