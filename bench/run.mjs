@@ -9,12 +9,17 @@
  *   BENCH_RUNS=3         runs per case (median + min..max) BENCH_CONCURRENCY=1,64
  *   BENCH_PAIRED=2,3     paths set up together and measured in alternating runs (their ratio is a target)
  *   BENCH_PAIRED_RUNS=5  runs per case for those
- *   BENCH_PATHS=1,1s,2,3,4,4c,5,4h,5h   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling;
- *                        4h/5h = paths 4/5 driven by autocannon in one MCP session instead of SDK clients)
+ *   BENCH_PATHS=1,1s,2,3,4,4c,5,4h,5h,6   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling;
+ *                        4h/5h = paths 4/5 driven by autocannon in one MCP session instead of SDK clients;
+ *                        6 = cluster mode: paths 3/4/4h on the replica holding the tunnel and through another one)
+ *   BENCH_CLUSTER=3,4,4h  path 6's sub-paths   BENCH_CLUSTER_RUNS=3  runs per case (owner and relay measured alternately)
+ *   BENCH_CLUSTER_BASELINE=<another built checkout>: path 6 also runs a second cluster from there, measured alternately
+ *     with this one in the same run (an A/B of the relay)
  *   BENCH_TUNNEL=auto|cli|bench   tunnel client behind paths 2-4 (auto: the CLI once it is on main)
  *   ECHO_IMPL=raw|sdk    echo server behind every path     BENCH_MEM_RUNS=3  BENCH_TUNNELS=1000,10000
  *   BENCH_SSE_SUBSCRIBERS=1000  BENCH_SSE_EVENTS=100  BENCH_SSE_RUNS=3
- *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4|4h (the path profiled)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
+ *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4|4h|6/3|6/4|6/4h (the path profiled; 6/x: both
+ *     replicas under --cpu-prof while x is relayed from B to A; BENCH_PROFILE_SIDE=owner: while x is served on A)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
  *   BENCH_ADAPTERS=1 (0 = skip the framework floor: node:http vs Nest on Express vs Nest on Fastify)
  *   BENCH_OUT=docs/benchmarks.md   BENCH_GATEWAY_ROOT=<another built checkout> (gateway from there)
  *   BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=30 BENCH_RETRIES=2: before each run, wait up to 30 s until
@@ -45,6 +50,7 @@ import {
   supergatewayVersion,
 } from './lib/paths.mjs';
 import { openTunnel, openTunnels, closeTunnels } from './lib/tunnels.mjs';
+import { CLUSTER_SUBPATHS, startCluster } from './lib/cluster.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { writeReport } from './lib/report.mjs';
 
@@ -73,7 +79,10 @@ const CFG = {
   paired: list(env.BENCH_PAIRED, ['2', '3']),
   pairedRuns: num(env.BENCH_PAIRED_RUNS, 5),
   concurrency: list(env.BENCH_CONCURRENCY, ['1', '64']).map(Number),
-  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5', '4h', '5h']),
+  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5', '4h', '5h', '6']),
+  cluster: list(env.BENCH_CLUSTER, ['3', '4', '4h']).filter((sub) => sub in CLUSTER_SUBPATHS),
+  clusterRuns: num(env.BENCH_CLUSTER_RUNS, 3),
+  clusterBaseline: env.BENCH_CLUSTER_BASELINE ? env.BENCH_CLUSTER_BASELINE.replace(/\/?$/, '/') : undefined,
   tunnel: env.BENCH_TUNNEL || 'auto',
   echoImpl: env.ECHO_IMPL || 'raw',
   memRuns: num(env.BENCH_MEM_RUNS, 3),
@@ -83,7 +92,8 @@ const CFG = {
   sseRuns: num(env.BENCH_SSE_RUNS, 3),
   profileS: num(env.BENCH_PROFILE_DURATION, 10),
   profileSse: env.BENCH_PROFILE_SSE === '1',
-  profilePath: ['4', '4h'].includes(env.BENCH_PROFILE_PATH) ? env.BENCH_PROFILE_PATH : '3',
+  profileSide: env.BENCH_PROFILE_SIDE === 'owner' ? 'owner' : 'relay',
+  profilePath: ['4', '4h', '6/3', '6/4', '6/4h'].includes(env.BENCH_PROFILE_PATH) ? env.BENCH_PROFILE_PATH : '3',
   soakS: num(env.BENCH_SOAK, 0),
   adapters: env.BENCH_ADAPTERS !== '0',
   out: env.BENCH_OUT || 'docs/benchmarks.md',
@@ -139,9 +149,12 @@ function snapshot(target) {
     }
   }
   const self = process.cpuUsage();
+  const gatewayPids = target.gatewayPids?.() ?? (target.gatewayPid ? [target.gatewayPid] : []);
+  const parts = Object.entries(target.cpuParts?.() ?? {}).map(([name, pid]) => [name, cpuMs(pid)]);
   return {
     t: performance.now(),
-    gateway: target.gatewayPid ? cpuMs(target.gatewayPid) : NaN,
+    gateway: gatewayPids.length ? gatewayPids.reduce((sum, pid) => sum + cpuMs(pid), 0) : NaN,
+    parts: Object.fromEntries(parts),
     path: pathCpu,
     loadgen: (self.user + self.system) / 1000,
     busy: machineBusyMs(),
@@ -230,6 +243,8 @@ async function measuredRun(target, c) {
     gatewayCpuPer1k: per1k(b.gateway - a.gateway),
     pathCpuPer1k: per1k(b.path - a.path),
     loadgenCpuPer1k: per1k(b.loadgen - a.loadgen),
+    // per process, where a target names them (path 6: replica A, replica B, Redis)
+    partsCpuPer1k: Object.fromEntries(Object.keys(a.parts).map((name) => [name, per1k(b.parts[name] - a.parts[name])])),
     // CPU used on the machine by anything not started by the bench, in % of one core
     foreignPct: (100 * Math.max(0, b.busy - a.busy - ours)) / (b.t - a.t),
   };
@@ -246,6 +261,9 @@ function summarizeRuns(runs) {
     pathCpuPer1k: pick('pathCpuPer1k'),
     loadgenCpuPer1k: pick('loadgenCpuPer1k'),
     foreignPct: pick('foreignPct'),
+    partsCpuPer1k: Object.fromEntries(
+      Object.keys(runs[0]?.partsCpuPer1k ?? {}).map((name) => [name, spread(runs.map((x) => x.partsCpuPer1k[name]))]),
+    ),
     failed: runs.reduce((n, x) => n + x.failed, 0),
   };
 }
@@ -275,8 +293,55 @@ const PATHS = {
     setup: () => supergatewayPath({ impl: CFG.echoImpl, loadgen: 'http' }),
   },
   '4c': { title: '4c ceiling of the SDK client: an endpoint that answers at once and does nothing else', setup: () => clientCeilingPath() },
-  6: { title: '6 cluster: paths 3 and 4 through a replica without the tunnel' },
+  6: { title: '6 cluster: paths 3 and 4 through a replica without the tunnel', cluster: true },
 };
+
+/**
+ * Path 6: one cluster (Redis, replicas A and B, the tunnel on A), and with BENCH_CLUSTER_BASELINE a
+ * second one from that checkout. Each sub-path is measured on A ("owner") and through B ("relay"),
+ * side by side with runs alternating, so their difference is the relay's cost and not the machine's drift.
+ */
+async function runCluster(results) {
+  const clusters = [];
+  try {
+    const setup = async (root, label) => {
+      log(`path 6: cluster${label} (redis-server, replicas A and B, tunnel on A), sub-paths ${CFG.cluster.join(', ')}`);
+      const cluster = await startCluster({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, subpaths: CFG.cluster, root });
+      clusters.push(cluster);
+      return cluster.entries.map((e) => ({ ...e, label }));
+    };
+    const entries = [...(await setup(undefined, ''))];
+    if (CFG.clusterBaseline) entries.push(...(await setup(CFG.clusterBaseline, ' (baseline)')));
+    for (const sub of CFG.cluster) {
+      const group = entries
+        .filter((e) => e.sub === sub)
+        .map((e) => ({
+          id: `6:${sub}:${e.where}${e.label ? ':baseline' : ''}`,
+          title: `6 ${CLUSTER_SUBPATHS[sub]}, ${e.where === 'owner' ? 'on replica A, holding the tunnel' : 'entering replica B, relayed to A'}${e.label}`,
+          sub,
+          where: e.where,
+          baseline: Boolean(e.label),
+          target: e.target,
+        }));
+      log(`path 6, ${CLUSTER_SUBPATHS[sub]}: ${group.map((g) => g.id).join(', ')} measured side by side, runs alternating`);
+      try {
+        const byId = await measureGroup(group, CFG.clusterRuns);
+        for (const g of group)
+          results[g.id] = { title: g.title, cluster: { sub: g.sub, where: g.where, baseline: g.baseline }, byC: byId[g.id] };
+      } catch (err) {
+        for (const g of group) results[g.id] = { title: g.title, missing: `failed: ${err.message.split('\n')[0]}` };
+        log(`  failed: ${err.stack}`);
+      } finally {
+        for (const g of group) await g.target.release?.().catch(() => undefined);
+      }
+    }
+  } catch (err) {
+    results[6] = { title: PATHS[6].title, missing: `failed: ${err.message.split('\n')[0]}` };
+    log(`  failed: ${err.stack}`);
+  } finally {
+    for (const cluster of clusters) await cluster.stop();
+  }
+}
 
 async function runPaths() {
   const results = {};
@@ -284,6 +349,7 @@ async function runPaths() {
   const paired = CFG.paired.filter((id) => CFG.paths.includes(id));
   const groups = [];
   for (const id of CFG.paths) {
+    if (id === '6') continue; // its own setup, below
     if (!paired.includes(id)) groups.push([id]);
     else if (id === paired[0]) groups.push(paired);
   }
@@ -316,10 +382,7 @@ async function runPaths() {
       for (const { target } of entries) await target.stop?.().catch(() => undefined);
     }
   }
-  results[6] = {
-    title: PATHS[6].title,
-    missing: 'cluster mode is not built yet (no replica that can forward to the one holding the tunnel)',
-  };
+  if (CFG.paths.includes('6')) await runCluster(results);
   return results;
 }
 
@@ -513,6 +576,7 @@ async function runProfile() {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const c = Math.max(...CFG.concurrency);
+  if (CFG.profilePath.startsWith('6/')) return runClusterProfile(dir, c);
   const spawnedAt = performance.now();
   const target = await (CFG.profilePath === '3' ? gatewayRestPath : gatewayMcpPath)({
     loadgen: CFG.profilePath === '4h' ? 'http' : 'sdk',
@@ -544,6 +608,62 @@ async function runProfile() {
   const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, window);
   log(`profile: ${res.rps.toFixed(0)} req/s under --cpu-prof, ${summary.busyMs.toFixed(0)} ms busy; written to ${file}`);
   return { path: CFG.profilePath, c, rps: res.rps, requests: res.ok, file: file.slice(ROOT.length), ...summary };
+}
+
+/** Path 6/x: sub-path x relayed from B to A (or served on A) at the highest concurrency, both replicas under --cpu-prof. */
+async function runClusterProfile(dir, c) {
+  const sub = CFG.profilePath.slice(2);
+  // V8 stamps profiles with the monotonic clock of process.hrtime: the measured window, in each replica's profile time.
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  const cluster = await startCluster({
+    impl: CFG.echoImpl,
+    tunnelKind,
+    secret: SECRET,
+    token: TOKEN,
+    subpaths: [sub],
+    nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
+    probe: true,
+  });
+  const { target } = cluster.entries.find((e) => e.where === CFG.profileSide);
+  let res;
+  let window;
+  let busy;
+  try {
+    await target.prepare?.(c);
+    await target.run(c, CFG.warmupS);
+    await waitForQuiet();
+    const before = snapshot(target);
+    const from = nowUs();
+    res = await target.run(c, CFG.profileS);
+    window = { from, to: nowUs() };
+    const after = snapshot(target);
+    busy = Object.fromEntries(Object.keys(before.parts).map((k) => [k, after.parts[k] - before.parts[k]]));
+    await target.release?.(c);
+  } finally {
+    for (const gw of Object.values(cluster.replicas)) {
+      gw.proc.child.send({ cmd: 'exit' });
+      await gw.proc.exited;
+    }
+    await cluster.stop();
+  }
+  // --cpu-prof names each file after its process: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const replicas = [];
+  for (const [id, role] of [
+    ['A', 'holds the tunnel'],
+    ['B', CFG.profileSide === 'owner' ? 'idle' : 'entry, relays to A'],
+  ]) {
+    const pid = cluster.replicas[id].proc.pid;
+    const file = files.find((f) => f.split('.')[3] === String(pid));
+    if (!file) throw new Error(`replica ${id} wrote no .cpuprofile`);
+    const profile = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8'));
+    const summary = summarizeProfile(profile, 25, { fromUs: window.from - profile.startTime, toUs: window.to - profile.startTime });
+    replicas.push({ id, role, cpuMs: busy[id], file: `bench/.out/profiles/${file}`, ...summary });
+  }
+  log(
+    `profile: ${res.rps.toFixed(0)} req/s under --cpu-prof; CPU ms: A ${busy.A}, B ${busy.B}, redis ${busy.redis}; written to ${replicas.map((r) => r.file).join(', ')}`,
+  );
+  return { path: CFG.profilePath, side: CFG.profileSide, c, rps: res.rps, requests: res.ok, redisCpuMs: busy.redis, replicas };
 }
 
 /** Path 3 at c=16 for CFG.soakS seconds; heap after a full GC sampled every ~10% of the time. */

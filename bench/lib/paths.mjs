@@ -109,13 +109,13 @@ export async function startTunnel(kind, { wsUrl, token, name, impl }) {
   return startProcess(NODE, [...args, '--', ...echo], { ready: /registered (\S+)/ });
 }
 
-/** Starts the gateway (node dist/main.js); resolves once /health answers. */
-export async function startGateway({ secret, env = {}, nodeArgs = [], probe = false }) {
+/** Starts the gateway (node dist/main.js, from `root`: GATEWAY_ROOT unless said); resolves once /health answers. */
+export async function startGateway({ secret, env = {}, nodeArgs = [], probe = false, root = GATEWAY_ROOT }) {
   const port = await freePort();
   const args = [...nodeArgs];
   if (probe) args.push('--expose-gc', '--import', `${ROOT}bench/lib/gateway-probe.mjs`);
-  const proc = await startProcess(NODE, [...args, `${GATEWAY_ROOT}dist/main.js`], {
-    cwd: GATEWAY_ROOT,
+  const proc = await startProcess(NODE, [...args, `${root}dist/main.js`], {
+    cwd: root,
     env: { JWT_SECRET: secret, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env },
     ipc: probe,
   });
@@ -155,7 +155,7 @@ export async function waitForSession(base, token, name, timeoutMs = 20000) {
   throw new Error(`no ready session named ${name} within ${timeoutMs} ms`);
 }
 
-async function checkHttp(url, headers) {
+export async function checkHttp(url, headers) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: CALL_BODY });
   const text = await res.text();
   let json;
@@ -339,7 +339,7 @@ function mcpHttpTarget({ url, headers = {}, gatewayPid, extraPids }) {
 }
 
 /** The load generator of an MCP endpoint: c SDK clients ('sdk') or autocannon in one session ('http'). */
-const mcpTarget = (loadgen) => (loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget);
+export const mcpTarget = (loadgen) => (loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget);
 
 /**
  * Path 4: the gateway's MCP Streamable HTTP endpoint. Returns {missing: reason} when the endpoint

@@ -36,9 +36,14 @@ export function writeReport(results, file) {
     `| commit | ${m.commit}${m.dirty ? ' (with uncommitted changes in src/ or bench/)' : ''} |`,
     `| load average at start | ${m.loadavg.map((x) => x.toFixed(2)).join(' ')} |`,
     `| runs per case | ${c.runs} × ${c.durationS} s measured, after ${c.warmupS} s warm-up${c.paired?.length > 1 ? `; paths ${c.paired.join(' and ')} (whose ratios are targets): ${c.pairedRuns} runs each, set up together and measured alternately, so a drift of the machine weighs on both alike` : ''} |`,
+    ...(c.paths?.includes('6')
+      ? [
+          `| path 6 (cluster) | ${c.clusterRuns} × ${c.durationS} s per case, after ${c.warmupS} s warm-up; each sub-path's owner and relay (and baseline, if any) set up together and measured alternately; sub-paths ${c.cluster.join(', ')}${c.clusterBaseline ? `; baseline cluster from ${c.clusterBaseline}` : ''} |`,
+        ]
+      : []),
     `| concurrency | ${c.concurrency.join(' and ')} callers, each with one request in flight (closed loop) |`,
     `| echo server | bench/echo-server.mjs --impl ${c.echoImpl} (same behind every path) |`,
-    `| tunnel client behind paths 2–4 | ${c.tunnelKind === 'cli' ? 'the real CLI, dist/client/cli.js --local-stdio' : 'bench/stdio-tunnel.mjs (the CLI had not landed on main when this ran)'} |`,
+    `| tunnel client behind paths 2–4 and 6 | ${c.tunnelKind === 'cli' ? 'the real CLI, dist/client/cli.js --local-stdio' : 'bench/stdio-tunnel.mjs (the CLI had not landed on main when this ran)'} |`,
     `| gateway | ${c.gatewayRoot ? `${c.gatewayRoot}dist/main.js (BENCH_GATEWAY_ROOT)` : 'node dist/main.js'}, LOG_LEVEL=error, HOST=127.0.0.1, JWT auth on, defaults otherwise |`,
     `| whole run | ${fix(results.elapsedS, 0)} s |`,
     '',
@@ -167,6 +172,8 @@ export function writeReport(results, file) {
       );
     }
   } else if (sse?.error) p('## SSE fan-out', '', `Failed: ${sse.error}`, '');
+
+  clusterSection(results, p, cLow, cHigh);
 
   const soak = results.soak;
   if (soak && !soak.error) {
@@ -298,7 +305,31 @@ export function writeReport(results, file) {
 
   // Profile
   const prof = results.profile;
-  if (prof && !prof.error) {
+  if (prof?.replicas) {
+    const row = (r) => `| ${fix(r.pct, 1)}% | ${fix(r.ms, 0)} | \`${r.fn}\` | ${r.at || ''} |`;
+    p(
+      '## What the profile showed',
+      '',
+      `Both replicas ran under \`node --cpu-prof\` with path ${prof.path} ${prof.side === 'owner' ? 'served on A (owner)' : 'relayed from B to A'} at c=${prof.c} for ${c.profileS} s (${fix(prof.rps, 0)} req/s while profiled,`,
+      `${prof.requests} requests; redis-server used ${fix(prof.redisCpuMs, 0)} ms of CPU meanwhile). Summaries by bench/profile-summary.mjs; the profiles`,
+      `are left in ${prof.replicas.map((r) => r.file).join(' and ')} (not committed).`,
+      '',
+    );
+    for (const r of prof.replicas) {
+      p(
+        `### Replica ${r.id} (${r.role}): ${fix(r.cpuMs, 0)} ms of CPU, ${fix(r.busyMs, 0)} ms of busy samples`,
+        '',
+        '| share | ms | area |',
+        '|---|---|---|',
+        ...r.areas.slice(0, 12).map((a) => `| ${fix(a.pct, 1)}% | ${fix(a.ms, 0)} | ${a.fn} |`),
+        '',
+        '| share | ms | function (self time) | where |',
+        '|---|---|---|---|',
+        ...r.self.slice(0, 20).map(row),
+        '',
+      );
+    }
+  } else if (prof && !prof.error) {
     const row = (r) => `| ${fix(r.pct, 1)}% | ${fix(r.ms, 0)} | \`${r.fn}\` | ${r.at || ''} |`;
     p(
       '## What the profile showed',
@@ -340,4 +371,81 @@ export function writeReport(results, file) {
   if (existsSync(notes)) p(readFileSync(notes, 'utf8').trim(), '');
 
   writeFileSync(file, L.join('\n'));
+}
+
+/** Path 6: owner and relay side by side per sub-path, the relay's added p50 and throughput ratio, and its targets. */
+function clusterSection(results, p, cLow, cHigh) {
+  const rows = Object.values(results.paths).filter((r) => r.cluster && r.byC);
+  const failed = Object.entries(results.paths).filter(([id, r]) => (id === '6' || id.startsWith('6:')) && r.missing);
+  if (rows.length === 0 && failed.length === 0) return;
+  const c = results.config;
+  p(
+    '## Path 6: cluster mode, through a replica that does not hold the tunnel',
+    '',
+    'A private redis-server (on a free port) and two replicas, A and B (node dist/main.js with REDIS_URL, CLUSTER_SECRET,',
+    'REPLICA_ID and a CLUSTER_PREFIX of the run), the tunnel client on A. Each sub-path is measured on A, which holds the',
+    'tunnel (**owner**), and on B (**relay**): a REST call entering B is relayed per call over Redis pub/sub to A',
+    '(RelayClient → RelayServer, two HMAC-sealed messages a call); an MCP Streamable HTTP request entering B is relayed as a',
+    "whole HTTP exchange to A (ExchangeRelay: the request, then the response's head, chunks and end, each a sealed",
+    'message), where the MCP session lives. Same tunnel client, echo server and load generators as paths 3, 4 and 4h.',
+    "**cluster CPU** is both replicas and redis-server together (on the owner's side B and Redis are idle), per 1,000 calls.",
+    'Owner and relay of a sub-path are set up together and measured in alternating runs. The targets (issue: relay adds < 1 ms',
+    "p50 at one caller, keeps ≥ 0.7 × the owner's throughput at 64) apply to paths 3 and 4; 4h is context, the MCP door without",
+    "the SDK client's own cost. Path 6 alone (about 4 minutes): `BENCH_PATHS=6 BENCH_MEM_RUNS=0 BENCH_SSE_RUNS=0",
+    'BENCH_PROFILE_DURATION=0 BENCH_ADAPTERS=0 BENCH_OUT=bench/.out/path6.md npm run bench`; `BENCH_CLUSTER=3,4,4h` picks',
+    'sub-paths, `BENCH_CLUSTER_BASELINE=<built checkout>` measures a second cluster from there alternately (an A/B of the relay),',
+    '`BENCH_PROFILE_PATH=6/3` (or 6/4, 6/4h) profiles both replicas while B relays.',
+    '',
+  );
+  for (const [, r] of failed) p(`${r.title}: **not measured: ${r.missing}**`, '');
+  const find = (sub, where, baseline) =>
+    rows.find((r) => r.cluster.sub === sub && r.cluster.where === where && r.cluster.baseline === baseline);
+  const subs = [...new Set(rows.map((r) => r.cluster.sub))];
+  const targets = [];
+  for (const baseline of [false, true]) {
+    const pairs = subs.map((sub) => [sub, find(sub, 'owner', baseline), find(sub, 'relay', baseline)]).filter(([, o, r]) => o && r);
+    if (pairs.length === 0) continue;
+    if (baseline) p(`Baseline cluster (${c.clusterBaseline}), measured alternately with the one above in the same run:`, '');
+    p(
+      `| sub-path | c=${cLow} p50 ms owner | c=${cLow} p50 ms relay | added p50 ms | c=${cHigh} req/s owner | c=${cHigh} req/s relay | relay / owner | c=${cHigh} p50 ms owner / relay | cluster CPU per 1k c=${cHigh} owner / relay (A, B, redis of the relay) |`,
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const [sub, o, r] of pairs) {
+      const added = r.byC[cLow]?.p50.median - o.byC[cLow]?.p50.median;
+      const ratio = r.byC[cHigh]?.rps.median / o.byC[cHigh]?.rps.median;
+      const parts = r.byC[cHigh]?.partsCpuPer1k ?? {};
+      p(
+        `| ${sub} | ${cell(o.byC[cLow]?.p50, 3)} | ${cell(r.byC[cLow]?.p50, 3)} | ${added >= 0 ? '+' : '−'}${fix(Math.abs(added), 3)} | ${cell(o.byC[cHigh]?.rps, 0)} | ${cell(r.byC[cHigh]?.rps, 0)} | ${fix(ratio, 2)} × | ${fix(o.byC[cHigh]?.p50.median, 2)} / ${fix(r.byC[cHigh]?.p50.median, 2)} | ${fix(o.byC[cHigh]?.gatewayCpuPer1k.median, 0)} / ${fix(r.byC[cHigh]?.gatewayCpuPer1k.median, 0)} (${['A', 'B', 'redis'].map((k) => fix(parts[k]?.median, 0)).join(', ')}) |`,
+      );
+      if (!baseline) {
+        const verdict = (ok) => (ok ? '**pass**' : '**fail**');
+        const context = sub === '4h' ? ' (context: path 4 with autocannon)' : '';
+        targets.push(
+          [
+            `path ${sub}: relay adds < 1 ms p50 at c=${cLow}${context}`,
+            `${added >= 0 ? '+' : '−'}${fix(Math.abs(added), 3)} ms`,
+            verdict(added < 1),
+          ],
+          [`path ${sub}: relay ≥ 0.7 × the owner's throughput at c=${cHigh}${context}`, `${fix(ratio, 2)} ×`, verdict(ratio >= 0.7)],
+        );
+      }
+    }
+    p('');
+  }
+  const versus = subs.map((sub) => [sub, find(sub, 'relay', false), find(sub, 'relay', true)]).filter(([, now, before]) => now && before);
+  if (versus.length) {
+    p(
+      'Relay, this build against the baseline (same run):',
+      '',
+      `| sub-path | c=${cLow} p50 ms baseline / this | c=${cHigh} req/s baseline / this | cluster CPU per 1k c=${cHigh} baseline / this |`,
+      '|---|---|---|---|',
+      ...versus.map(
+        ([sub, now, before]) =>
+          `| ${sub} | ${fix(before.byC[cLow]?.p50.median, 3)} / ${fix(now.byC[cLow]?.p50.median, 3)} | ${fix(before.byC[cHigh]?.rps.median, 0)} / ${fix(now.byC[cHigh]?.rps.median, 0)} | ${fix(before.byC[cHigh]?.gatewayCpuPer1k.median, 0)} / ${fix(now.byC[cHigh]?.gatewayCpuPer1k.median, 0)} |`,
+      ),
+      '',
+    );
+  }
+  if (targets.length)
+    p('| target of path 6 | measured | verdict |', '|---|---|---|', ...targets.map((row) => `| ${row.join(' | ')} |`), '');
 }

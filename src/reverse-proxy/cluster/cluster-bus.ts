@@ -14,6 +14,9 @@ export interface ClusterBusOptions {
   replicaId: string;
 }
 
+/** A publish that fails is a lost message like any other pub/sub message (see publish). */
+const ignore = (): void => undefined;
+
 /**
  * Replicas talking over Redis pub/sub: one channel per replica (`<prefix>relay:<id>`) for calls and
  * their answers, and one broadcast channel (`<prefix>broadcast`) for directory changes. Messages are
@@ -25,6 +28,8 @@ export class ClusterBus {
   /** Every message for this replica, verified, in the order Redis delivered them. */
   readonly messages$: Observable<ReceivedRelay> = this.received.asObservable();
   private refused = 0;
+  /** Whether the publisher's socket is corked until the end of this event-loop turn. */
+  private holding = false;
   private readonly ownChannel: string;
   private readonly broadcastChannel: string;
 
@@ -60,11 +65,33 @@ export class ClusterBus {
   }
 
   private publish(channel: string, message: RelayMessage): boolean {
-    if (this.options.publisher.status !== 'ready') return false;
+    const { publisher } = this.options;
+    if (publisher.status !== 'ready') return false;
+    this.holdWrites(publisher);
     // Without the offline queue a command fails at once when the connection drops meanwhile: the
     // message is lost like any pub/sub message, and the call it belonged to runs into its deadline.
-    this.options.publisher.publish(channel, this.options.seal.seal(this.options.replicaId, message)).catch(() => undefined);
+    publisher.publish(channel, this.options.seal.seal(this.options.replicaId, message)).catch(ignore);
     return true;
+  }
+
+  /**
+   * Holds the publisher's socket writes until the end of the event-loop turn, so the messages of one
+   * turn leave in one write: ioredis writes every command at once, and one loopback write per message
+   * was the relay's largest cost under load (as the tunnel's frames were, WriteCoalescer). A lone
+   * message waits only for the rest of the turn; an exchange's head and first chunk, or last chunk and
+   * end, then also reach the other replica together.
+   */
+  private holdWrites(publisher: Redis): void {
+    if (this.holding) return;
+    const socket = publisher.stream as Redis['stream'] | undefined;
+    if (typeof socket?.cork !== 'function') return;
+    this.holding = true;
+    socket.cork();
+    setImmediate(() => {
+      this.holding = false;
+      // The same socket even if ioredis has reconnected meanwhile: what it held goes out (or is dropped with it).
+      socket.uncork();
+    });
   }
 
   private onMessage(channel: string, text: string): void {
