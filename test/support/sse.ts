@@ -105,7 +105,11 @@ export class SseStream {
     }
     if (this.done) return Promise.reject(new Error('SSE stream ended before a matching event'));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for an SSE event')), timeoutMs);
+      const timer = setTimeout(() => {
+        // A waiter that gave up must not take a later event from the next one.
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error('timed out waiting for an SSE event'));
+      }, timeoutMs);
       const waiter = {
         match,
         resolve: (e: SseEvent) => {
