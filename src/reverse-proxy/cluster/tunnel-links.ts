@@ -166,8 +166,6 @@ export class TunnelLinks {
     const served = this.served.get(key);
     if (!served) return;
     this.served.delete(key);
-    const session = served.connection.session;
-    if (!session.carriedBy(served.socket)) return;
-    if (!session.suspend()) session.close('disconnected');
+    served.connection.session.connectionEnded(served.socket, 'disconnected');
   }
 }

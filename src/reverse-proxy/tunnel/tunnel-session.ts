@@ -271,6 +271,18 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
   }
 
   /**
+   * The connection `socket` ended for `reason`. Nothing changes when it no longer carries the session
+   * (a resume moved it to another); a resumable session that merely lost it (`disconnected`) is
+   * suspended; any other is closed. Returns what became of the session.
+   */
+  connectionEnded(socket: TunnelSocket, reason: string): 'ignored' | 'suspended' | 'closed' {
+    if (!this.carriedBy(socket)) return 'ignored';
+    if (reason === 'disconnected' && this.suspend()) return 'suspended';
+    this.close(reason);
+    return 'closed';
+  }
+
+  /**
    * The client came back on `socket`, having received up to `peerReceived`: the session carries on
    * there (a connection it still had, half-open, is dropped). Returns the frames the client missed,
    * to send after the acknowledgement of the resume; undefined (nothing changed) when they cannot all

@@ -124,18 +124,13 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
         return;
       }
       const current = liveness.session;
-      // A connection left behind by a resume on another one: its session lives on there.
-      if (!current.carriedBy(frames)) return;
       // ws reports a peer's protocol error on 'error', then closes with 1006 (it stops reading, so no close frame comes back).
       const reason =
         code === 1009 || isFrameTooLarge(protocolError) ? 'frame too large' : protocolError ? 'protocol error' : 'disconnected';
-      // A resumable session outlives a dropped connection; the gateway's own closes (shutdown, DELETE...) closed it already.
-      if (reason === 'disconnected' && current.suspend()) {
-        this.logger.log({ msg: 'Tunnel connection lost, session suspended', sessionId: current.id, code });
-        return;
-      }
-      current.close(reason);
-      this.logger.log({ msg: 'Tunnel disconnected', sessionId: current.id, code });
+      // The gateway's own closes (shutdown, DELETE...) closed the session already; a resume may have moved it elsewhere.
+      const outcome = current.connectionEnded(frames, reason);
+      if (outcome === 'suspended') this.logger.log({ msg: 'Tunnel connection lost, session suspended', sessionId: current.id, code });
+      if (outcome === 'closed') this.logger.log({ msg: 'Tunnel disconnected', sessionId: current.id, code });
     });
     socket.on('error', (err: Error & { code?: string }) => {
       if (protocolError !== undefined) return;

@@ -145,3 +145,16 @@ test('handOver ends a session without closing the connection it lent', () => {
   placeholder.handOver();
   expect([placeholder.isOpen, completed, lent.closeCalls]).toEqual([false, true, 0]);
 });
+
+test('a connection that ends: ignored when it no longer carries the session, suspends on a drop, closes otherwise', () => {
+  const next = new FakeSocket();
+  session.resumeOn(next, 0);
+  expect(session.connectionEnded(socket, 'disconnected')).toBe('ignored');
+  expect(session.connectionEnded(next, 'disconnected')).toBe('suspended');
+  const other = new TunnelSession('sid-5', 'alice', new FakeSocket(), { maxPending: 1 });
+  other.enableResume(limits);
+  const otherSocket = new FakeSocket();
+  other.resumeOn(otherSocket, 0);
+  expect(other.connectionEnded(otherSocket, 'frame too large')).toBe('closed');
+  expect(other.closeReason).toBe('frame too large');
+});
