@@ -1,6 +1,6 @@
 /**
  * Layer rules of docs/architecture.md ("Layers"): each layer imports only from the layers below it.
- * 1 src/protocol · 2 src/config, src/auth · 3 src/reverse-proxy · 4 src/mcp · 5 wiring (src/health,
+ * 1 src/protocol · 2 src/config, src/auth, src/metrics · 3 src/reverse-proxy · 4 src/mcp · 5 wiring (src/health,
  * src/lifecycle, src/common, src/*.ts). src/client (the tunnel CLI) stands aside and uses protocol only.
  * `npm run check:layers`; CI runs it (.ci/run).
  */
@@ -57,11 +57,18 @@ module.exports = {
       to: { path: '^(src|test|bench)/', pathNot: '^src/(auth|config|protocol)/' },
     },
     {
+      name: 'metrics-imports-config-only',
+      severity: 'error',
+      comment: 'Layer 2: src/metrics imports only src/config; what it counts tells it (verbs) or is read through callbacks (watch…).',
+      from: { path: '^src/metrics/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(metrics|config)/' },
+    },
+    {
       name: 'reverse-proxy-imports-layers-1-2-only',
       severity: 'error',
       comment: 'Layer 3: src/reverse-proxy never imports src/mcp, src/health, src/lifecycle, src/common or the app wiring.',
       from: { path: '^src/reverse-proxy/' },
-      to: { path: '^(src|test|bench)/', pathNot: '^src/(reverse-proxy|auth|config|protocol)/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(reverse-proxy|auth|config|metrics|protocol)/' },
     },
     {
       name: 'tunnel-core-not-admin',
@@ -89,7 +96,7 @@ module.exports = {
       severity: 'error',
       comment: 'Layer 4: src/mcp never imports layer 5 (src/health, src/lifecycle, src/common, the app wiring).',
       from: { path: '^src/mcp/' },
-      to: { path: '^(src|test|bench)/', pathNot: '^src/(mcp|reverse-proxy|auth|config|protocol)/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/(mcp|reverse-proxy|auth|config|metrics|protocol)/' },
     },
     {
       name: 'gateway-not-client',

@@ -21,6 +21,12 @@
  *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4|4h|6/3|6/4|6/4h (the path profiled; 6/x: both
  *     replicas under --cpu-prof while x is relayed from B to A; BENCH_PROFILE_SIDE=owner: while x is served on A)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
  *   BENCH_ADAPTERS=1 (0 = skip the framework floor: node:http vs Nest on Express vs Nest on Fastify)
+ *   BENCH_RESUME_SOAK=300 seconds of the resumption soak (0 = skip): BENCH_RESUME_TUNNELS=200 real tunnel clients in
+ *     BENCH_RESUME_WORKERS=4 processes, each behind a forwarder that cuts it every BENCH_RESUME_GAP=20,60 s (uniform,
+ *     counted from its last resume) for BENCH_RESUME_HOLD=500,5000 ms, under BENCH_RESUME_RATE=150 calls/s (REST and
+ *     MCP, at most BENCH_RESUME_INFLIGHT=64 in flight; BENCH_RESUME_LONG=0.05 of them run 0.5-3 s); BENCH_RESUME_SEED=1;
+ *     BENCH_RESUME_LOG=1: every tunnel client's log and every cut to bench/.out/resume-soak-logs/
+ *   node bench/run.mjs --resume-soak-only: that soak alone (report to bench/.out/resume-soak.md unless BENCH_OUT says)
  *   BENCH_OUT=docs/benchmarks.md   BENCH_GATEWAY_ROOT=<another built checkout> (gateway from there)
  *   BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=30 BENCH_RETRIES=2: before each run, wait up to 30 s until
  *     other processes use < 10% of a core; repeat a run (at most 2 times per case) if they used > 20%;
@@ -53,6 +59,7 @@ import { openTunnel, openTunnels, closeTunnels } from './lib/tunnels.mjs';
 import { CLUSTER_SUBPATHS, startCluster } from './lib/cluster.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { writeReport } from './lib/report.mjs';
+import { runResumeSoak } from './lib/resume-soak.mjs';
 
 // The SDK's Streamable HTTP client passes one AbortSignal to every fetch and undici drops each
 // request's listener only when the request is collected: thousands pile up under load (see
@@ -72,6 +79,11 @@ const list = (v, d) =>
         .map((s) => s.trim())
         .filter(Boolean)
     : d;
+const pair = (v, d) => {
+  const [a, b] = list(v, d).map(Number);
+  return [a, b ?? a];
+};
+const resumeSoakOnly = process.argv.includes('--resume-soak-only');
 const CFG = {
   durationS: num(env.BENCH_DURATION, 5),
   warmupS: num(env.BENCH_WARMUP, 2),
@@ -96,7 +108,20 @@ const CFG = {
   profilePath: ['4', '4h', '6/3', '6/4', '6/4h'].includes(env.BENCH_PROFILE_PATH) ? env.BENCH_PROFILE_PATH : '3',
   soakS: num(env.BENCH_SOAK, 0),
   adapters: env.BENCH_ADAPTERS !== '0',
-  out: env.BENCH_OUT || 'docs/benchmarks.md',
+  resumeSoak: {
+    durationS: num(env.BENCH_RESUME_SOAK, 300),
+    tunnels: num(env.BENCH_RESUME_TUNNELS, 200),
+    workers: Math.max(1, num(env.BENCH_RESUME_WORKERS, 4)),
+    rate: num(env.BENCH_RESUME_RATE, 150),
+    inFlight: num(env.BENCH_RESUME_INFLIGHT, 64),
+    gapS: pair(env.BENCH_RESUME_GAP, ['20', '60']),
+    holdMs: pair(env.BENCH_RESUME_HOLD, ['500', '5000']),
+    longShare: num(env.BENCH_RESUME_LONG, 0.05),
+    seed: num(env.BENCH_RESUME_SEED, 1),
+    logDir: env.BENCH_RESUME_LOG ? `${ROOT}bench/.out/resume-soak-logs` : undefined,
+  },
+  resumeSoakOnly,
+  out: env.BENCH_OUT || (resumeSoakOnly ? 'bench/.out/resume-soak.md' : 'docs/benchmarks.md'),
   quietPct: num(env.BENCH_QUIET_PCT, 10),
   quietWaitS: num(env.BENCH_QUIET_WAIT, 30),
   quietBudgetS: num(env.BENCH_QUIET_BUDGET, 120),
@@ -701,7 +726,7 @@ async function main() {
   const results = {
     machine: info,
     config: { ...CFG, tunnelKind, gatewayRoot: GATEWAY_ROOT === ROOT ? undefined : GATEWAY_ROOT },
-    paths: await runPaths(),
+    paths: CFG.resumeSoakOnly ? {} : await runPaths(),
   };
   const guard = async (name, fn) => {
     try {
@@ -711,6 +736,10 @@ async function main() {
       return { error: err.message.split('\n')[0] };
     }
   };
+  if (CFG.resumeSoakOnly) {
+    results.resumeSoak = await guard('resume soak', resumeSoak);
+    return finish(results, started, 'resume-soak.json');
+  }
   if (CFG.memRuns > 0) results.memory = await guard('memory', runMemory);
   if (CFG.sseRuns > 0) results.sse = await guard('sse', runSse);
   if (CFG.profileS > 0) {
@@ -729,10 +758,29 @@ async function main() {
     );
   }
   if (CFG.soakS > 0) results.soak = await guard('soak', runSoak);
+  if (CFG.resumeSoak.durationS > 0) results.resumeSoak = await guard('resume soak', resumeSoak);
+  finish(results, started, 'results.json');
+}
+
+/** The resumption soak with the BENCH_RESUME_* settings; waits for a quiet machine first. */
+async function resumeSoak() {
+  await waitForQuiet();
+  const s = CFG.resumeSoak;
+  log(
+    `resume soak: ${s.tunnels} tunnels, ${s.durationS} s, ${s.rate} calls/s (at most ${s.inFlight} in flight), cuts every ${s.gapS.join('-')} s for ${s.holdMs.join('-')} ms`,
+  );
+  if (s.logDir) {
+    rmSync(s.logDir, { recursive: true, force: true });
+    mkdirSync(s.logDir, { recursive: true });
+  }
+  return runResumeSoak({ cfg: s, secret: SECRET, signToken, log });
+}
+
+function finish(results, started, json) {
   results.elapsedS = (Date.now() - started) / 1000;
-  writeFileSync(`${OUT_DIR}/results.json`, JSON.stringify(results, null, 2));
+  writeFileSync(`${OUT_DIR}/${json}`, JSON.stringify(results, null, 2));
   writeReport(results, `${ROOT}${CFG.out}`);
-  log(`done in ${results.elapsedS.toFixed(0)} s; wrote ${CFG.out} and bench/.out/results.json`);
+  log(`done in ${results.elapsedS.toFixed(0)} s; wrote ${CFG.out} and bench/.out/${json}`);
 }
 
 if (process.argv.includes('--report-only')) {

@@ -7,6 +7,7 @@ import { HealthModule } from './health/health.module.js';
 import { DrainService } from './lifecycle/drain.service.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { McpModule } from './mcp/mcp.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { ReverseProxyModule } from './reverse-proxy/reverse-proxy.module.js';
 
 /** The gateway, built from one validated configuration. */
@@ -15,7 +16,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LifecycleModule, ReverseProxyModule, McpModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), MetricsModule, LifecycleModule, ReverseProxyModule, McpModule, HealthModule],
       // DrainService here, in the root module: its onModuleDestroy must run before the other modules' (see its comment).
       providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }, DrainService],
     };

@@ -13,6 +13,17 @@ import { ShutdownState } from './lifecycle/shutdown-state.js';
 import { TunnelAdmission } from './reverse-proxy/tunnel/tunnel-admission.js';
 import { TunnelWsAdapter } from './reverse-proxy/tunnel/tunnel-ws.adapter.js';
 
+/** The API docs' introduction: what the API is, and how to get the token every route but the probes needs. */
+const API_DESCRIPTION = [
+  'Admin API of the MCP reverse-proxy gateway: tunnel sessions, request/response routing and event streams, plus the MCP endpoints.',
+  '',
+  "**Getting a token.** Every route but `/health` and `/ready` needs a bearer token signed with the gateway's `JWT_SECRET`. " +
+    "From the gateway's directory (same `JWT_SECRET`, in the environment or `.env`): `npm run token -- --sub you@example.com` " +
+    '(`--admin` for a token that sees every session, `--exp 8h` for a longer one). Press **Authorize**, paste the token; it is kept across page reloads.',
+  '',
+  'Errors answer `{statusCode, error, message, detail}` (`ErrorResponseDto`); the MCP endpoints answer JSON-RPC errors instead, except their 401.',
+].join('\n');
+
 /** Everything main.ts sets up on the app, shared with the e2e tests (through createApp) so they run the real thing. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
   logUnhandledRxjsErrors();
@@ -30,10 +41,11 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     app,
     new DocumentBuilder()
       .setTitle('MCP tunnel gateway')
-      .setDescription('Admin API of the MCP reverse-proxy gateway: tunnel sessions, request/response routing and event streams.')
+      .setDescription(API_DESCRIPTION)
       .setVersion(PACKAGE_INFO.version)
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // persistAuthorization: the token pasted under Authorize survives a page reload (kept in the browser's localStorage).
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
 }

@@ -185,6 +185,8 @@ export function writeReport(results, file) {
     );
   }
 
+  resumeSoakSection(results, p);
+
   // Targets
   const t = [];
   const r2 = paths[2]?.byC?.[cHigh];
@@ -267,6 +269,7 @@ export function writeReport(results, file) {
       'not run by default (BENCH_SOAK=300 runs it)',
       'not measured in this run',
     ]);
+  t.push(...resumeSoakTargets(results));
   p(
     '## Targets of issue 5 (ratios from this run)',
     '',
@@ -448,4 +451,76 @@ function clusterSection(results, p, cLow, cHigh) {
   }
   if (targets.length)
     p('| target of path 6 | measured | verdict |', '|---|---|---|', ...targets.map((row) => `| ${row.join(' | ')} |`), '');
+}
+
+/** The resumption soak (issue 13): setup, what was lost or duplicated, latency, memory, sessions. */
+function resumeSoakSection(results, p) {
+  const r = results.resumeSoak;
+  if (!r) return;
+  if (r.error) {
+    p('## Resumption soak', '', `Failed: ${r.error}`, '');
+    return;
+  }
+  const s = r.settings;
+  const lat = (x, d = 1) => `${fix(x.p50, d)} / ${fix(x.p99, d)} / ${fix(x.max, d)}`;
+  const reasons = Object.entries(r.lostReasons).map(([why, n]) => `${n} × ${why}`);
+  const notes = Object.entries(r.clientNotes).map(([line, n]) => `${n} × "${line}"`);
+  p(
+    '## Resumption soak',
+    '',
+    `One gateway (node dist/main.js, defaults: resumption on, TUNNEL_RESUME_GRACE_MS ${r.graceMs / 1000} s) and ${r.tunnels} tunnels: the real`,
+    `\`TunnelClient\` of dist/client with the CLI's defaults, ${Math.ceil(r.tunnels / s.workers)} in each of ${s.workers} processes (one user each), each with an`,
+    'in-process local server that counts how often each call ran (bench/lib/counted-local-server.mjs) and its own TCP',
+    'forwarder to the gateway (bench/lib/cuttable-forwarder.mjs). The forwarder cuts its tunnel at random: every connection',
+    'destroyed at once (no close frame), then new connections refused or held (half each) for a random',
+    `${s.holdMs[0]}–${s.holdMs[1]} ms; the next cut comes a random ${s.gapS[0]}–${s.gapS[1]} s after the tunnel is back. Meanwhile the bench`,
+    `process calls the \`counted\` tool at ${s.rate} calls/s (at most ${s.inFlight} in flight; calls that bound held back are not made up),`,
+    'half through POST /reverse-proxy/sessions/:id/request, half as MCP Streamable HTTP tools/call (one session per tunnel),',
+    `each to a random tunnel with a unique key; ${fix(100 * s.longShare, 0)}% run 0.5–3 s at the server, the rest 0–50 ms. A call is **lost** when`,
+    `its answer is not the right one (HTTP or JSON-RPC error) or does not come within ${(r.graceMs + 15000) / 1000} s; a **duplicate** is a key the`,
+    `servers ran more than once. A call **crossed a cut** when it was in flight at some time between a cut of its tunnel and`,
+    'the tunnel being back. Latency is per call as the caller saw it; "gateway and tunnel time" is that less the time',
+    'the call ran at the server. Alone (about 6 minutes):',
+    '`npm run bench -- --resume-soak-only` (report in bench/.out/resume-soak.md; BENCH_RESUME_* settings at the top of bench/run.mjs).',
+    '',
+    '| | |',
+    '|---|---|',
+    `| load | ${fix(r.loadS, 0)} s, ${r.calls} calls (${r.rest} REST, ${r.mcp} MCP), ${r.skipped} more held back by the in-flight bound |`,
+    `| cuts | ${r.cuts} (${r.cutsRefused} refusing, ${r.cutsHeld} holding new connections); cut to back, p50 / p99 / max: ${lat(r.downMs, 0)} ms |`,
+    `| resumed / registered afresh | ${r.resumes} / ${r.freshSessions}${r.notBack.length ? `; not back at the end: ${r.notBack.length}` : ''} |`,
+    `| **calls lost** | **${r.lost}**${r.lost ? ` (${r.lostAcrossCut} of them crossed a cut; ${r.lostButExecuted} ran at the server all the same): ${reasons.join('; ')}` : ''} |`,
+    `| **duplicates** | **${r.duplicates}** (${r.executions} executions for ${r.calls} calls) |`,
+    `| latency, all answered calls, p50 / p99 / max | ${lat(r.latency.all)} ms |`,
+    `| gateway and tunnel time, calls that crossed no cut (${r.latency.overheadNoCut.count}) | ${lat(r.latency.overheadNoCut, 2)} ms |`,
+    `| gateway and tunnel time, calls that crossed a cut (${r.latency.overheadAcrossCut.count}) | ${lat(r.latency.overheadAcrossCut, 0)} ms |`,
+    `| gateway heap after a full GC, start → end | ${fix(r.memory.start.heapMiB, 1)} → ${fix(r.memory.end.heapMiB, 1)} MiB |`,
+    `| gateway RSS, start → end (highest sample) | ${fix(r.memory.start.rssMiB, 0)} → ${fix(r.memory.end.rssMiB, 0)} MiB (${fix(r.memory.rssMaxMiB, 0)}) |`,
+    `| sessions at the end | ${r.sessionsAtEnd} (${r.sessionsReadyAtEnd} ready), ${r.sessionsUnchanged} with the id they registered with${r.sessionsMoved.length ? `; ${r.sessionsMoved.length} tunnels changed session` : ''} |`,
+    `| CPU over the run | gateway ${fix(r.cpu.gatewayMs / 1000, 0)} s (${fix((100 * r.cpu.gatewayMs) / 1000 / r.wallS, 0)}% of a core); tunnel processes ${fix(r.cpu.workersMs / 1000, 0)} s, load generator ${fix(r.cpu.loadgenMs / 1000, 0)} s in all; others on the machine ${fix(r.cpu.foreignPct, 0)}% of a core |`,
+    ...(notes.length ? [`| client warnings | ${notes.join('; ').replaceAll('|', '/')} |`] : []),
+    '',
+  );
+}
+
+/** The soak's rows in the targets table. */
+function resumeSoakTargets(results) {
+  const r = results.resumeSoak;
+  const verdict = (ok) => (ok ? '**pass**' : '**fail**');
+  if (!r || r.error) {
+    const why = r?.error ? `failed: ${r.error}` : 'not run (BENCH_RESUME_SOAK=0)';
+    return [
+      ['resumption soak: 0 calls lost within the grace period', why, 'not measured in this run'],
+      ['resumption soak: 0 duplicate executions', why, 'not measured in this run'],
+    ];
+  }
+  const run = `${r.tunnels} tunnels, ${fix(r.loadS, 0)} s, ${r.cuts} cuts of ${r.settings.holdMs.map((ms) => ms / 1000).join('–')} s`;
+  return [
+    ['resumption soak: 0 calls lost within the grace period', `${r.lost} of ${r.calls} calls (${run})`, verdict(r.lost === 0)],
+    ['resumption soak: 0 duplicate executions', `${r.duplicates}`, verdict(r.duplicates === 0)],
+    [
+      'resumption soak: every tunnel keeps its session',
+      `${r.sessionsUnchanged} of ${r.tunnels} with their first id, ${r.sessionsAtEnd} sessions at the end`,
+      verdict(r.sessionsUnchanged === r.tunnels && r.sessionsAtEnd === r.tunnels),
+    ],
+  ];
 }

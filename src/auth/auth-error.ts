@@ -5,9 +5,15 @@ export const AuthMessage = {
   NotConfigured: 'Token authentication is not configured',
 } as const;
 
-/** Why authentication failed; the message is safe to show to the peer. */
+/**
+ * Why authentication failed; the message is safe to show to the peer. `tokenRefused`: a token was
+ * presented and refused (the 401's challenge then says `error="invalid_token"`), rather than none given.
+ */
 export class AuthError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly tokenRefused = true,
+  ) {
     super(message);
     this.name = 'AuthError';
   }

@@ -75,7 +75,7 @@ export class AuthService {
     if (token) return this.tokens.recentlyVerified(token) ?? this.tokens.verify(req, token);
     const proxyUser = this.proxyUser(req);
     if (proxyUser) return { user: proxyUser, isAdmin: false, via: 'proxy' };
-    if (this.required) throw new AuthError(AuthMessage.Required);
+    if (this.required) throw new AuthError(AuthMessage.Required, false);
     return ANONYMOUS;
   }
 }

@@ -1,5 +1,6 @@
 import { applyDecorators, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from './error-response.dto.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 
 /**
@@ -9,4 +10,17 @@ import { JwtAuthGuard } from './jwt-auth.guard.js';
  * before JwtAuthGuard.
  */
 export const Authenticated = (): ClassDecorator & MethodDecorator =>
-  applyDecorators(UseGuards(JwtAuthGuard), ApiBearerAuth(), ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token.' }));
+  applyDecorators(
+    UseGuards(JwtAuthGuard),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({
+      description: 'Missing, invalid or expired token.',
+      type: ErrorResponseDto,
+      headers: {
+        'WWW-Authenticate': {
+          description: 'Bearer, with error="invalid_token" when a token was refused (RFC 6750).',
+          schema: { type: 'string' },
+        },
+      },
+    }),
+  );

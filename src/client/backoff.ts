@@ -53,8 +53,11 @@ export class Backoff {
     return Math.min(this.capMs, this.options.baseMs * 2 ** Math.max(0, n - 1));
   }
 
-  /** Counts one more attempt and returns how long to wait before it, in ms (0 when waived). */
-  next(): number {
+  /**
+   * Counts one more attempt and returns how long to wait before it, in ms (0 when waived).
+   * `ceilingMs` caps this delay's bound, e.g. while something waiting on the far side would expire.
+   */
+  next(ceilingMs = Infinity): number {
     this.attempts++;
     this.lastWaived = this.waived;
     if (this.waived) {
@@ -62,7 +65,7 @@ export class Backoff {
       this.waivedAttempts++;
       return 0;
     }
-    return Math.floor(this.random() * this.ceilingFor(this.attempts - this.waivedAttempts));
+    return Math.floor(this.random() * Math.min(ceilingMs, this.ceilingFor(this.attempts - this.waivedAttempts)));
   }
 
   /** Starts the schedule over. */

@@ -2,19 +2,32 @@
 /**
  * mcp-tunnel: puts local MCP servers behind an MCP gateway over one outbound WebSocket.
  *
- * Exit codes: 0 after a signal-initiated shutdown; 1 when the gateway refuses (token, name) or
- * retries run out; 2 for usage and config errors; the local server's own exit code (or 127 when
- * its command does not exist) when it keeps crashing.
+ * Exit codes: 0 after a signal-initiated shutdown (and for the usage printed with no arguments); 1
+ * when the first connection fails, the gateway refuses (token, name) or retries run out; 2 for usage
+ * and config errors; the local server's own exit code (or 127 when its command does not exist) when
+ * it cannot be kept running.
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError, DEFAULTS, ENV, resolveConfig, type CliValues } from './config.js';
-import { readConfigFile } from './config-file.js';
+import { readConfigFile, readTokenFile } from './config-file.js';
 import { killAllChildrenNow } from './local-stdio-server.js';
 import { Logger, LOG_LEVELS } from './logger.js';
 import { TunnelClient } from './tunnel-client.js';
 
 const EXIT_USAGE = 2;
+
+/** Shown after --help, and with the usage when mcp-tunnel runs without arguments. */
+const EXAMPLES = `
+Examples:
+  # the token from the environment (a --token value is visible to every user in ps)
+  export ${ENV.token}="$(cat ~/.config/mcp-tunnel/token)"
+  mcp-tunnel --gateway https://gateway.example.com --local-stdio "npx -y @modelcontextprotocol/server-everything"
+
+  # the token from a file; a local server that speaks Streamable HTTP, under a name of your choosing
+  mcp-tunnel --gateway http://localhost:3000 --token-file ~/.config/mcp-tunnel/token \\
+    --local-streamable-http http://127.0.0.1:8080/mcp --name crm
+`;
 
 function packageVersion(): string {
   try {
@@ -34,7 +47,10 @@ function buildProgram(version: string): Command {
     .addOption(new Option('--local-streamable-http <url>', 'tunnel a local server that speaks Streamable HTTP'))
     .addOption(new Option('--local-sse <url>', 'tunnel a local server that speaks the SSE transport'))
     .addOption(new Option('--gateway <url>', `gateway URL: http(s) or ws(s), with or without a path prefix [env ${ENV.gateway}]`))
-    .addOption(new Option('--token <jwt>', `bearer token for the gateway [env ${ENV.token}]`))
+    .addOption(
+      new Option('--token <jwt>', `bearer token for the gateway; visible in ps: prefer --token-file or ${ENV.token} [env ${ENV.token}]`),
+    )
+    .addOption(new Option('--token-file <file>', 'read the bearer token from this file'))
     .addOption(new Option('--name <name>', "server name at the gateway (default: the server's serverInfo.name)"))
     .addOption(new Option('--server-name <name>', 'alias of --name'))
     .addOption(new Option('--server-description <text>', 'description shown by the gateway'))
@@ -50,6 +66,12 @@ function buildProgram(version: string): Command {
       new Option(
         '--max-retries <n>',
         `consecutive reconnect attempts before giving up, 0 = forever (default ${DEFAULTS.maxRetries}) [env ${ENV.maxRetries}]`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--retry-forever',
+        'keep retrying when the first connection to the gateway fails (e.g. a service started before the gateway); by default it exits with a hint',
       ),
     )
     .addOption(
@@ -84,6 +106,7 @@ function buildProgram(version: string): Command {
       new Option('--log-level <level>', `how much to print (default ${DEFAULTS.logLevel}) [env ${ENV.logLevel}]`).choices(LOG_LEVELS),
     )
     .addOption(new Option('-v, --verbose', 'same as --log-level debug: show the traffic (tokens redacted)'))
+    .addHelpText('after', EXAMPLES)
     .allowExcessArguments(true)
     .showHelpAfterError('(run mcp-tunnel --help for the options)')
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
@@ -96,6 +119,11 @@ function buildProgram(version: string): Command {
 async function main(argv: string[]): Promise<number> {
   const version = packageVersion();
   const program = buildProgram(version);
+  if (argv.length <= 2) {
+    // Nothing to tunnel without a local server (flags or --config): show how, rather than an error.
+    program.outputHelp();
+    return 0;
+  }
   program.parse(argv);
   if (program.args.length > 0) {
     process.stderr.write(`mcp-tunnel: unexpected argument "${program.args[0]}" (quote the command: --local-stdio "npx -y some-server")\n`);
@@ -105,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
 
   let config;
   try {
-    config = resolveConfig(cli, process.env, cli.config ? readConfigFile(cli.config) : {});
+    config = resolveConfig(cli, process.env, cli.config ? readConfigFile(cli.config) : {}, readTokenFile);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`mcp-tunnel: ${err.message}\n`);
@@ -120,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
   if (config.tunnels.some((t) => t.insecure)) {
     logger.warn("--insecure: the gateway's TLS certificate is NOT checked; anyone on the path can read the tunnel");
   }
-  if (config.tunnels.some((t) => !t.token)) logger.warn('no token given (--token or REVERSE_PROXY_TOKEN); the gateway will likely refuse');
+  if (config.tunnels.some((t) => !t.token)) logger.warn(`no token given (${ENV.token} or --token-file); the gateway will likely refuse`);
 
   let tunnels: TunnelClient[];
   try {
@@ -130,6 +158,7 @@ async function main(argv: string[]): Promise<number> {
         logger: several ? logger.child(name) : logger,
         version,
         stderr: several ? (line) => process.stderr.write(`[${name}] ${line}\n`) : undefined,
+        print: several ? (line) => process.stderr.write(`[${name}] ${line}\n`) : undefined,
       });
     });
   } catch (err) {

@@ -36,6 +36,8 @@ export interface TunnelOptions {
   reconnectDelayMs: number;
   /** Consecutive reconnect attempts before giving up; 0 = forever. */
   maxRetries: number;
+  /** Retry even while no connection has ever succeeded (--retry-forever); otherwise the first failure ends the client with a hint. */
+  retryForever: boolean;
   keepaliveMs: number;
   /** How long the local server has to answer initialize (includes e.g. `npx -y` downloading it). */
   startupTimeoutMs: number;
@@ -63,6 +65,8 @@ export interface CliValues {
   localSse?: string;
   gateway?: string;
   token?: string;
+  tokenFile?: string;
+  retryForever?: boolean;
   name?: string;
   serverName?: string;
   serverDescription?: string;
@@ -85,7 +89,10 @@ export interface CliValues {
 
 export const ENV = {
   gateway: 'REVERSE_PROXY_GATEWAY',
-  token: 'REVERSE_PROXY_TOKEN',
+  /** The documented way to give the token (a --token value shows in `ps`). */
+  token: 'MCP_TUNNEL_TOKEN',
+  /** The older name, still read. */
+  legacyToken: 'REVERSE_PROXY_TOKEN',
   reconnectDelay: 'REVERSE_PROXY_RECONNECT_DELAY',
   maxRetries: 'REVERSE_PROXY_MAX_RETRIES',
   logLevel: 'REVERSE_PROXY_LOG_LEVEL',
@@ -107,6 +114,8 @@ export const DEFAULTS = {
 const FILE_GLOBAL_KEYS = [
   'gateway',
   'token',
+  'tokenFile',
+  'retryForever',
   'ca',
   'insecure',
   'reconnectDelay',
@@ -335,11 +344,38 @@ function resolveServers(cli: CliValues, file: FileObject): ServerSpec[] {
   return servers;
 }
 
+/** Reads a token file (config-file.ts: bounded, trimmed); injected so that resolving stays pure. */
+export type TokenFileReader = (path: string) => string;
+
+const noTokenFiles: TokenFileReader = (path) => {
+  throw new ConfigError(`Cannot read the token file ${path}`);
+};
+
+/** The token: --token, --token-file, MCP_TUNNEL_TOKEN, REVERSE_PROXY_TOKEN, then the file's token or tokenFile. */
+function resolveToken(cli: CliValues, env: NodeJS.ProcessEnv, file: FileObject, readTokenFile: TokenFileReader): string | undefined {
+  if (cli.token !== undefined && cli.tokenFile !== undefined) throw new ConfigError('Give either --token or --token-file, not both');
+  if (cli.token) return cli.token;
+  if (cli.tokenFile) return readTokenFile(cli.tokenFile);
+  const fromEnv = firstDefined(env[ENV.token], env[ENV.legacyToken]);
+  if (fromEnv) return fromEnv;
+  const where = 'the config file';
+  const token = fileString(file, 'token', where);
+  const tokenFile = fileString(file, 'tokenFile', where);
+  if (token && tokenFile) throw new ConfigError('The config file gives both "token" and "tokenFile"; keep one');
+  if (token) return token;
+  return tokenFile ? readTokenFile(tokenFile) : undefined;
+}
+
 /**
  * Resolves every setting. `file` is the parsed config file (see parseConfigFile) or {}.
  * Throws ConfigError with a message meant for the user.
  */
-export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: FileObject = {}): ResolvedConfig {
+export function resolveConfig(
+  cli: CliValues,
+  env: NodeJS.ProcessEnv,
+  file: FileObject = {},
+  readTokenFile: TokenFileReader = noTokenFiles,
+): ResolvedConfig {
   const where = 'the config file';
   const pick = (cliValue: string | undefined, envName: string | undefined, fileKey: string): string | undefined =>
     firstDefined(cliValue, envName ? env[envName] : undefined, fileString(file, fileKey, where));
@@ -363,10 +399,13 @@ export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: File
   const resumeFile = file.resume;
   if (resumeFile !== undefined && typeof resumeFile !== 'boolean')
     throw new ConfigError('"resume" in the config file must be true or false');
+  const retryForeverFile = file.retryForever;
+  if (retryForeverFile !== undefined && typeof retryForeverFile !== 'boolean')
+    throw new ConfigError('"retryForever" in the config file must be true or false');
 
   const shared = {
     gatewayUrl,
-    token: pick(cli.token, ENV.token, 'token'),
+    token: resolveToken(cli, env, file, readTokenFile),
     caFile: pick(cli.ca, undefined, 'ca'),
     insecure: cli.insecure === true || insecureFile === true,
     reconnectDelayMs: seconds(
@@ -375,6 +414,7 @@ export function resolveConfig(cli: CliValues, env: NodeJS.ProcessEnv, file: File
       DEFAULTS.reconnectDelay,
     ),
     maxRetries: count(pick(cli.maxRetries, ENV.maxRetries, 'maxRetries'), 'Max retries', DEFAULTS.maxRetries),
+    retryForever: cli.retryForever === true || retryForeverFile === true,
     keepaliveMs: seconds(pick(cli.keepalive, undefined, 'keepalive'), 'The keepalive interval', DEFAULTS.keepalive, { positive: true }),
     startupTimeoutMs: seconds(pick(cli.startupTimeout, undefined, 'startupTimeout'), 'The startup timeout', DEFAULTS.startupTimeout, {
       positive: true,

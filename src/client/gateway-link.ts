@@ -4,7 +4,13 @@
  * backoff. Losing a link that had stayed up, or a gateway closing with 1012 (restarting), is no
  * sign against the gateway: the first reconnect goes at once, and only failures after it wait.
  * Refusals that will not heal by retrying (bad token, a name taken by someone else) end the link
- * instead of hammering the gateway.
+ * instead of hammering the gateway. So does a first connection that fails (a wrong URL, scheme or
+ * port, a gateway that is not running): the user hears the likely mistake (connect-hints.ts) at
+ * once, unless asked to retry forever. Once a connection has been accepted, drops are retried.
+ *
+ * The link may be opened before there is a server to register (open()): the gateway is checked
+ * before the local server starts (which may be a long `npx` download), and the registration
+ * goes on the same connection once up() brings the server.
  *
  * Resumption (docs/protocol.md): unless turned off, the link asks for a resumable session; when the
  * gateway grants one, data frames are numbered both ways (ResumableSession), frames sent while
@@ -28,16 +34,20 @@ import { DEFAULT_MAX_JSON_DEPTH, FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '.
 import { isObject } from '../protocol/json-rpc.js';
 import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { Backoff, formatDelay } from './backoff.js';
+import { firstConnectionHint, TLS_TRUST_ERRORS } from './connect-hints.js';
 import { displayUrl } from './gateway-url.js';
 import type { Logger } from './logger.js';
 import { RESUME_DEFAULTS, ResumableSession, type Schedule } from './resumable-session.js';
 
 export interface LinkHandlers {
+  /** The first connection was accepted: the gateway is there and takes the token (once per link). */
+  reachable?(): void;
   /**
    * register_ack with status success: the tunnel may send. `resumed`: the previous session carries
-   * on (its calls in flight are still awaited); otherwise this is a new session.
+   * on (its calls in flight are still awaited); otherwise this is a new session. `mcpUrl`: where MCP
+   * clients reach the tunnel, when the gateway said so (register_ack.mcpUrl).
    */
-  registered(sessionId: string, resumed: boolean): void;
+  registered(sessionId: string, resumed: boolean, mcpUrl?: string): void;
   /** A JSON-RPC payload from the gateway (`request` or `response` envelope), once, in order. */
   payload(message: unknown): void;
   /**
@@ -59,6 +69,8 @@ export interface LinkOptions {
   reconnectDelayMs: number;
   /** 0 = retry forever. */
   maxRetries: number;
+  /** Retry even before any connection was accepted; otherwise the first failure is fatal, with a hint. */
+  retryForever?: boolean;
   registerTimeoutMs: number;
   userAgent: string;
   logger: Logger;
@@ -87,6 +99,8 @@ export interface LinkResumeOptions {
  * growing delay.
  */
 export const LINK_STABLE_AFTER_MS = 5_000;
+/** While a session can be resumed, reconnect attempts come at least this often per grace period. */
+export const RESUME_ATTEMPTS_PER_GRACE = 8;
 
 /** One connection attempt and what was learned about it. */
 interface Connection {
@@ -107,20 +121,14 @@ interface Connection {
   reconnectNow?: boolean;
   /** We are closing it (down/stop), so its close is not a drop to recover from. */
   closing?: boolean;
+  /** Open, and waiting for up() to bring the server to register. */
+  awaitingServer?: boolean;
   /** Any frame or pong since the last keepalive tick. */
   heard: boolean;
   silentTicks: number;
   keepalive?: NodeJS.Timeout;
   registerTimer?: NodeJS.Timeout;
 }
-
-/** Certificate errors that --ca fixes (when the gateway uses a private CA or a self-signed certificate). */
-const TLS_TRUST_ERRORS = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-]);
 
 /** Close codes by which a gateway says "do not come back with these credentials". */
 const REFUSAL_CLOSE_CODES = new Set([1008, 4401, 4403]);
@@ -130,9 +138,15 @@ export class GatewayLink {
   private conn: Connection | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** open() or up() asked for a connection, and no down() since. */
+  private wanted = false;
+  /** A connection was accepted once: from then on, drops are retried. */
+  private everConnected = false;
   private readonly backoff: Backoff;
   /** The resumable session, kept through dropped connections until it ends or cannot resume. */
   private session: ResumableSession | undefined;
+  /** How long the gateway keeps `session` through a dropped connection, as its register_ack said. */
+  private sessionGraceMs: number | undefined;
   /** The session's overflow of --resume-buffer was reported (once per session: a busy tunnel may overflow often). */
   private overflowReported = false;
 
@@ -156,16 +170,31 @@ export class GatewayLink {
     return this.conn?.sessionId;
   }
 
+  /** Connects without registering yet: the connection waits for up(). */
+  open(): void {
+    if (this.stopped) return;
+    this.wanted = true;
+    if (!this.conn && !this.retryTimer) this.connect();
+  }
+
   /** Connects (if needed) and registers `server`; after a drop, reconnects on its own. */
   up(server: RegisteredServer): void {
     if (this.stopped) return;
     this.server = server;
-    if (!this.conn && !this.retryTimer) this.connect();
+    this.wanted = true;
+    const conn = this.conn;
+    if (conn?.awaitingServer && conn.ws.readyState === WebSocket.OPEN) {
+      conn.awaitingServer = false;
+      this.register(conn, server);
+      return;
+    }
+    if (!conn && !this.retryTimer) this.connect();
   }
 
   /** Unregisters and closes without reconnecting, until the next up(). */
   down(reason: string): Promise<void> {
     this.server = undefined;
+    this.wanted = false;
     // unregister ends the session at the gateway; while disconnected it simply expires there.
     this.endSession();
     clearTimeout(this.retryTimer);
@@ -216,7 +245,10 @@ export class GatewayLink {
     const { logger, url } = this.options;
     const headers: Record<string, string> = { 'User-Agent': this.options.userAgent };
     if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
-    logger.info(`connecting to ${displayUrl(url)}${this.backoff.attempt > 0 ? ` (attempt ${this.backoff.attempt})` : ''}`);
+    const attempt = this.backoff.attempt > 0 ? ` (attempt ${this.backoff.attempt})` : '';
+    // Reconnects are announced by the line about the drop; this one is for the first time and the traffic log.
+    if (this.everConnected) logger.debug(`connecting to ${displayUrl(url)}${attempt}`);
+    else logger.info(`connecting to ${displayUrl(url)}${attempt}`);
     const ws = new WebSocket(url, {
       headers,
       ca: this.options.ca,
@@ -263,11 +295,27 @@ export class GatewayLink {
   }
 
   private onOpen(conn: Connection): void {
-    const server = this.server;
-    if (!server || conn !== this.conn) {
+    if (!this.wanted || conn !== this.conn) {
       conn.ws.close(1000);
       return;
     }
+    conn.keepalive = setInterval(() => this.keepalive(conn), this.options.keepaliveMs);
+    const first = !this.everConnected;
+    this.everConnected = true;
+    if (first) this.handlers.reachable?.();
+    // reachable() may have stopped the link (a local server that cannot start).
+    if (conn !== this.conn || conn.closing) return;
+    const server = this.server;
+    if (!server) {
+      this.options.logger.debug('connected; waiting for the local server before registering');
+      conn.awaitingServer = true;
+      return;
+    }
+    this.register(conn, server);
+  }
+
+  /** Sends this connection's register: a resume of the session when there is one, else a new one. */
+  private register(conn: Connection, server: RegisteredServer): void {
     if (this.session && !this.session.canResume) {
       this.options.logger.warn('the session cannot be resumed (frames past --resume-buffer were let go); registering afresh');
       this.endSession();
@@ -281,7 +329,6 @@ export class GatewayLink {
       this.registerAfresh(conn, server);
     }
     this.startRegisterTimer(conn);
-    conn.keepalive = setInterval(() => this.keepalive(conn), this.options.keepaliveMs);
   }
 
   /** A register for a new session; resumable unless resumption is off, so older gateways see the base protocol. */
@@ -422,6 +469,7 @@ export class GatewayLink {
         },
         { sendAck: (ack) => this.sendAck(ack), schedule: resume.schedule },
       );
+      this.sessionGraceMs = frame.resumeGraceMs;
       if (frame.resumeGraceMs !== undefined) {
         logger.debug(`the gateway keeps this session through a dropped connection for ${formatDelay(frame.resumeGraceMs)}`);
       }
@@ -430,7 +478,7 @@ export class GatewayLink {
     }
     this.backoff.markUp();
     logger.info(`connected as session ${conn.sessionId ?? '(no id)'}`);
-    this.handlers.registered(conn.sessionId ?? '', false);
+    this.handlers.registered(conn.sessionId ?? '', false, frame.mcpUrl);
   }
 
   /** The gateway took the session back: send again what it missed, then carry on. */
@@ -454,7 +502,7 @@ export class GatewayLink {
     for (const text of missed) this.writeText(conn, text, true);
     this.backoff.markUp();
     this.options.logger.info(`tunnel resumed (session ${conn.sessionId}, resent ${missed.length} frame${missed.length === 1 ? '' : 's'})`);
-    this.handlers.registered(conn.sessionId, true);
+    this.handlers.registered(conn.sessionId, true, frame.mcpUrl);
   }
 
   /** A resume that did not work: the session is gone; a new one is registered on this connection. */
@@ -506,7 +554,7 @@ export class GatewayLink {
     if (code === TunnelCloseCode.Restarting) this.endSession();
     this.session?.suspend();
     if (conn.registered) this.handlers.disconnected(this.session !== undefined);
-    if (this.stopped || !this.server) return;
+    if (this.stopped || !this.wanted) return;
     if (conn.closing) {
       // up() came while we were closing on purpose (a quick local restart): connect right away.
       this.connect();
@@ -518,7 +566,11 @@ export class GatewayLink {
       this.handlers.fatal(fatal);
       return;
     }
-    const why = this.describeDrop(conn, code, reason);
+    if (!this.everConnected && !this.options.retryForever) {
+      this.handlers.fatal(firstConnectionHint(this.options.url, conn));
+      return;
+    }
+    const why = this.everConnected ? this.describeDrop(conn, code, reason) : firstConnectionHint(this.options.url, conn);
     const { maxRetries } = this.options;
     if (maxRetries > 0 && this.backoff.attempt >= maxRetries) {
       this.handlers.fatal(`giving up after ${maxRetries} reconnect attempt${maxRetries === 1 ? '' : 's'}: ${why}`);
@@ -529,7 +581,7 @@ export class GatewayLink {
     // refuses a second waived attempt in a row, so a gateway that keeps dropping us still meets the backoff.
     // So is dropping a connection ourselves to resume on a new one.
     const immediate = (restarting || established || conn.reconnectNow === true) && this.backoff.waiveNext();
-    const delay = this.backoff.next();
+    const delay = this.backoff.next(this.resumeCeilingMs());
     const what = restarting ? 'gateway restarting' : conn.registered ? 'disconnected' : 'could not connect';
     const when = immediate ? 'reconnecting now' : `reconnecting in ${formatDelay(delay)}`;
     const line = `${what} (${why}); ${when} (attempt ${this.backoff.attempt})`;
@@ -539,10 +591,20 @@ export class GatewayLink {
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
+  /**
+   * While the gateway holds our session, no delay exceeds an eighth of its grace period, whatever
+   * the base: a short outage must not outlast the grace because of a long backoff draw, and eight
+   * attempts per grace period are still a bounded load.
+   */
+  private resumeCeilingMs(): number {
+    if (!this.session || this.sessionGraceMs === undefined) return Infinity;
+    return this.sessionGraceMs / RESUME_ATTEMPTS_PER_GRACE;
+  }
+
   /** A refusal that retrying cannot fix, or undefined. */
   private refusal(conn: Connection, code: number, reason: string): string | undefined {
     if (conn.status === 401 || conn.status === 403) {
-      return `the gateway refused the connection (HTTP ${conn.status}${conn.statusText ? `: ${conn.statusText}` : ''}); check the token`;
+      return `the gateway refused the connection (HTTP ${conn.status}${conn.statusText ? `: ${conn.statusText}` : ''}); check the token: it may be missing, expired or meant for another gateway`;
     }
     if (REFUSAL_CLOSE_CODES.has(code)) {
       return `the gateway closed the connection (${code}${reason ? `: ${reason}` : ''}); check the token`;

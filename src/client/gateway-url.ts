@@ -14,10 +14,19 @@ export class GatewayUrlError extends Error {
   }
 }
 
+/** `host[:port][/path]` typed without a scheme (`new URL` would read `localhost:3000` as scheme `localhost:`). */
+const SCHEMELESS = /^(?:localhost|\[[0-9a-f:.]+\]|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d+)?(?:\/\S*)?$/i;
+
 export function tunnelUrl(gateway: string): URL {
+  const given = gateway.trim();
+  if (!given.includes('://') && SCHEMELESS.test(given)) {
+    throw new GatewayUrlError(
+      `The gateway URL "${given}" has no scheme: use http://${given} (or https://${given} for a gateway behind TLS)`,
+    );
+  }
   let url: URL;
   try {
-    url = new URL(gateway.trim());
+    url = new URL(given);
   } catch {
     throw new GatewayUrlError(`Not a URL: "${gateway}" (expected e.g. https://gateway.example.com or ws://localhost:3000)`);
   }

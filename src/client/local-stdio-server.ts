@@ -44,14 +44,14 @@ export function killAllChildrenNow(): void {
 const NPM_EXEC_SETTINGS = new Set(['npm_config_package', 'npm_config_call', 'npm_config_yes']);
 
 /**
- * The child's environment: ours without the tunnel's own settings (REVERSE_PROXY_TOKEN is the
- * gateway credential; the local server, often third-party code fetched by npx, has no use for
+ * The child's environment: ours without the tunnel's own settings (MCP_TUNNEL_TOKEN and
+ * REVERSE_PROXY_TOKEN are the gateway credential; the local server, often third-party code fetched by npx, has no use for
  * it), plus what the config file sets for this server.
  */
 export function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('REVERSE_PROXY_') && !NPM_EXEC_SETTINGS.has(key)) env[key] = value;
+    if (!key.startsWith('REVERSE_PROXY_') && !key.startsWith('MCP_TUNNEL_') && !NPM_EXEC_SETTINGS.has(key)) env[key] = value;
   }
   return { ...env, ...extra };
 }

@@ -36,6 +36,7 @@ import {
 } from '../protocol/json-rpc.js';
 import { formatDelay } from './backoff.js';
 import type { TunnelOptions } from './config.js';
+import { backOnlineLine, onlineBanner } from './connection-banner.js';
 import { GatewayLink } from './gateway-link.js';
 import { HandedRequests } from './handed-requests.js';
 import type { HandshakeResult } from './handshake.js';
@@ -53,6 +54,8 @@ export interface TunnelClientDeps {
   version: string;
   /** Where the local server's stderr lines go; default process.stderr. */
   stderr?: (line: string) => void;
+  /** Where the block announcing the MCP URL goes (no timestamps: it is meant to be copied); default process.stderr. */
+  print?: (line: string) => void;
   createLocalServer?: LocalServerFactory;
   /** Injected for tests: the timer of owed acknowledgements in a resumable session. */
   schedule?: Schedule;
@@ -93,6 +96,11 @@ export class TunnelClient {
   private resolveDone!: (code: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
   private announcedName: string | undefined;
+  /** What the online block last announced; a new session with the same name and URL gets one line. */
+  private announcedOnline: { name: string; mcpUrl: string | undefined } | undefined;
+  private readonly print: (line: string) => void;
+  /** The first registration has happened (what the local server said before it is no news). */
+  private everRegistered = false;
   /** What the link registers; a restarted server that registers the same keeps the session. */
   private registration: RegisteredServer | undefined;
   /** Resource subscriptions the gateway holds through this tunnel, for a restarted server. */
@@ -106,6 +114,7 @@ export class TunnelClient {
     deps: TunnelClientDeps,
   ) {
     this.logger = deps.logger;
+    this.print = deps.print ?? ((line) => process.stderr.write(`${line}\n`));
     this.outbox = new Outbox(options.maxBuffered);
     const create = deps.createLocalServer ?? localServerFactory({ stdio: { stderr: deps.stderr } });
     this.supervisor = new LocalSupervisor(
@@ -121,7 +130,7 @@ export class TunnelClient {
       {
         ready: (handshake, server) => this.onLocalReady(handshake, server),
         message: (message) => this.fromLocal(message),
-        down: (exit, restartInMs) => this.onLocalDown(exit, restartInMs),
+        down: (exit, restartInMs, starting) => this.onLocalDown(exit, restartInMs, starting),
         failed: (reason, exitCode, tail) => this.onLocalFailed(reason, exitCode, tail),
       },
     );
@@ -134,13 +143,16 @@ export class TunnelClient {
         keepaliveMs: options.keepaliveMs,
         reconnectDelayMs: options.reconnectDelayMs,
         maxRetries: options.maxRetries,
+        retryForever: options.retryForever,
         registerTimeoutMs: REGISTER_TIMEOUT_MS,
         userAgent: `mcp-tunnel/${deps.version}`,
         logger: this.logger,
         resume: options.resume ? { maxRetainedBytes: options.resumeBufferBytes, schedule: deps.schedule } : undefined,
       },
       {
-        registered: (_sessionId, resumed) => this.onRegistered(resumed),
+        // The gateway is there and takes the token: now the local server may start (an `npx` download, perhaps).
+        reachable: () => this.supervisor.start(),
+        registered: (_sessionId, resumed, mcpUrl) => this.onRegistered(resumed, mcpUrl),
         payload: (message) => this.fromGateway(message),
         disconnected: (kept) => {
           if (!kept) this.forgetInFlight();
@@ -153,9 +165,13 @@ export class TunnelClient {
     );
   }
 
-  /** Starts the tunnel; resolves with the process exit code once it has ended. */
+  /**
+   * Starts the tunnel: the gateway first (a wrong URL or token ends the run before the local server
+   * is started), then the local server, which the link registers once it is ready. Resolves with the
+   * process exit code once it has ended.
+   */
   run(): Promise<number> {
-    this.supervisor.start();
+    this.link.open();
     return this.done;
   }
 
@@ -208,8 +224,14 @@ export class TunnelClient {
     this.link.up(registration);
   }
 
-  private onLocalDown(exit: LocalServerExit, restartInMs: number): void {
+  private onLocalDown(exit: LocalServerExit, restartInMs: number, starting: boolean): void {
     if (this.finished) return;
+    if (starting) {
+      this.logger.warn(
+        `the local server ${exit.reason} before completing the MCP handshake; trying once more in ${formatDelay(restartInMs)}`,
+      );
+      return;
+    }
     this.logger.warn(`the local server ${exit.reason}; restarting it in ${formatDelay(restartInMs)}, the tunnel session stays up`);
     // Callers waiting on it learn now, not at their timeout.
     this.failInFlight(`The local server ${exit.reason} before answering`);
@@ -272,7 +294,8 @@ export class TunnelClient {
 
   // ---- gateway sessions ----
 
-  private onRegistered(resumed: boolean): void {
+  private onRegistered(resumed: boolean, mcpUrl: string | undefined): void {
+    this.announce(resumed, mcpUrl);
     if (!resumed) {
       // A new session: calls of an earlier one (kept for a resume that did not happen) are the
       // gateway's to fail, and its request ids start over. The gateway subscribes the server again
@@ -282,6 +305,21 @@ export class TunnelClient {
       this.subscriptions.clear();
     }
     this.flushOutbox();
+  }
+
+  /** The first registration (or one under another name or URL) prints the online block; later ones a line. */
+  private announce(resumed: boolean, mcpUrl: string | undefined): void {
+    const name = this.registration?.name;
+    if (name === undefined || !this.logger.enabled('info')) return;
+    const last = this.announcedOnline;
+    // A resume that does not repeat the URL (a connection carried to another replica) still means the same one.
+    const url = mcpUrl ?? (resumed ? last?.mcpUrl : undefined);
+    if (last && last.name === name && last.mcpUrl === url) {
+      this.logger.info(backOnlineLine(name, url, resumed));
+      return;
+    }
+    this.announcedOnline = { name, mcpUrl: url };
+    for (const line of onlineBanner(name, url)) this.print(line);
   }
 
   // ---- relay: gateway -> local ----
@@ -430,11 +468,19 @@ export class TunnelClient {
   }
 
   private flushOutbox(): void {
+    const first = !this.everRegistered;
+    this.everRegistered = true;
     const { frames, dropped } = this.outbox.drain();
     if (frames.length === 0) return;
-    this.logger.info(
-      `sending ${frames.length} message${frames.length === 1 ? '' : 's'} held while not connected${dropped ? ` (${dropped} older ones were dropped)` : ''}`,
-    );
+    const count = `${frames.length} message${frames.length === 1 ? '' : 's'}`;
+    if (first) {
+      // What the server said while it started (log notifications, a roots/list): routine, not a backlog.
+      this.logger.debug(`relaying ${count} the local server sent before the tunnel was registered`);
+    } else {
+      this.logger.info(
+        `relayed ${count} the local server sent while the gateway was away${dropped ? ` (${dropped} older ones were dropped)` : ''}`,
+      );
+    }
     for (const frame of frames) this.link.send(frame);
   }
 }

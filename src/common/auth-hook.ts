@@ -2,14 +2,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError, AuthMessage } from '../auth/auth-error.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { setRequestPrincipal } from '../auth/request-principal.js';
+import { challengeFor, WWW_AUTHENTICATE } from '../auth/www-authenticate.js';
 import { gatewayErrorBody } from './http-exception.filter.js';
 
-/** Route patterns anyone may call: the probes and the API docs. Everything else, unknown routes included, needs auth. */
+/**
+ * Route patterns anyone may call: the probes and the API docs, and /metrics (guarded by METRICS_TOKEN
+ * instead, metrics/metrics-token.guard.ts). Everything else, unknown routes included, needs auth.
+ */
 function isPublicRoute(route: string | undefined): boolean {
   if (route === undefined) return false;
   return (
     route === '/health' ||
     route === '/ready' ||
+    route === '/metrics' ||
     route === '/docs' ||
     route.startsWith('/docs/') ||
     route === '/docs-json' ||
@@ -39,7 +44,7 @@ export function registerAuthHook(fastify: FastifyInstance, auth: AuthService): v
       const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
       // The unread body would be drained on a kept-alive socket: close it instead.
       if (hasBody(req)) reply.header('Connection', 'close');
-      return reply.code(401).send(gatewayErrorBody(401, message));
+      return reply.code(401).header(WWW_AUTHENTICATE, challengeFor(err)).send(gatewayErrorBody(401, message));
     }
   });
 }

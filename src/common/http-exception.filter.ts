@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { challengeForRequest, WWW_AUTHENTICATE } from '../auth/www-authenticate.js';
 import { isMcpDoorRoute, jsonRpcErrorBody } from '../mcp/http/mcp-http-replies.js';
 import { JsonRpcErrorCode } from '../protocol/json-rpc.js';
 import { CALL_FAILURES, CallError } from '../reverse-proxy/tunnel/call-error.js';
@@ -39,13 +40,17 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = isMcpDoorRoute(reply.request?.routeOptions?.url)
       ? jsonRpcErrorBody(jsonRpcCode, message)
       : gatewayErrorBody(status, message);
+    // A 401 thrown by a guard (JwtAuthGuard failing closed, the /metrics token): a challenge like the auth hook's.
+    const headers: Record<string, string> = status === 401 ? { [WWW_AUTHENTICATE]: challengeForRequest(reply.request?.headers ?? {}) } : {};
     if (!reply.sent) {
-      reply.status(status).send(body);
+      reply.status(status).headers(headers).send(body);
       return;
     }
     // The MCP doors hijack the reply for the SDK transports before they look the server up.
     const text = JSON.stringify(body);
-    reply.raw.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
+    reply.raw
+      .writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) })
+      .end(text);
   }
 
   private answerFor(exception: unknown): ErrorAnswer {

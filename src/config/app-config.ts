@@ -99,6 +99,10 @@ export interface AppConfig {
   };
   /** Cluster mode (several replicas sharing a Redis directory); undefined: one process, in memory. */
   cluster: ClusterConfig | undefined;
+  metrics: {
+    /** Bearer token `GET /metrics` requires; undefined: the endpoint is open. */
+    token: string | undefined;
+  };
 }
 
 /** Cluster mode's settings (REDIS_URL set). */
@@ -175,6 +179,7 @@ export const CONFIG_DEFAULTS = {
   CLUSTER_LEASE_MS: '15000',
   CLUSTER_PREFIX: 'mcp-gw:',
   REPLICA_ID: '',
+  METRICS_TOKEN: '',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -351,6 +356,7 @@ export function loadConfig(env: Env): AppConfig {
       allowedOrigins: r.list('MCP_ALLOWED_ORIGINS'),
     },
     cluster: readCluster(r),
+    metrics: { token: r.optional('METRICS_TOKEN') },
   };
   if (config.auth.required && !config.auth.jwtSecret) {
     r.problems.push('JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)');
@@ -360,6 +366,9 @@ export function loadConfig(env: Env): AppConfig {
   }
   if (config.auth.trustProxyAuth && config.auth.trustedProxies.length === 0) {
     r.problems.push('TRUSTED_PROXIES must list the proxy addresses (IPs or CIDR ranges) while TRUST_PROXY_AUTH=true');
+  }
+  if (config.metrics.token !== undefined && !/^[\x21-\x7e]{16,}$/.test(config.metrics.token)) {
+    r.problems.push('METRICS_TOKEN must be at least 16 printable characters, without spaces');
   }
   if (config.tunnel.idleTimeoutMs <= config.tunnel.pingIntervalMs) {
     r.problems.push('IDLE_TIMEOUT_MS must be longer than PING_INTERVAL_MS');

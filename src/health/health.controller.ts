@@ -1,19 +1,27 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, type OnModuleInit, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { ErrorResponseDto } from '../auth/error-response.dto.js';
 import { SHUTTING_DOWN, ShutdownState } from '../lifecycle/shutdown-state.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
 
 /** Liveness and readiness probes for the orchestrator; no auth. */
 @ApiTags('health')
 @Controller()
-export class HealthController {
+export class HealthController implements OnModuleInit {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly registry: SessionRegistry,
     private readonly shutdown: ShutdownState,
+    private readonly metrics: GatewayMetrics,
   ) {}
+
+  onModuleInit(): void {
+    // mcp_gateway_ready: what /ready would answer, read at each scrape.
+    this.metrics.watchReadiness(() => !this.shutdown.draining && this.registry.status().ready);
+  }
 
   /** Liveness: the process answers. */
   @Get('health')
@@ -28,7 +36,7 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness probe' })
   @ApiOkResponse({ description: '{"status":"ok","info":{"registry":{"status":"up","sessions":N}},...}' })
-  @ApiServiceUnavailableResponse({ description: 'Not ready, or shutting down' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready, or shutting down', type: ErrorResponseDto })
   ready() {
     // Said in the error body (the error filter would drop a health indicator's details).
     if (this.shutdown.draining) throw new ServiceUnavailableException(SHUTTING_DOWN);

@@ -13,6 +13,7 @@ import {
 import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticated } from '../auth/authenticated.decorator.js';
+import { JsonRpcErrorResponseDto } from './http/json-rpc-error-response.dto.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -38,7 +39,10 @@ const REPLICA_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * The session ends when the stream closes.
  */
 @ApiTags('mcp')
-@ApiForbiddenResponse({ description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.' })
+@ApiForbiddenResponse({
+  description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.',
+  type: JsonRpcErrorResponseDto,
+})
 @ApiParam({ name: 'name', description: 'Server name given at register' })
 @Controller('servers/:name')
 @Authenticated()
@@ -63,7 +67,7 @@ export class LegacySseController implements OnModuleInit {
   @ApiOperation({ summary: 'Open a legacy HTTP+SSE session (first event: `endpoint`)' })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream: `endpoint` first, then `message` events carrying JSON-RPC messages.' })
-  @ApiNotFoundResponse({ description: 'Unknown server.' })
+  @ApiNotFoundResponse({ description: 'Unknown server.', type: JsonRpcErrorResponseDto })
   async open(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
     // The SDK transport writes the stream to the Node response itself.
     reply.hijack();
@@ -89,7 +93,7 @@ export class LegacySseController implements OnModuleInit {
   @ApiOperation({ summary: 'Send a JSON-RPC message to a legacy SSE session (answers arrive on its stream)' })
   @ApiQuery({ name: 'sessionId', description: 'From the `endpoint` event' })
   @ApiAcceptedResponse({ description: "Accepted; the answer arrives on the session's stream." })
-  @ApiNotFoundResponse({ description: 'Unknown or ended session.' })
+  @ApiNotFoundResponse({ description: 'Unknown or ended session.', type: JsonRpcErrorResponseDto })
   async message(
     @Param('name') name: string,
     @Query('sessionId') sessionId: string | undefined,

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { ReverseProxyModule } from '../reverse-proxy/reverse-proxy.module.js';
 import { CatalogController } from './catalog/catalog.controller.js';
-import { HostAllowList } from './http/allowed-hosts.js';
 import { HostGuard } from './http/host.guard.js';
 import { LegacySseController } from './legacy-sse.controller.js';
 import { McpServerRequestRouter } from './sessions/mcp-server-request-router.js';
@@ -32,7 +31,6 @@ import { TunnelRelay } from './tunnel-relay.service.js';
     ResourceSubscriptions,
     TunnelEventFanout,
     ServerCatalog,
-    HostAllowList,
     HostGuard,
     OriginGuard,
     StatelessMcpDoor,

@@ -14,6 +14,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Authenticated } from '../auth/authenticated.decorator.js';
+import { JsonRpcErrorResponseDto } from './http/json-rpc-error-response.dto.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -52,7 +53,10 @@ const RELAYED_HEADERS = [
  * any replica can take any of its requests.
  */
 @ApiTags('mcp')
-@ApiForbiddenResponse({ description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.' })
+@ApiForbiddenResponse({
+  description: 'Host or Origin not allowed (DNS-rebinding protection), or the server belongs to another user.',
+  type: JsonRpcErrorResponseDto,
+})
 @ApiParam({ name: 'name', description: 'Server name given at register' })
 @Controller('servers/:name/mcp')
 @Authenticated()
@@ -89,10 +93,11 @@ export class StreamableHttpController implements OnModuleInit {
       'The answers, as an SSE stream (with any progress and server requests before them); Mcp-Session-Id header after initialize.',
   })
   @ApiAcceptedResponse({ description: 'Only notifications or responses were sent.' })
-  @ApiNotFoundResponse({ description: 'Unknown server, or unknown/expired session (re-initialize).' })
+  @ApiNotFoundResponse({ description: 'Unknown server, or unknown/expired session (re-initialize).', type: JsonRpcErrorResponseDto })
   @ApiBadRequestResponse({
     description:
       'Mcp-Session-Id missing on a non-initialize 2025-era request, or a transport rule broken (2026-07-28: Mcp-Method / Mcp-Name disagreeing with the body, missing envelope, unsupported revision).',
+    type: JsonRpcErrorResponseDto,
   })
   async post(
     @Param('name') name: string,
@@ -109,8 +114,11 @@ export class StreamableHttpController implements OnModuleInit {
   @ApiOperation({ summary: "Open the session's server-to-client SSE stream (Last-Event-ID resumes a stream)" })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream: notifications for the whole session, or the replay of a resumed stream.' })
-  @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
-  @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
+  @ApiNotFoundResponse({ description: 'Unknown or expired session.', type: JsonRpcErrorResponseDto })
+  @ApiMethodNotAllowedResponse({
+    description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.',
+    type: JsonRpcErrorResponseDto,
+  })
   async get(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,
@@ -124,8 +132,11 @@ export class StreamableHttpController implements OnModuleInit {
   @Delete()
   @ApiOperation({ summary: 'End the session; its requests in flight are cancelled at the server' })
   @ApiOkResponse({ description: 'The session is over.' })
-  @ApiNotFoundResponse({ description: 'Unknown or expired session.' })
-  @ApiMethodNotAllowedResponse({ description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.' })
+  @ApiNotFoundResponse({ description: 'Unknown or expired session.', type: JsonRpcErrorResponseDto })
+  @ApiMethodNotAllowedResponse({
+    description: 'No Mcp-Session-Id and MCP-Protocol-Version 2026-07-28: that revision uses POST only.',
+    type: JsonRpcErrorResponseDto,
+  })
   async delete(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { jsonRpcError, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/json-rpc.js';
 import { CALL_FAILURES, CallError } from '../reverse-proxy/tunnel/call-error.js';
 import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
@@ -18,6 +19,7 @@ export class TunnelRelay {
     private readonly registry: SessionRegistry,
     private readonly catalog: ServerCatalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /**
@@ -43,7 +45,8 @@ export class TunnelRelay {
       return undefined;
     }
     try {
-      const answer = await tunnel.call(request, this.config.requests.defaultTimeoutMs, session);
+      const door = session.kind === 'sse' ? 'sse' : 'mcp';
+      const answer = await this.metrics.timeCall(door, () => tunnel.call(request, this.config.requests.defaultTimeoutMs, session));
       this.catalog.observe(tunnel, request, answer);
       await session.send(answer);
       return answer;

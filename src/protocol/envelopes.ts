@@ -124,6 +124,11 @@ export interface RegisterAckFrame {
   resumeGraceMs?: number;
   /** Answer to `register.resume`: the session cannot be resumed; register afresh on this connection. */
   resumeRefused?: boolean;
+  /**
+   * With success: the URL MCP clients use for this tunnel (`<public URL>/servers/<name>/mcp`), when the
+   * gateway knows its public URL (PUBLIC_URL, or a `Host` that names it); absent otherwise.
+   */
+  mcpUrl?: string;
 }
 export interface RegisterCompleteFrame {
   type: 'register_complete';
@@ -302,6 +307,8 @@ export const GATEWAY_FRAME_LIMITS = {
   sessionId: 256,
   /** Longer messages are cut, not refused: they are only shown to the user. */
   message: 2000,
+  /** `register_ack.mcpUrl`; a longer or malformed one is ignored (it is only shown to the user). */
+  url: 2048,
 } as const;
 
 /** Frame types a gateway sends; the client ignores others (a newer gateway's) without complaint. */
@@ -352,7 +359,20 @@ function registerAck(data: Record<string, unknown>): ParseResult<RegisterAckFram
     if (!isCount(value)) return fail(`"register_ack" frame: ${key} must be a non-negative integer`);
     frame[key] = value;
   }
+  const mcpUrl = httpUrl(data.mcpUrl);
+  if (mcpUrl !== undefined) frame.mcpUrl = mcpUrl;
   return { ok: true, value: frame };
+}
+
+/** An http(s) URL of at most GATEWAY_FRAME_LIMITS.url characters, or undefined: informational fields are dropped, not refused. */
+function httpUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > GATEWAY_FRAME_LIMITS.url) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

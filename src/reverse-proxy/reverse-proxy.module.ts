@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { HostAllowList } from '../config/allowed-hosts.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { CLUSTER, createCluster, createSessionRegistry, exchangeRelayOf } from './cluster/create-session-registry.js';
@@ -31,7 +32,9 @@ import { TunnelGateway } from './tunnel/tunnel.gateway.js';
     TunnelProtocolService,
     TunnelGateway,
     OwnershipGuard,
+    // Which Host names the gateway: the tunnel endpoint and the MCP doors share the one instance.
+    HostAllowList,
   ],
-  exports: [SessionRegistry, TunnelAdmission, ExchangeRelay, CLUSTER],
+  exports: [SessionRegistry, TunnelAdmission, ExchangeRelay, CLUSTER, HostAllowList],
 })
 export class ReverseProxyModule {}

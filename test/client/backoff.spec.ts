@@ -32,6 +32,13 @@ describe('Backoff', () => {
     expect(backoff.attempt).toBe(4);
   });
 
+  test('a ceiling passed to next() caps that draw only; the schedule keeps growing underneath', () => {
+    const backoff = new Backoff({ baseMs: 1000, random: () => 0.999999 });
+    expect([backoff.next(), backoff.next(), backoff.next(3000), backoff.next(3000), backoff.next()]).toEqual([
+      999, 1999, 2999, 2999, 15999,
+    ]);
+  });
+
   test('a zero base never waits', () => {
     const backoff = new Backoff({ baseMs: 0, random: () => 0.9 });
     expect([backoff.next(), backoff.next()]).toEqual([0, 0]);

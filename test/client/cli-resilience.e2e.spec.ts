@@ -73,10 +73,25 @@ test('a refused registration is printed as the gateway worded it, and the client
   expect(gw.attempts).toBe(1);
 });
 
-test('gives up after --max-retries failed reconnects', async () => {
+test('a first connection the gateway refuses ends the run at once, with the status, unless --retry-forever', async () => {
   await startGateway();
   gw.refuseWith = 503;
+  const cli = startCli();
+  expect((await cli.waitForExit()).code).toBe(1);
+  expect(gw.attempts).toBe(1);
+  expect(cli.stderr).toMatch(
+    /cannot connect to ws:\/\/127\.0\.0\.1:\d+\/reverse-proxy\/ws \(HTTP 503: Refused by the test\): is this the MCP gateway's URL\? \(--retry-forever keeps trying\)/,
+  );
+  expect(cli.serverPids).toEqual([]);
+});
+
+test('gives up after --max-retries failed reconnects', async () => {
+  await startGateway();
   const cli = startCli(['--max-retries', '2', '--reconnect-delay', '0.01']);
+  const first = await gw.nextConnection();
+  await first.next('register');
+  gw.refuseWith = 503;
+  first.ws.terminate();
   expect((await cli.waitForExit()).code).toBe(1);
   expect(gw.attempts).toBe(3);
   expect(cli.stderr).toMatch(/giving up after 2 reconnect attempts: HTTP 503/);
@@ -86,11 +101,23 @@ test('drops a gateway that stops showing signs of life and reconnects', async ()
   // No pongs, no heartbeat replies: after the register answers, the gateway is silent.
   await startGateway({ autoPong: false });
   const cli = startCli(['--keepalive', '0.2']);
-  const first = await gw.nextConnection();
-  await first.next('register');
+  // The connection opens before the local server is ready, so a silent one may be dropped before any register.
+  const registering = async () => {
+    for (;;) {
+      const conn = await gw.nextConnection();
+      const registered = await Promise.race([
+        conn.next('register').then(
+          () => true,
+          () => false,
+        ),
+        conn.closed.then(() => false),
+      ]);
+      if (registered) return conn;
+    }
+  };
+  const first = await registering();
   await first.closed;
-  const second = await gw.nextConnection();
-  await second.next('register');
+  await registering();
   expect(cli.stderr).toMatch(/no sign of life from the gateway for 0\.4 s/);
 });
 
@@ -129,8 +156,9 @@ test("after repeated crashes, exits with the server's exit code and its last std
   expect(cli.stderr).toMatch(/the local server exited with code 4 \(2 times in a row\); giving up/);
   expect(cli.stderr).toMatch(/last lines it wrote to stderr:\n\s+boom: missing API key/);
   expect(cli.serverPids).toHaveLength(2);
-  // It never became ready, so it was never registered.
-  expect(gw.attempts).toBe(0);
+  // The gateway was checked first; the server never became ready, so it was never registered.
+  expect(gw.attempts).toBe(1);
+  expect(cli.stderr).not.toMatch(/registering/);
 });
 
 test('a command that does not exist exits 127 without retrying', async () => {
@@ -157,7 +185,7 @@ test('while the gateway is unreachable, notifications wait in a bounded buffer a
   await second.call('sync', 'tools/call', { name: 'echo', arguments: { text: 'x' } });
   const delivered = second.frames.all.filter((f) => f.type === 'notification').map((f) => f.payload.params.data.n);
   expect(delivered).toEqual([3, 4, 5]);
-  expect(cli.stderr).toContain('sending 3 messages held while not connected (2 older ones were dropped)');
+  expect(cli.stderr).toContain('relayed 3 messages the local server sent while the gateway was away (2 older ones were dropped)');
 });
 
 test('an answer to a call from before a reconnect is not sent on the new connection', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseConfigFile, resolveConfig, type CliValues } from '../../src/client/config.js';
-import { readConfigFile } from '../../src/client/config-file.js';
+import { readConfigFile, readTokenFile, TOKEN_FILE_MAX_BYTES } from '../../src/client/config-file.js';
 
 const STDIO = { localStdio: 'node server.js' };
 
@@ -160,7 +160,20 @@ describe('resolveConfig servers', () => {
     ['no local server', { gateway: 'http://g' }, {}, /No local server/],
     ['two local servers', { gateway: 'http://g', localStdio: 'a', localSse: 'http://h/sse' }, {}, /exactly one/],
     ['no gateway', STDIO, {}, /No gateway/],
-    ['a bad gateway URL', { ...STDIO, gateway: 'localhost:3000' }, {}, /http:\/\/, https:\/\/, ws:\/\/ or wss:\/\//],
+    [
+      'a gateway URL without a scheme',
+      { ...STDIO, gateway: 'localhost:3000' },
+      {},
+      /"localhost:3000" has no scheme: use http:\/\/localhost:3000/,
+    ],
+    [
+      'a gateway host without a scheme',
+      { ...STDIO, gateway: 'gw.example.com/prefix' },
+      {},
+      /has no scheme: use http:\/\/gw\.example\.com\/prefix/,
+    ],
+    ['a bad gateway scheme', { ...STDIO, gateway: 'ftp://gw.example.com' }, {}, /http:\/\/, https:\/\/, ws:\/\/ or wss:\/\//],
+    ['both --token and --token-file', { ...STDIO, gateway: 'http://g', token: 't', tokenFile: '/x' }, {}, /either --token or --token-file/],
     ['an invalid name', { ...STDIO, gateway: 'http://g', name: 'has/slash' }, {}, /Invalid server name/],
     ['a negative delay', { ...STDIO, gateway: 'http://g', reconnectDelay: '-1' }, {}, /non-negative/],
     ['a fractional retry count', { ...STDIO, gateway: 'http://g', maxRetries: '1.5' }, {}, /whole number/],
@@ -219,4 +232,56 @@ describe('readConfigFile', () => {
     expect(() => readConfigFile(join(dir, 'bad.yaml'))).toThrow(/bad\.yaml is not valid YAML/);
     expect(() => readConfigFile(join(dir, 'missing.yaml'))).toThrow(/Cannot read the config file/);
   });
+});
+
+describe('the token: never needed on the command line', () => {
+  const base = { ...STDIO, gateway: 'http://g' };
+  const files: Record<string, string> = { '/cli-file': 'from-cli-file', '/file-file': 'from-file-file' };
+  const read = (path: string) =>
+    files[path] ??
+    (() => {
+      throw new ConfigError(`Cannot read the token file ${path}`);
+    })();
+  const token = (cli: CliValues, env: NodeJS.ProcessEnv, file = {}) =>
+    resolveConfig({ ...base, ...cli }, env, parseConfigFile(file), read).tunnels[0].token;
+
+  test("--token > --token-file > MCP_TUNNEL_TOKEN > REVERSE_PROXY_TOKEN > the file's token or tokenFile", () => {
+    const env = { MCP_TUNNEL_TOKEN: 'from-env', REVERSE_PROXY_TOKEN: 'from-legacy-env' };
+    expect(token({ token: 'from-flag' }, env, { token: 'x' })).toBe('from-flag');
+    expect(token({ tokenFile: '/cli-file' }, env, { token: 'x' })).toBe('from-cli-file');
+    expect(token({}, env, { token: 'x' })).toBe('from-env');
+    expect(token({}, { REVERSE_PROXY_TOKEN: 'from-legacy-env' }, { token: 'x' })).toBe('from-legacy-env');
+    expect(token({}, {}, { token: 'from-file' })).toBe('from-file');
+    expect(token({}, {}, { 'token-file': '/file-file' })).toBe('from-file-file');
+    expect(token({}, {})).toBeUndefined();
+    expect(() => token({}, {}, { token: 'a', tokenFile: '/file-file' })).toThrow(/both "token" and "tokenFile"/);
+  });
+
+  describe('readTokenFile', () => {
+    let dir: string;
+    beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'mcp-tunnel-token-'))));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    test('the content, trimmed; empty, oversized and missing files are refused', () => {
+      const write = (name: string, content: string) => {
+        writeFileSync(join(dir, name), content);
+        return join(dir, name);
+      };
+      expect(readTokenFile(write('ok', '  eyJ.abc.def\n'))).toBe('eyJ.abc.def');
+      expect(() => readTokenFile(write('empty', ' \n'))).toThrow(/is empty/);
+      expect(() => readTokenFile(write('big', 'x'.repeat(TOKEN_FILE_MAX_BYTES + 1)))).toThrow(
+        new RegExp(`larger than ${TOKEN_FILE_MAX_BYTES} bytes`),
+      );
+      expect(readTokenFile(write('max', 'x'.repeat(TOKEN_FILE_MAX_BYTES)))).toHaveLength(TOKEN_FILE_MAX_BYTES);
+      expect(() => readTokenFile(join(dir, 'missing'))).toThrow(/Cannot read the token file .*missing: ENOENT/);
+    });
+  });
+});
+
+test('--retry-forever (or retryForever: true in the file) is off by default', () => {
+  const base = { ...STDIO, gateway: 'http://g' };
+  expect(resolveConfig(base, {}).tunnels[0].retryForever).toBe(false);
+  expect(resolveConfig({ ...base, retryForever: true }, {}).tunnels[0].retryForever).toBe(true);
+  expect(resolveConfig(base, {}, parseConfigFile({ 'retry-forever': true })).tunnels[0].retryForever).toBe(true);
+  expect(() => resolveConfig(base, {}, parseConfigFile({ retryForever: 'yes' }))).toThrow(/must be true or false/);
 });

@@ -146,3 +146,40 @@ test('a link that stayed up resets the schedule: no attempt count carried over f
     /disconnected \(code 1006\); reconnecting now \(attempt 1\)\n[\s\S]*reconnecting in 30\.0 s \(attempt 2\)/,
   );
 });
+
+test('while the gateway holds the session, no reconnect delay exceeds an eighth of its grace period', async () => {
+  await gw.close();
+  gw = await MockGateway.start({ autoAck: false });
+  link = new GatewayLink(
+    {
+      url: tunnelUrl(gw.url),
+      insecure: false,
+      keepaliveMs: 60_000,
+      reconnectDelayMs: BASE_MS,
+      maxRetries: 0,
+      registerTimeoutMs: 5000,
+      userAgent: 'gateway-link-spec',
+      logger: new Logger({ level: 'info', sink: { write: (line) => lines.push(line) } }),
+      random: () => 0.999,
+      now: () => clock,
+      resume: { maxRetainedBytes: 1 << 20 },
+    },
+    {
+      registered: () => registrations++,
+      payload: () => undefined,
+      disconnected: () => undefined,
+      fatal: (message) => (fatal = message),
+    },
+  );
+  link.up({ name: 'policy' });
+  const first = await gw.nextConnection();
+  await first.next('register');
+  // 80 s of grace: the 30 s base draw (~29.97 s) is capped at 10 s.
+  first.registerAck({ resumeToken: 'token-1', resumeGraceMs: 80_000 });
+  first.registerComplete();
+  await until(() => registrations === 1, 'registered');
+  first.ws.terminate();
+  await until(logged(/disconnected/), 'the drop is logged');
+  expect(lines.join('')).toMatch(/WARN disconnected \(code 1006\); reconnecting in 10\.0 s \(attempt 1\)/);
+  expect(fatal).toBeUndefined();
+});

@@ -37,6 +37,7 @@ function start(servers: FakeLocalServers, overrides: Partial<TunnelOptions> = {}
     // Also the base of the restart delay: a restart comes within a few ms.
     reconnectDelayMs: 20,
     maxRetries: 0,
+    retryForever: false,
     keepaliveMs: 60_000,
     startupTimeoutMs: 5000,
     maxRestarts: 5,
@@ -46,7 +47,7 @@ function start(servers: FakeLocalServers, overrides: Partial<TunnelOptions> = {}
     ...overrides,
   };
   const logger = new Logger({ level: 'debug', sink: { write: (line) => lines.push(line) } });
-  client = new TunnelClient(options, { logger, version: 'test', createLocalServer: servers.factory });
+  client = new TunnelClient(options, { logger, version: 'test', createLocalServer: servers.factory, print: () => undefined });
   void client.run();
 }
 

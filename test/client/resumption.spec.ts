@@ -41,6 +41,7 @@ function start(overrides: Partial<TunnelOptions> = {}): void {
     // A dropped connection that was not up 5 s waits up to this long (jitter) before reconnecting.
     reconnectDelayMs: 20,
     maxRetries: 0,
+    retryForever: false,
     keepaliveMs: 60_000,
     startupTimeoutMs: 5000,
     maxRestarts: 0,
@@ -50,7 +51,13 @@ function start(overrides: Partial<TunnelOptions> = {}): void {
     ...overrides,
   };
   const logger = new Logger({ level: 'debug', sink: { write: (line) => lines.push(line) } });
-  client = new TunnelClient(options, { logger, version: 'test', createLocalServer: fake.factory, schedule: clock.schedule });
+  client = new TunnelClient(options, {
+    logger,
+    version: 'test',
+    createLocalServer: fake.factory,
+    schedule: clock.schedule,
+    print: () => undefined,
+  });
   void client.run();
 }
 
@@ -334,7 +341,7 @@ test('--no-resume speaks the base protocol: no resumable, no seq or ack, no ack 
     payload: { jsonrpc: '2.0', method: 'notifications/message', params: { n: 2 } },
   });
   expect([...conn.frames.all, ...second.frames.all].filter((f) => f.type === 'ack' || 'seq' in f || 'resume' in f)).toEqual([]);
-  expect(lines.join('')).toMatch(/sending 1 message held while not connected/);
+  expect(lines.join('')).toMatch(/relayed 1 message the local server sent while the gateway was away/);
 });
 
 test('a gateway without resumption (no resumeToken): the base protocol on the wire, and a fresh resumable register after a drop', async () => {

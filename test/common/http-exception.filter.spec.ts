@@ -1,17 +1,32 @@
 import 'reflect-metadata';
-import { type ArgumentsHost, BadRequestException, ForbiddenException, Logger, NotFoundException } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  BadRequestException,
+  ForbiddenException,
+  Logger,
+  NotFoundException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { HttpExceptionFilter } from '../../src/common/http-exception.filter.js';
 import { CallError, type CallFailure } from '../../src/reverse-proxy/tunnel/call-error.js';
 
 /** Runs the filter on a fake Fastify reply for a request matched to `route`; returns what it answered. */
-function answer(exception: unknown, route: string | undefined): { status: number; body: unknown } {
-  const out = { status: 0, body: undefined as unknown };
+function answer(
+  exception: unknown,
+  route: string | undefined,
+  requestHeaders: Record<string, string> = {},
+): { status: number; body: unknown; headers?: Record<string, string> } {
+  const out = { status: 0, body: undefined as unknown, headers: {} as Record<string, string> };
   const reply = {
     raw: { headersSent: false },
     sent: false,
-    request: { url: route ?? '/nowhere', routeOptions: { url: route } },
+    request: { url: route ?? '/nowhere', routeOptions: { url: route }, headers: requestHeaders },
     status(code: number) {
       out.status = code;
+      return reply;
+    },
+    headers(values: Record<string, string>) {
+      Object.assign(out.headers, values);
       return reply;
     },
     send(body: unknown) {
@@ -21,7 +36,8 @@ function answer(exception: unknown, route: string | undefined): { status: number
   };
   const host = { switchToHttp: () => ({ getResponse: () => reply }) } as unknown as ArgumentsHost;
   new HttpExceptionFilter().catch(exception, host);
-  return out;
+  const { headers, ...rest } = out;
+  return Object.keys(headers).length > 0 ? out : rest;
 }
 
 const REST = '/reverse-proxy/sessions/:id/request';
@@ -62,4 +78,18 @@ test('the catalog and unmatched routes keep the gateway shape', () => {
       detail: 'nope',
     });
   }
+});
+
+test('a 401 thrown by a guard carries WWW-Authenticate: Bearer, with error="invalid_token" when a bearer token was refused', () => {
+  for (const route of [REST, '/servers/:name/mcp', '/metrics']) {
+    expect(answer(new UnauthorizedException('Authentication required'), route)).toMatchObject({
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+    expect(answer(new UnauthorizedException('Wrong token'), route, { authorization: 'Bearer nope' })).toMatchObject({
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+    });
+  }
+  expect(answer(new NotFoundException('nope'), REST)).not.toHaveProperty('headers');
 });

@@ -66,6 +66,7 @@ test('defaults a user would expect', () => {
       allowedOrigins: [],
     },
     cluster: undefined,
+    metrics: { token: undefined },
   });
 });
 
@@ -115,6 +116,7 @@ test('reads every setting', () => {
     MCP_MAX_SESSIONS: '20',
     MCP_EVENT_STORE_MAX_EVENTS: '50',
     MCP_ALLOWED_ORIGINS: ' http://localhost:6274, ,https://app.example ',
+    METRICS_TOKEN: 'scrape-token-0123456789',
   });
   expect(config).toEqual({
     port: 8080,
@@ -168,6 +170,7 @@ test('reads every setting', () => {
       allowedOrigins: ['http://localhost:6274', 'https://app.example'],
     },
     cluster: undefined,
+    metrics: { token: 'scrape-token-0123456789' },
   });
 });
 

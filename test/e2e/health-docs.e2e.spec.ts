@@ -60,6 +60,14 @@ test('Swagger UI is served at /docs', async () => {
   expect(await res.text()).toMatch(/swagger/i);
 });
 
+test("Swagger UI keeps the token across reloads (persistAuthorization in the page's init script)", async () => {
+  const page = await (await fetch(`${gw.httpUrl}/docs`)).text();
+  const script = /src="\.?\/?(?:docs\/)?([^"]*swagger-ui-init\.js)"/.exec(page)?.[1];
+  expect(script).toBeDefined();
+  const init = await (await fetch(`${gw.httpUrl}/docs/${script}`)).text();
+  expect(init).toMatch(/"persistAuthorization":\s*true/);
+});
+
 describe('/docs-json', () => {
   let doc: any;
   beforeAll(async () => {
@@ -131,6 +139,40 @@ describe('/docs-json', () => {
       ['path:id', 'query:timeout_ms', 'query:wait'].sort(),
     );
     expect(Object.keys(op.responses).sort()).toEqual(['200', '202', '400', '401', '403', '404', '502', '503', '504']);
+  });
+
+  test('every 4xx and 5xx answer has an error schema: the gateway error, or on the MCP doors a JSON-RPC error (their 401 excepted)', () => {
+    const schemas = doc.components.schemas;
+    expect(Object.keys(schemas.ErrorResponseDto.properties).sort()).toEqual(['detail', 'error', 'message', 'statusCode']);
+    expect(Object.keys(schemas.JsonRpcErrorResponseDto.properties).sort()).toEqual(['error', 'id', 'jsonrpc']);
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [code, response] of Object.entries(op.responses as Record<string, any>)) {
+          if (!/^[45]/.test(code)) continue;
+          const mcpDoor = path.startsWith('/servers/{name}/') && code !== '401';
+          const expected = `#/components/schemas/${mcpDoor ? 'JsonRpcErrorResponseDto' : 'ErrorResponseDto'}`;
+          const refs = Object.values((response.content ?? {}) as Record<string, any>).map((c) => c.schema?.$ref);
+          expect([path, method, code, refs.length > 0 && refs.every((r) => r === expected)]).toEqual([path, method, code, true]);
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  test('the POST request examples are whole requests or notifications: a method, never result or error beside it', () => {
+    const content = doc.paths['/reverse-proxy/sessions/{id}/request'].post.requestBody.content['application/json'];
+    const examples = Object.values(content.examples as Record<string, { value: Record<string, unknown> }>);
+    expect(examples.length).toBeGreaterThan(0);
+    for (const { value } of examples) {
+      expect([value, typeof value.method, 'result' in value, 'error' in value]).toEqual([value, 'string', false, false]);
+    }
+    expect(content.example).toBeUndefined();
+  });
+
+  test('the introduction says how to get a token', () => {
+    expect(doc.info.description).toContain('npm run token -- --sub');
   });
 
   test('answers are described with DTO schemas', () => {

@@ -1,29 +1,19 @@
 import 'reflect-metadata';
-import { ConsoleLogger } from '@nestjs/common';
 import { signToken } from '../../src/auth/sign-token.js';
-import { logLevels } from '../../src/common/log-levels.js';
+import { GatewayLogger } from '../../src/common/gateway-logger.js';
 import { FakeTunnel } from '../support/fake-tunnel.js';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
 import { eventually } from '../support/wait.js';
 
-/** Collects what the gateway's JSON logger writes. */
-class CapturingLogger extends ConsoleLogger {
-  readonly lines: string[] = [];
-  protected override printMessages(...args: Parameters<ConsoleLogger['printMessages']>): void {
-    const [messages, context, logLevel] = args;
-    for (const message of messages) {
-      this.lines.push(JSON.stringify({ level: logLevel, context, message }));
-    }
-  }
-}
+/** What the gateway's JSON logger writes, line by line. */
+const lines: string[] = [];
 
 let gw: RunningGateway;
-let logger: CapturingLogger;
 let base: string;
 
 beforeAll(async () => {
-  logger = new CapturingLogger({ json: true, logLevels: logLevels('debug') });
+  const logger = new GatewayLogger({ format: 'json', level: 'debug', write: (_stream, line) => void lines.push(line) });
   gw = await startGateway({ LOG_LEVEL: 'debug' }, { logger });
   base = `127.0.0.1:${gw.port}`;
 });
@@ -42,13 +32,13 @@ test('tokens never reach the logs; lines carry request id, session id and user',
   await http('GET', `http://${base}/reverse-proxy/sessions/${ack.sessionId}`, { token });
   await http('GET', `http://${base}/reverse-proxy/sessions`, { token: expired });
   await tunnel.close();
-  await eventually(() => logger.lines.some((l) => l.includes('Tunnel disconnected')), 'the disconnect to be logged');
+  await eventually(() => lines.some((l) => l.includes('Tunnel disconnected')), 'the disconnect to be logged');
 
-  const all = logger.lines.join('\n');
+  const all = lines.join('\n');
   for (const secret of [token, expired, TEST_SECRET, token.split('.')[2], expired.split('.')[2]]) {
     expect(all.includes(secret)).toBe(false);
   }
-  const entries = logger.lines.map((l) => JSON.parse(l) as { message: Record<string, unknown> });
+  const entries = lines.map((l) => JSON.parse(l) as { message: Record<string, unknown> });
   expect(entries.find((e) => e.message.requestId === 'req-42')?.message).toMatchObject({
     path: '/reverse-proxy/sessions',
     status: 200,
@@ -60,4 +50,18 @@ test('tokens never reach the logs; lines carry request id, session id and user',
     name: 'logged',
   });
   expect(entries.some((e) => e.message.msg === 'Tunnel upgrade refused' && e.message.reason === 'Token expired')).toBe(true);
+});
+
+test('JSON lines: one object per line, level names as configured and ISO 8601 timestamps', () => {
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) {
+    expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
+    const entry = JSON.parse(line) as { level: string; timestamp: string };
+    expect(['fatal', 'error', 'warn', 'info', 'debug']).toContain(entry.level);
+    expect(entry.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  }
+  // Nest's module and route listings are debug lines, not info.
+  const mapped = lines.map((l) => JSON.parse(l) as { level: string; context?: string }).filter((e) => e.context === 'RouterExplorer');
+  expect(mapped.length).toBeGreaterThan(0);
+  expect(new Set(mapped.map((e) => e.level))).toEqual(new Set(['debug']));
 });

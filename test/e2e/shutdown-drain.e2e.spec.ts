@@ -54,7 +54,7 @@ async function drainWithCallsInFlight(gw: Gateway, shutDown: () => Promise<unkno
       const res = await http('GET', `${gw.httpUrl}/ready`);
       return res.status === 503 ? res : undefined;
     }, '/ready to answer 503');
-    expect(ready!.body.message).toBe(SHUTTING_DOWN);
+    expect(ready.body.message).toBe(SHUTTING_DOWN);
     // New calls and new tunnels are refused.
     const refused = await http('POST', url, { token: gw.token, body: toolCall('late', 'late') });
     expect(refused.status).toBe(503);

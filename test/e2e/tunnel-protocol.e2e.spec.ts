@@ -43,7 +43,12 @@ describe('message types', () => {
     const server = { name: 'with-caps', version: '1.0.0', capabilities: { tools: {} }, protocol: 'stdio' };
     tunnel.send({ type: 'register', server });
     const ack = await tunnel.next();
-    expect(ack).toEqual({ type: 'register_ack', sessionId: expect.stringMatching(/^[0-9a-f]{32}$/), status: 'success' });
+    expect(ack).toEqual({
+      type: 'register_ack',
+      sessionId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      status: 'success',
+      mcpUrl: `${gw.httpUrl}/servers/with-caps/mcp`,
+    });
     const complete = await tunnel.next();
     expect(complete).toEqual({ type: 'register_complete', sessionId: ack.sessionId, status: 'success' });
     const session = await getSession(ack.sessionId);

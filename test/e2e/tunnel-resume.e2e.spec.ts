@@ -131,7 +131,12 @@ test('an older client (no resumable) gets no token and no numbering, and a drop 
   const tunnel = await connect();
   tunnel.send({ type: 'register', server: { name: 'old', capabilities: {} } });
   const ack = await tunnel.next((f) => f.type === 'register_ack');
-  expect(ack).toEqual({ type: 'register_ack', sessionId: ack.sessionId, status: 'success' });
+  expect(ack).toEqual({
+    type: 'register_ack',
+    sessionId: ack.sessionId,
+    status: 'success',
+    mcpUrl: expect.stringMatching(/\/servers\/old\/mcp$/),
+  });
   const waiting = post(ack.sessionId, 1);
   const request = await tunnel.next((f) => f.type === 'request');
   expect(request).toEqual({

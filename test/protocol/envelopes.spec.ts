@@ -268,6 +268,22 @@ describe('parseGatewayFrame', () => {
     expect(ok(parseGatewayFrame(refused))).toEqual(refused);
   });
 
+  test('register_ack keeps an http(s) mcpUrl and drops a malformed one without refusing the frame', () => {
+    const ack = { type: 'register_ack', sessionId: 's', status: 'success' };
+    const url = 'https://gw.example.com/servers/notes/mcp';
+    expect(ok(parseGatewayFrame({ ...ack, mcpUrl: url }))).toEqual({ ...ack, mcpUrl: url });
+    for (const bad of [
+      42,
+      '',
+      'not a url',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+      `https://gw.example.com/${'x'.repeat(GATEWAY_FRAME_LIMITS.url)}`,
+    ]) {
+      expect(ok(parseGatewayFrame({ ...ack, mcpUrl: bad }))).toEqual(ack);
+    }
+  });
+
   test.each([
     [{ resumeToken: 5 }, `"register_ack" frame: resumeToken must be a string of 1 to ${RESUME_LIMITS.token} characters`],
     [{ resumeToken: '' }, `"register_ack" frame: resumeToken must be a string of 1 to ${RESUME_LIMITS.token} characters`],

@@ -6,7 +6,7 @@ import { CurrentPrincipal } from '../../auth/current-principal.decorator.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
-import { HostAllowList } from '../http/allowed-hosts.js';
+import { HostAllowList } from '../../config/allowed-hosts.js';
 import { ServerCatalogDto } from './dto/server-catalog.dto.js';
 import { ServerCatalog } from './server-catalog.service.js';
 
@@ -29,11 +29,11 @@ export class CatalogController {
     return { servers, total: servers.length };
   }
 
-  /** PUBLIC_URL when set; else the request's Host only if it names the gateway, so a rebound name is never handed out. */
+  /** The gateway's public URL (HostAllowList.publicBaseUrl), else its loopback address on the port the request came to. */
   private baseUrl(req: FastifyRequest): string {
-    if (this.config.publicUrl) return this.config.publicUrl;
-    const host = req.headers.host;
-    if (this.hosts.allowsHost(host)) return `${req.protocol}://${host}`;
-    return `http://localhost:${req.raw.socket.localPort ?? this.config.port}`;
+    return (
+      this.hosts.publicBaseUrl(req.headers.host, req.protocol === 'https') ??
+      `http://localhost:${req.raw.socket.localPort ?? this.config.port}`
+    );
   }
 }

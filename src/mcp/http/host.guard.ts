@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
-import { HostAllowList, parseHost } from './allowed-hosts.js';
+import { HostAllowList, parseHost } from '../../config/allowed-hosts.js';
 
 /**
  * DNS-rebinding protection on the MCP doors: the `Host` header must name the gateway (loopback on

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
-import { HostAllowList } from './allowed-hosts.js';
+import { HostAllowList } from '../../config/allowed-hosts.js';
 
 /**
  * DNS-rebinding protection the MCP transport spec asks for: a request carrying an `Origin` must

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import type { McpClientSession } from './mcp-client-session.js';
 
 /** The sweep runs at most this often; idle sessions may live up to one interval past their timeout. */
@@ -20,9 +21,13 @@ export class McpSessionStore implements OnModuleInit, OnModuleDestroy {
   private sweepTimer: NodeJS.Timeout | undefined;
   private closingAll = false;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: GatewayMetrics,
+  ) {}
 
   onModuleInit(): void {
+    this.metrics.watchMcpSessions(() => this.sessions.values());
     const idle = this.config.mcp.sessionIdleTimeoutMs;
     this.sweepTimer = setInterval(() => this.closeIdle(), Math.max(250, Math.min(idle / 2, MAX_SWEEP_INTERVAL_MS)));
     this.sweepTimer.unref();

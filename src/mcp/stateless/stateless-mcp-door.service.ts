@@ -17,6 +17,7 @@ import type { Subscription } from 'rxjs';
 import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import {
   JsonRpcErrorCode,
   jsonRpcError,
@@ -74,6 +75,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     private readonly registry: SessionRegistry,
     private readonly catalog: ServerCatalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -193,7 +195,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     const forwarded: JsonRpcRequest = { jsonrpc: '2.0', id: request.id, method: request.method, params };
     let answer: Promise<JsonRpcResponse>;
     try {
-      answer = tunnel.call(forwarded, this.config.requests.defaultTimeoutMs, caller);
+      answer = this.metrics.timeCall('mcp', () => tunnel.call(forwarded, this.config.requests.defaultTimeoutMs, caller));
     } catch (err) {
       throw toProtocolError(err);
     }

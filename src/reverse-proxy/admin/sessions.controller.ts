@@ -34,12 +34,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { Authenticated } from '../../auth/authenticated.decorator.js';
 import { CurrentPrincipal } from '../../auth/current-principal.decorator.js';
+import { ErrorResponseDto } from '../../auth/error-response.dto.js';
 import { canAccess, type Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import type { JsonRpcResponse } from '../../protocol/json-rpc.js';
 import { CurrentSession } from './current-session.decorator.js';
-import { JsonRpcMessageDto } from './dto/json-rpc-message.dto.js';
+import { JsonRpcMessageDto, SEND_MESSAGE_ANSWER_EXAMPLE, SEND_MESSAGE_EXAMPLES } from './dto/json-rpc-message.dto.js';
 import { SendRequestQueryDto } from './dto/send-request-query.dto.js';
 import { DisconnectResultDto, SentResultDto } from './dto/session-result.dto.js';
 import { SessionDto, SessionListDto } from './dto/session.dto.js';
@@ -59,6 +61,7 @@ export class SessionsController {
   constructor(
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: GatewayMetrics,
   ) {
     // The bytes of events that may wait for an SSE client that does not read before Nest drops it
     // (backstop to SSE_MAX_BACKLOG): STREAM_MAX_BUFFERED_BYTES, like every streamed response. @Sse
@@ -89,8 +92,8 @@ export class SessionsController {
   @ApiOperation({ summary: "Show one session's details" })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiOkResponse({ type: SessionDto })
-  @ApiNotFoundResponse({ description: 'Session <id> not found' })
-  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session', type: ErrorResponseDto })
   get(@CurrentSession() session: SessionHandle): SessionDto {
     return SessionDto.from(session);
   }
@@ -101,8 +104,8 @@ export class SessionsController {
   @ApiOperation({ summary: 'Disconnect a tunnel' })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiOkResponse({ type: DisconnectResultDto })
-  @ApiNotFoundResponse({ description: 'Session <id> not found' })
-  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session', type: ErrorResponseDto })
   disconnect(@CurrentSession() session: SessionHandle): DisconnectResultDto {
     session.close('disconnected by API');
     return { status: 'disconnected', session_id: session.id };
@@ -121,20 +124,29 @@ export class SessionsController {
   @UseGuards(OwnershipGuard)
   @ApiOperation({ summary: 'Send a JSON-RPC message to the tunnelled server and get the answer' })
   @ApiParam({ name: 'id', description: 'Session id' })
-  @ApiBody({ type: JsonRpcMessageDto })
-  @ApiOkResponse({ description: "The server's JSON-RPC response, with the caller's id.", type: JsonRpcMessageDto })
+  @ApiBody({ type: JsonRpcMessageDto, examples: SEND_MESSAGE_EXAMPLES })
+  @ApiOkResponse({
+    description: "The server's JSON-RPC response, with the caller's id.",
+    type: JsonRpcMessageDto,
+    example: SEND_MESSAGE_ANSWER_EXAMPLE,
+  })
   @ApiAcceptedResponse({ type: SentResultDto })
   @ApiBadRequestResponse({
     description:
       'The body is not one JSON-RPC message, a query option is invalid, or a notifications/cancelled names no request of the caller in flight.',
+    type: ErrorResponseDto,
   })
   @ApiServiceUnavailableResponse({
     description: 'Too many requests in flight on this session, the tunnel is not reading, or the gateway is shutting down.',
+    type: ErrorResponseDto,
   })
-  @ApiGatewayTimeoutResponse({ description: 'No answer within the timeout; the server was sent notifications/cancelled.' })
-  @ApiBadGatewayResponse({ description: 'The tunnel closed before answering.' })
-  @ApiNotFoundResponse({ description: 'Session <id> not found' })
-  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  @ApiGatewayTimeoutResponse({
+    description: 'No answer within the timeout; the server was sent notifications/cancelled.',
+    type: ErrorResponseDto,
+  })
+  @ApiBadGatewayResponse({ description: 'The tunnel closed before answering.', type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session', type: ErrorResponseDto })
   async send(
     @CurrentSession() session: SessionHandle,
     @CurrentPrincipal() principal: Principal,
@@ -157,7 +169,7 @@ export class SessionsController {
     }
     const defaultTimeout = this.config.requests.defaultTimeoutMs;
     const timeoutMs = Math.min(query.timeout_ms ?? defaultTimeout, defaultTimeout);
-    const answer = caller.call(body.message, timeoutMs);
+    const answer = this.metrics.timeCall('rest', () => caller.call(body.message, timeoutMs));
     if (query.wait === false) {
       // The answer reaches SSE subscribers as a `response` event.
       answer.catch(() => undefined);
@@ -178,8 +190,8 @@ export class SessionsController {
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream' })
-  @ApiNotFoundResponse({ description: 'Session <id> not found' })
-  @ApiForbiddenResponse({ description: 'Not authorized for this session' })
+  @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session', type: ErrorResponseDto })
   stream(@CurrentSession() session: SessionHandle, @Req() req: FastifyRequest): Observable<MessageEvent> {
     // Nest writes the stream straight to the connection, so its socket tells when the client lags.
     const socket = req.raw.socket;

@@ -84,6 +84,13 @@ export abstract class SessionRegistry {
   /** This process's own tunnels. */
   abstract local(): TunnelSession[];
 
+  /** How many of this process's sessions of this owner wait for a resume (the connection dropped, the grace runs). */
+  suspendedByOwner(owner: string | null): number {
+    let count = 0;
+    for (const session of this.local()) if (session.owner === owner && session.suspended) count++;
+    return count;
+  }
+
   /** The tunnel serving this name, if it finished registering (handshake done) and is open. */
   readyByName(name: string): TunnelHandle | undefined {
     const session = this.byName(name);

@@ -2,18 +2,23 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { AuthError, AuthMessage } from '../../auth/auth-error.js';
 import { AuthService } from '../../auth/auth.service.js';
+import { challengeFor, WWW_AUTHENTICATE } from '../../auth/www-authenticate.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import type { UpgradeRefusal } from '../../metrics/metric-labels.js';
 import { SessionRegistry } from './session-registry.js';
 
-export type UpgradeVerdict = { ok: true; principal: Principal } | { ok: false; status: number; message: string };
+export type UpgradeVerdict =
+  { ok: true; principal: Principal } | { ok: false; status: number; message: string; headers?: Record<string, string> };
 
 /**
  * Who may open a tunnel, decided on the HTTP upgrade before the WebSocket is accepted (Nest guards
  * do not run on WebSocket connections): `admit()` authenticates the upgrade and checks the per-user
  * session limit, holding a slot for an admitted upgrade until its connection `claim()`s it (or the
- * upgrade dies first).
+ * upgrade dies first). The upgrade cannot tell a resume from a new tunnel (the `register` comes
+ * later), so each of the user's suspended sessions lets one upgrade past the limit.
  */
 @Injectable()
 export class TunnelAdmission {
@@ -27,7 +32,14 @@ export class TunnelAdmission {
     private readonly auth: AuthService,
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // A default for the unit tests that build the admission by hand; Nest always injects the app's.
+    private readonly metrics: GatewayMetrics = new GatewayMetrics(),
   ) {}
+
+  /** Counts an upgrade the WebSocket adapter refused before admission (draining, another path, an internal error). */
+  refusedBefore(reason: UpgradeRefusal): void {
+    this.metrics.upgradeRejected(reason);
+  }
 
   /** Authenticates the upgrade request and checks the per-user session limit; an admitted upgrade holds a slot. */
   async admit(req: IncomingMessage): Promise<UpgradeVerdict> {
@@ -37,13 +49,18 @@ export class TunnelAdmission {
     } catch (err) {
       const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
       this.logger.warn({ msg: 'Tunnel upgrade refused', reason: message, remote: req.socket.remoteAddress });
-      return { ok: false, status: 401, message };
+      this.metrics.upgradeRejected('unauthenticated');
+      return { ok: false, status: 401, message, headers: { [WWW_AUTHENTICATE]: challengeFor(err) } };
     }
     const limit = this.config.tunnel.maxSessionsPerUser;
     const owner = principal.user;
     // Counted after the await: upgrades admitted meanwhile hold a reservation, so a burst cannot overshoot.
-    if (this.registry.countByOwner(owner) + (this.reserved.get(owner) ?? 0) >= limit) {
+    const held = this.registry.countByOwner(owner) + (this.reserved.get(owner) ?? 0);
+    // A suspended session still counts, so a user at the limit could not resume it: each one allows one
+    // connection more, which may resume but not register a new session (TunnelProtocolService.register).
+    if (held >= limit && held >= limit + this.registry.suspendedByOwner(owner)) {
       this.logger.warn({ msg: 'Tunnel upgrade refused', reason: 'session limit', user: owner });
+      this.metrics.upgradeRejected('session_limit');
       return { ok: false, status: 429, message: `Too many sessions for this user (limit ${limit})` };
     }
     this.admitted.set(req, { principal, release: this.reserve(req, owner) });

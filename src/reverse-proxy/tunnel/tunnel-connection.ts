@@ -9,6 +9,8 @@ export interface TunnelConnection {
   readonly session: TunnelSession;
   /** The connection's frame writer. */
   readonly socket: TunnelSocket;
+  /** Where clients reach the gateway, as its upgrade request showed it (HostAllowList.publicBaseUrl); undefined when unknown. */
+  readonly publicBaseUrl?: string;
   /** Carry `resumed` from now on; the session the connection was opened with is handed over. */
   adopt(resumed: TunnelSession): void;
   /** Drops the connection without a closing handshake (a resumable session is then suspended). */

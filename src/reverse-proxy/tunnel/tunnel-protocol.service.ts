@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { PACKAGE_INFO } from '../../config/package-info.js';
 import {
   parseTunnelFrame,
@@ -37,17 +38,22 @@ export class TunnelProtocolService implements OnModuleInit {
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tokens: ResumeTokens<TunnelSession>,
+    // A default for the unit tests that build the service by hand; Nest always injects the app's.
+    private readonly metrics: GatewayMetrics = new GatewayMetrics(),
   ) {}
 
   onModuleInit(): void {
     // Cluster mode: connections carried here from other replicas (their resume named this one) are ours to speak to.
     this.registry.serveCarriedTunnelsWith(this);
+    // The tunnel gauges (by state, calls in flight, SSE followers) are read from this process's sessions at each scrape.
+    this.metrics.watchTunnels(() => this.registry.local());
   }
 
   /** A new session for a connection of `owner` writing to `socket`, with the configured limits; the caller adds it to the registry. */
   openSession(owner: string | null, socket: TunnelSocket): TunnelSession {
     const { maxPendingPerSession: maxPending, maxBufferedBytes, stuckTimeoutMs } = this.config.tunnel;
-    return new TunnelSession(randomBytes(16).toString('hex'), owner, socket, { maxPending, backlog: { maxBufferedBytes, stuckTimeoutMs } });
+    const limits = { maxPending, backlog: { maxBufferedBytes, stuckTimeoutMs }, meter: this.metrics };
+    return new TunnelSession(randomBytes(16).toString('hex'), owner, socket, limits);
   }
 
   /** Handles one text frame from the tunnel, arriving on `connection`. */
@@ -74,7 +80,7 @@ export class TunnelProtocolService implements OnModuleInit {
           this.resume(connection, frame.resume.token, frame.resume.lastReceived, text);
           return;
         }
-        this.register(session, frame.server, frame.resumable === true).catch((err: unknown) => {
+        this.register(connection, frame.server, frame.resumable === true).catch((err: unknown) => {
           this.logger.error({ msg: 'Registration failed', sessionId: session.id, error: String(err) });
         });
         return;
@@ -141,15 +147,25 @@ export class TunnelProtocolService implements OnModuleInit {
    * register -> register_ack, then register_complete once the server is usable. A server that
    * did not send its capabilities gets the MCP handshake from the gateway, through the tunnel.
    */
-  private async register(session: TunnelSession, server: RegisteredServer, resumable: boolean): Promise<void> {
+  private async register(connection: TunnelConnection, server: RegisteredServer, resumable: boolean): Promise<void> {
+    const session = connection.session;
     if (session.state !== 'connected') {
       this.reply(session, { type: 'error', message: 'Already registered on this connection' });
+      return;
+    }
+    const limit = this.config.tunnel.maxSessionsPerUser;
+    if (this.registry.countByOwner(session.owner) > limit) {
+      // Admitted past the limit as a possible resume (TunnelAdmission): a new session would overshoot it.
+      // 1013 (try again later), no register_ack: the client retries, as after a 429 on the upgrade.
+      this.metrics.tunnelRegistered('refused');
+      session.close(`Too many sessions for this user (limit ${limit})`, 1013);
       return;
     }
     const name = server.name ?? `tunnel-${session.id.slice(0, 8)}`;
     const claim = await this.registry.claimName(session, name);
     if (!session.isOpen) return;
     if (!claim.ok) {
+      this.metrics.tunnelRegistered('refused');
       this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'error', message: claim.message });
       // 1013 (try again later): the refusal passes; 1008: the name is someone else's.
       session.close(claim.retry ? 'cluster store unavailable' : 'name in use', claim.retry ? 1013 : 1008);
@@ -157,8 +173,9 @@ export class TunnelProtocolService implements OnModuleInit {
     }
     claim.replaced?.close('replaced', TunnelCloseCode.Replaced);
     session.register({ ...server, name });
+    this.metrics.tunnelRegistered('registered');
     const resume = this.config.tunnel.resumeGraceMs > 0 && resumable ? this.offerResume(session) : {};
-    this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success', ...resume });
+    this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success', ...resume, ...this.mcpUrlOf(connection, name) });
     this.logger.log({ msg: 'Tunnel registered', sessionId: session.id, name, user: session.owner });
 
     let completion: { status: 'success' | 'error'; message?: string } = { status: 'success' };
@@ -230,6 +247,7 @@ export class TunnelProtocolService implements OnModuleInit {
     const missed = session?.isOpen ? session.resumeOn(connection.socket, peerReceived) : undefined;
     if (!session || !missed) {
       this.logger.log({ msg: 'Tunnel resume refused', sessionId: opened.id, user: opened.owner });
+      this.metrics.tunnelRegistered('resume_refused');
       this.reply(opened, {
         type: 'register_ack',
         sessionId: opened.id,
@@ -240,6 +258,7 @@ export class TunnelProtocolService implements OnModuleInit {
       return;
     }
     connection.adopt(session);
+    this.metrics.tunnelRegistered('resumed');
     const { resumeGraceMs } = this.config.tunnel;
     const resumeToken = this.tokens.issue(session);
     this.reply(session, {
@@ -250,10 +269,20 @@ export class TunnelProtocolService implements OnModuleInit {
       resumeToken,
       lastReceived: session.lastReceived,
       resumeGraceMs,
+      ...this.mcpUrlOf(connection, session.name),
     });
     session.resend(missed);
     this.reply(session, { type: 'register_complete', sessionId: session.id, status: session.isReady() ? 'success' : 'error' });
     this.logger.log({ msg: 'Tunnel resumed', sessionId: session.id, name: session.name, resent: missed.length });
+  }
+
+  /**
+   * `register_ack.mcpUrl`: the tunnel's MCP endpoint, when the gateway knows where clients reach it
+   * (a connection carried from another replica has no upgrade request here: PUBLIC_URL or nothing); never a guess.
+   */
+  private mcpUrlOf(connection: TunnelConnection, name: string | undefined): { mcpUrl?: string } {
+    const base = connection.publicBaseUrl ?? this.config.publicUrl;
+    return base && name ? { mcpUrl: `${base}/servers/${encodeURIComponent(name)}/mcp` } : {};
   }
 
   private reply(session: TunnelSession, frame: GatewayToTunnelFrame): void {

@@ -29,10 +29,19 @@ export interface TunnelSocket {
   terminate?(): void;
 }
 
+/** What a session tells the gateway's metrics (GatewayMetrics): its traffic and its end. */
+export interface SessionMeter {
+  frameIn(bytes: number): void;
+  frameOut(bytes: number): void;
+  tunnelClosed(reason: string): void;
+}
+
 export interface SessionLimits {
   maxPending: number;
   /** Refuse messages to a tunnel that is not reading, and close it when it stays so; unbounded when absent. */
   backlog?: SendBacklogLimits;
+  /** Told every frame and the session's end; none when absent. */
+  meter?: SessionMeter;
 }
 
 /** Messages a tunnel that stopped reading is refused with. */
@@ -82,6 +91,7 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
 
   private readonly pending: PendingCalls;
   private readonly backlog: SendBacklog | undefined;
+  private readonly meter: SessionMeter | undefined;
   /** The connection now carrying the tunnel; undefined while a resumable session waits for its client. */
   private socket: TunnelSocket | undefined;
   /** Numbering and kept frames of a resumable session. */
@@ -107,6 +117,7 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     this.socket = socket;
     this.pending = new PendingCalls(limits.maxPending);
     this.backlog = limits.backlog && new SendBacklog(limits.backlog, now);
+    this.meter = limits.meter;
   }
 
   get state(): SessionState {
@@ -157,6 +168,11 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
 
   get hasStreamSubscribers(): boolean {
     return this.streamSubscribers > 0;
+  }
+
+  /** SSE streams following this session. */
+  get streamSubscriberCount(): number {
+    return this.streamSubscribers;
   }
 
   /** Whether the session outlives a dropped connection (its client asked for resumption). */
@@ -365,8 +381,10 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
   private write(data: string): void {
     if (!this.socket) return;
     this.socket.send(data);
+    const bytes = Buffer.byteLength(data);
     this.framesOut++;
-    this.bytesSent += Buffer.byteLength(data);
+    this.bytesSent += bytes;
+    this.meter?.frameOut(bytes);
     this.lastActivityAt = Date.now();
   }
 
@@ -525,6 +543,7 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
   recordInbound(bytes: number): void {
     this.framesIn++;
     this.bytesReceived += bytes;
+    this.meter?.frameIn(bytes);
     this.lastActivityAt = Date.now();
   }
 
@@ -556,6 +575,7 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     if (!this.isOpen) return;
     this.currentState = 'closed';
     this.reasonClosed = reason;
+    this.meter?.tunnelClosed(reason);
     clearTimeout(this.graceTimer);
     this.cancelAck();
     this.pending.failAll(new CallError('closed', `The tunnel closed (${reason})`));

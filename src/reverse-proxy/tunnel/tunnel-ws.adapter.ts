@@ -1,20 +1,26 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { TUNNEL_PATH, TUNNEL_PATH_ALIAS } from '../../protocol/envelopes.js';
 import type { TunnelAdmission } from './tunnel-admission.js';
 import { SHUTTING_DOWN } from './call-error.js';
 
 type WsServer = { on(event: string, listener: (arg: never) => void): unknown };
-type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** What an upgrade to any other path gets: a plain 404 a client can act on ("wrong URL"), not a reset. */
+const NOT_A_TUNNEL_PATH = `Not Found: the tunnel endpoint is ${TUNNEL_PATH}`;
+type VerifyCallback = (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
 
 /**
  * WsAdapter that admits the HTTP upgrade itself (TunnelAdmission: refused upgrades get a plain
- * 401/429 and never become sessions), caps frame size, turns compression off, and serves the tunnel on its
- * alias path too.
+ * 401/429 and never become sessions), caps frame size, turns compression off, serves the tunnel on its
+ * alias path too, and answers upgrades to any other path with 404 (Nest's listener resets them).
  */
 export class TunnelWsAdapter extends WsAdapter {
-  private aliasInstalled = false;
+  /** Our upgrade routers, in place of Nest's listeners, to take off in dispose(). */
+  private readonly routers: { server: Server; router: UpgradeListener }[] = [];
 
   constructor(
     app: INestApplicationContext,
@@ -27,7 +33,6 @@ export class TunnelWsAdapter extends WsAdapter {
   }
 
   override create(port: number, options: Record<string, unknown> & { path?: string } = {}): unknown {
-    this.installPathAlias();
     return super.create(port, {
       ...options,
       maxPayload: this.maxPayload,
@@ -35,12 +40,16 @@ export class TunnelWsAdapter extends WsAdapter {
       perMessageDeflate: false,
       verifyClient: (info: { req: IncomingMessage }, done: VerifyCallback) => {
         if (this.refusing()) {
+          this.admission.refusedBefore('draining');
           done(false, 503, SHUTTING_DOWN);
           return;
         }
         this.admission.admit(info.req).then(
-          (verdict) => (verdict.ok ? done(true) : done(false, verdict.status, verdict.message)),
-          () => done(false, 500, 'Internal error'),
+          (verdict) => (verdict.ok ? done(true) : done(false, verdict.status, verdict.message, verdict.headers)),
+          () => {
+            this.admission.refusedBefore('error');
+            done(false, 500, 'Internal error');
+          },
         );
       },
     });
@@ -60,18 +69,68 @@ export class TunnelWsAdapter extends WsAdapter {
   /** The gateway reads frames itself; Nest's `{event, data}` dispatch would parse every frame a second time. */
   override bindMessageHandlers(): void {}
 
-  /** `/reverse-proxy` is the reference gateway's other tunnel URL; rewrite it before the path match. */
-  private installPathAlias(): void {
-    const server = (this as unknown as { httpServer?: Server }).httpServer;
-    if (this.aliasInstalled || !server) return;
-    this.aliasInstalled = true;
-    server.prependListener('upgrade', (req: IncomingMessage) => {
-      const url = req.url ?? '';
-      const queryAt = url.indexOf('?');
-      const path = queryAt === -1 ? url : url.slice(0, queryAt);
-      if (path === TUNNEL_PATH_ALIAS || path === `${TUNNEL_PATH_ALIAS}/`) {
-        req.url = TUNNEL_PATH + (queryAt === -1 ? '' : url.slice(queryAt));
+  /**
+   * Nest adds one `upgrade` listener per HTTP server, which destroys the socket of an upgrade to a
+   * path it does not serve: a client then sees a reset and cannot tell a wrong URL from a dead
+   * gateway. That listener is put behind a router: the tunnel path (and `/reverse-proxy`, the
+   * reference gateway's other tunnel URL, rewritten before the match) goes on to it, anything else
+   * is answered 404.
+   */
+  protected override ensureHttpServerExists(port: number, httpServer?: Server): Server | undefined {
+    const before = httpServer ? new Set(httpServer.listeners('upgrade')) : new Set<unknown>();
+    const server = super.ensureHttpServerExists(port, httpServer);
+    if (!server) return server;
+    const added = server.listeners('upgrade').filter((listener) => !before.has(listener));
+    if (added.length !== 1) return server;
+    const nest = added[0] as UpgradeListener;
+    const router: UpgradeListener = (req, socket, head) => {
+      const path = tunnelPathOf(req);
+      if (path === undefined) {
+        this.admission.refusedBefore('not_found');
+        refuseUpgrade(socket, 404, 'Not Found', NOT_A_TUNNEL_PATH);
+        return;
       }
-    });
+      req.url = path;
+      nest(req, socket, head);
+    };
+    server.off('upgrade', nest);
+    server.on('upgrade', router);
+    this.routers.push({ server, router });
+    return server;
   }
+
+  override async dispose(): Promise<void> {
+    for (const { server, router } of this.routers.splice(0)) server.off('upgrade', router);
+    await super.dispose();
+  }
+}
+
+/** The request's URL with the alias rewritten to the tunnel path, or undefined when it names another path. */
+function tunnelPathOf(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const query = queryAt === -1 ? '' : url.slice(queryAt);
+  let path: string;
+  try {
+    // Nest matches the parsed pathname (a fixed base: the Host header plays no part in the path).
+    path = new URL(url, 'http://gateway.invalid').pathname;
+  } catch {
+    return undefined;
+  }
+  if (path === TUNNEL_PATH) return url;
+  if (path === TUNNEL_PATH_ALIAS || path === `${TUNNEL_PATH_ALIAS}/`) return TUNNEL_PATH + query;
+  return undefined;
+}
+
+/** Answers an upgrade with a plain HTTP status and closes the connection once it is written (as `ws` does). */
+function refuseUpgrade(socket: Duplex, status: number, statusText: string, body: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -1,8 +1,10 @@
 import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { AuthMessage } from '../../auth/auth-error.js';
 import type { RawData, WebSocket } from 'ws';
+import { HostAllowList } from '../../config/allowed-hosts.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { TUNNEL_PATH, TunnelCloseCode } from '../../protocol/envelopes.js';
@@ -42,6 +44,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
     private readonly admission: TunnelAdmission,
     private readonly protocol: TunnelProtocolService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly hosts: HostAllowList,
   ) {}
 
   afterInit(): void {
@@ -86,6 +89,7 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
         return liveness.session;
       },
       socket: frames,
+      publicBaseUrl: this.hosts.publicBaseUrl(req.headers.host, (req.socket as Partial<TLSSocket>).encrypted === true),
       adopt: (resumed) => {
         const opened = liveness.session;
         liveness.session = resumed;

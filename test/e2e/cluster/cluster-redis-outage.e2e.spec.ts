@@ -93,7 +93,7 @@ test('Redis stopped and restarted: unready then ready, local calls keep serving,
       return ready.status === 503 ? ready : undefined;
     }, `${key}: /ready 503`);
     measured[key] = Date.now() - stoppedAt;
-    expect(res!.body.message).toMatch(/cluster store \(Redis\) cannot be reached|holds no cluster lease/);
+    expect(res.body.message).toMatch(/cluster store \(Redis\) cannot be reached|holds no cluster lease/);
   }
 
   // The replica holding the tunnel keeps serving it.

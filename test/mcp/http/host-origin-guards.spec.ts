@@ -1,6 +1,6 @@
 import { ForbiddenException, type ExecutionContext } from '@nestjs/common';
 import { loadConfig } from '../../../src/config/app-config.js';
-import { HostAllowList } from '../../../src/mcp/http/allowed-hosts.js';
+import { HostAllowList } from '../../../src/config/allowed-hosts.js';
 import { HostGuard } from '../../../src/mcp/http/host.guard.js';
 import { OriginGuard } from '../../../src/mcp/http/origin.guard.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AppConfig } from '../../config/app-config.js';
-import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from './app-config.js';
+import { APP_CONFIG } from './config.module.js';
 
 /** Names that always reach the gateway from its own machine (the SDK's localhostHostValidation list). */
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -28,8 +28,9 @@ export function parseHost(value: string): { hostname: string; port: number | und
  * the loopback names on the listening port (any port when it is 0, as in tests), the host of
  * PUBLIC_URL, and ALLOWED_HOSTS (`*` accepts any Host). An origin is allowed when it is
  * PUBLIC_URL, listed in MCP_ALLOWED_ORIGINS, or names one of those hosts explicitly: `*` in
- * ALLOWED_HOSTS never lets any web page through. One instance, shared by HostGuard, OriginGuard and
- * the catalog.
+ * ALLOWED_HOSTS never lets any web page through. One instance (provided by the reverse-proxy
+ * module), shared by the MCP doors' HostGuard and OriginGuard, the catalog and the tunnel endpoint,
+ * which both hand out the gateway's public URL (publicBaseUrl).
  */
 @Injectable()
 export class HostAllowList {
@@ -37,6 +38,7 @@ export class HostAllowList {
   private readonly anyHost: boolean;
   private readonly origins: Set<string>;
   private readonly anyOrigin: boolean;
+  private readonly publicUrl: string | undefined;
 
   constructor(
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'port' | 'publicUrl' | 'allowedHosts'> & { mcp: Pick<AppConfig['mcp'], 'allowedOrigins'> },
@@ -55,6 +57,18 @@ export class HostAllowList {
     this.anyOrigin = config.mcp.allowedOrigins.includes('*');
     this.origins = new Set(config.mcp.allowedOrigins.map(normalizeOrigin).filter((o): o is string => o !== undefined));
     if (config.publicUrl) this.origins.add(config.publicUrl);
+    this.publicUrl = config.publicUrl;
+  }
+
+  /**
+   * Where clients reach the gateway (`scheme://host[:port]`): PUBLIC_URL when set; else the request's
+   * `Host` only if it names the gateway, so a rebound name is never handed out; else undefined (the
+   * gateway cannot tell). `secure`: the request came over TLS (X-Forwarded-Proto is not believed).
+   */
+  publicBaseUrl(host: string | undefined, secure: boolean): string | undefined {
+    if (this.publicUrl) return this.publicUrl;
+    if (!host || !this.allowsHost(host)) return undefined;
+    return `${secure ? 'https' : 'http'}://${host}`;
   }
 
   /** Whether a `Host` header names the gateway; a missing or malformed one does not. */
