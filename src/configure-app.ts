@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AuthService } from './auth/auth.service.js';
+import { ProtectedResource } from './auth/oauth/protected-resource.js';
 import { registerAuthHook } from './common/auth-hook.js';
 import { warnIfOpenWithoutAuth } from './common/exposure-warning.js';
 import { applyHttpLimits } from './common/http-limits.js';
@@ -31,7 +32,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   const shutdown = app.get(ShutdownState);
   // After the request log's hook, so refusals carry X-Request-ID too; a draining gateway refuses before it verifies.
   refuseWhileDraining(app.getHttpAdapter().getInstance(), shutdown);
-  registerAuthHook(app.getHttpAdapter().getInstance(), app.get(AuthService));
+  registerAuthHook(app.getHttpAdapter().getInstance(), app.get(AuthService), app.get(ProtectedResource));
   applyHttpLimits(app.getHttpServer(), config.http);
   warnIfOpenWithoutAuth(config);
   app.useWebSocketAdapter(new TunnelWsAdapter(app, app.get(TunnelAdmission), config.tunnel.maxFrameBytes, () => shutdown.draining));

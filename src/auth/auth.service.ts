@@ -72,7 +72,7 @@ export class AuthService {
   async authenticate(req: CredentialSource): Promise<Principal> {
     const token = this.extractToken(req);
     // A repeat token is answered here, without another promise in between: the REST door's every call.
-    if (token) return this.tokens.recentlyVerified(token) ?? this.tokens.verify(req, token);
+    if (token) return this.tokens.recentlyVerified(token, req) ?? this.tokens.verify(req, token);
     const proxyUser = this.proxyUser(req);
     if (proxyUser) return { user: proxyUser, isAdmin: false, via: 'proxy' };
     if (this.required) throw new AuthError(AuthMessage.Required, false);

@@ -13,8 +13,8 @@ export interface TokenOptions {
 }
 
 /**
- * Signs a gateway token; used by `npm run token` and the tests. With jsonwebtoken itself (what
- * passport-jwt verifies with) rather than @nestjs/jwt, whose import alone costs `npm run token` about 0.3 s.
+ * Signs a gateway token; used by `npm run token` and the tests. With jsonwebtoken (synchronous)
+ * rather than @nestjs/jwt, whose import alone costs `npm run token` about 0.3 s.
  */
 export function signToken(options: TokenOptions): string {
   const claims: Record<string, unknown> = {};

@@ -1,110 +1,112 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import passport from 'passport';
-import type { StrategyOptionsWithRequest } from 'passport-jwt';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { errors, jwtVerify, type JWTVerifyOptions } from 'jose';
+import { createSecretKey } from 'node:crypto';
 import type { AppConfig } from '../config/app-config.js';
-import { isObject } from '../protocol/json-rpc.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { audienceScope, scopeAllows, type AudienceRules } from './audience.js';
 import { AuthError, AuthMessage } from './auth-error.js';
+import { principalFromClaims } from './claims-mapping.js';
+import { JwksKeys } from './jwks-keys.js';
 import type { Principal } from './principal.js';
+import { TokenKeys } from './token-keys.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
-/** What `passport.authenticate()` returns (typed `any`): a Connect-style middleware. */
-type PassportMiddleware = (req: object, res: undefined, next: (err?: unknown) => void) => void;
+/** Longest bearer token looked at; a longer one is refused unparsed (an IdP token with many groups is a few KiB). */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
+
+/** The request a token came with: its URL decides which doors a server-scoped audience allows. */
+export interface TokenRequest {
+  url?: string;
+}
 
 /**
  * The one way a bearer token is verified, on the tunnel upgrade and on every HTTP request alike:
- * a token verified within the last minute is answered from the VerifiedTokenCache, any other goes
- * through passport-jwt (JwtStrategy, which takes its options and key from here). The HMAC key, the
- * verify options and the cache live here and nowhere else.
+ * jose's jwtVerify with the allowed algorithms (JWT_ALGORITHMS), the key TokenKeys picks for the
+ * token's `alg` (the HMAC secret for HS*, the identity provider's JWKS for the rest), the issuer;
+ * then the audience (audience.ts) and the claims mapping (claims-mapping.ts). A token verified
+ * recently is answered from the VerifiedTokenCache. The keys, the options and the cache live here
+ * and nowhere else.
  */
 @Injectable()
 export class TokenVerifier {
-  /**
-   * The HMAC key, built once: given a string, jsonwebtoken first tries it as a public key on every
-   * verify, which costs about half a millisecond of CPU per request.
-   */
-  private readonly key: KeyObject | undefined;
+  private readonly logger = new Logger('Auth');
+  private readonly keys: TokenKeys;
+  private readonly jwks: JwksKeys | undefined;
   private readonly verified = new VerifiedTokenCache();
-  /** The token each request is being verified for, read back by the strategy (see strategyOptions). */
-  private readonly presented = new WeakMap<object, string>();
-  /**
-   * This app's own JwtStrategy. passport keeps one `jwt` strategy per process, the last one built:
-   * two apps in one process (replicas in a test) would otherwise verify with each other's.
-   */
-  private strategy: passport.Strategy | undefined;
+  private readonly options: JWTVerifyOptions;
+  private readonly audience: AudienceRules;
+  private readonly issuer: string | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    const secret = config.auth.jwtSecret;
-    this.key = secret ? createSecretKey(Buffer.from(secret, 'utf8')) : undefined;
+    const { jwtSecret, jwksUrl, jwksRefreshMs, jwksCooldownMs, algorithms, jwtIssuer, audiences, resourceAudiences } = config.auth;
+    // A KeyObject built once: a string key is imported again on every verify.
+    const secret = jwtSecret ? createSecretKey(Buffer.from(jwtSecret, 'utf8')) : undefined;
+    this.jwks = jwksUrl
+      ? new JwksKeys({
+          url: jwksUrl,
+          refreshMs: jwksRefreshMs,
+          cooldownMs: jwksCooldownMs,
+          // A verification cached with a key that is gone must not outlive it.
+          onKeysRemoved: () => this.verified.clear(),
+          onFetchFailed: (err) => this.logger.warn(`JWKS fetch failed, keeping the keys fetched before: ${describe(err)}`),
+        })
+      : undefined;
+    this.keys = new TokenKeys(secret, this.jwks);
+    this.options = { algorithms: [...algorithms] };
+    this.issuer = jwtIssuer;
+    this.audience = { audiences, resourceBase: resourceAudiences ? config.publicUrl : undefined };
   }
 
-  /** JwtStrategy's options: the token AuthService chose, the one key, the configured algorithm, issuer and audience. */
-  get strategyOptions(): StrategyOptionsWithRequest {
-    const { jwtAlgorithm, jwtIssuer, jwtAudience } = this.config.auth;
-    return {
-      jwtFromRequest: (req: object) => this.presented.get(req) ?? null,
-      secretOrKeyProvider: (_req: unknown, _token: unknown, done: (err: unknown, key?: Buffer) => void) =>
-        // passport-jwt hands the key to jsonwebtoken as is, which takes a KeyObject too (typed string | Buffer here).
-        this.key ? done(null, this.key as unknown as Buffer) : done(new AuthError(AuthMessage.NotConfigured)),
-      algorithms: [jwtAlgorithm],
-      ...(jwtIssuer ? { issuer: jwtIssuer } : {}),
-      ...(jwtAudience ? { audience: jwtAudience } : {}),
-      passReqToCallback: true,
-    };
+  /** Whether any token can be verified (JWT_SECRET or JWT_JWKS_URL is set). */
+  get configured(): boolean {
+    return this.config.auth.jwtSecret !== undefined || this.jwks !== undefined;
   }
 
-  /** Called by JwtStrategy when it is built: the strategy this verifier runs. */
-  useStrategy(strategy: passport.Strategy): void {
-    this.strategy = strategy;
-  }
-
-  /** The principal of a token verified moments ago, without verifying it again (a map lookup). */
-  recentlyVerified(token: string): Principal | undefined {
-    return this.verified.get(token);
+  /** The principal of a token verified moments ago for a door its audience allows, without verifying it again (a map lookup). */
+  recentlyVerified(token: string, req: TokenRequest = {}): Principal | undefined {
+    const entry = this.verified.entry(token);
+    return entry !== undefined && scopeAllows(entry.scope, req.url) ? entry.principal : undefined;
   }
 
   /** The principal of `token`, presented by `req`; rejects with AuthError (its message is safe to show the peer). */
-  async verify(req: object, token: string): Promise<Principal> {
-    if (!this.key) throw new AuthError(AuthMessage.NotConfigured);
-    return this.verified.get(token) ?? this.runStrategy(req, token);
-  }
-
-  /** JwtStrategy's `validate`: turns verified claims into a Principal and remembers the token until its `exp` (at most a minute). */
-  accept(req: object, claims: Record<string, unknown>): Principal {
-    const principal = principalFromClaims(claims);
-    const token = this.presented.get(req);
-    if (token !== undefined) this.verified.set(token, principal, claims.exp);
+  async verify(req: TokenRequest, token: string): Promise<Principal> {
+    if (!this.configured) throw new AuthError(AuthMessage.NotConfigured);
+    if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('Invalid token');
+    const recent = this.recentlyVerified(token, req);
+    if (recent) return recent;
+    let result;
+    try {
+      result = await jwtVerify(token, this.keys.keyFor, this.options);
+    } catch (err) {
+      throw refusal(err, this.logger);
+    }
+    const { payload, protectedHeader } = result;
+    const hmac = TokenKeys.isHmac(protectedHeader.alg);
+    // An identity provider's token must expire; a gateway-minted HMAC token may be long-lived (npm run token --exp).
+    if (!hmac && typeof payload.exp !== 'number') throw new AuthError('Invalid token');
+    // With a JWKS, JWT_ISSUER is the identity provider's: HMAC tokens are the gateway's own and are held to it only without one.
+    if (this.issuer !== undefined && (!hmac || this.jwks === undefined) && payload.iss !== this.issuer) {
+      throw new AuthError('Invalid token');
+    }
+    const principal = principalFromClaims(payload, this.config.auth.claims);
+    // PUBLIC_URL-derived audiences name the identity provider's tokens; HMAC tokens are the gateway's own.
+    const scope = hmac && this.config.auth.resourceAudiences ? 'all' : audienceScope(payload.aud, this.audience);
+    if (!scopeAllows(scope, req.url)) throw new AuthError('Token audience not accepted');
+    this.verified.set(token, principal, payload.exp, { scope, notAfter: hmac ? undefined : this.jwks?.freshUntil });
     return principal;
-  }
-
-  /** Runs the `jwt` strategy on the request, outside of any framework's middleware chain (an HTTP request or a tunnel upgrade). */
-  private runStrategy(req: object, token: string): Promise<Principal> {
-    this.presented.set(req, token);
-    return new Promise<Principal>((resolve, reject) => {
-      const done = (err: unknown, user: Principal | false, info: unknown): void => {
-        if (user) return resolve(user);
-        if (err instanceof AuthError) return reject(err);
-        if (info instanceof AuthError) return reject(info);
-        const name = info instanceof Error ? info.name : '';
-        reject(new AuthError(name === 'TokenExpiredError' ? 'Token expired' : 'Invalid token'));
-      };
-      // With a callback and no session, passport neither writes the response nor calls next, unless
-      // the strategy is missing (JwtStrategy not constructed): then fail instead of waiting forever.
-      (passport.authenticate(this.strategy ?? 'jwt', { session: false }, done) as PassportMiddleware)(req, undefined, (err) =>
-        reject(err instanceof Error ? err : new Error('passport did not run the jwt strategy')),
-      );
-    }).finally(() => this.presented.delete(req));
   }
 }
 
-/** Owner is `sub`, else `email`; admin is `is_admin` at top level or under `user`. */
-function principalFromClaims(claims: Record<string, unknown>): Principal {
-  const sub = typeof claims.sub === 'string' && claims.sub ? claims.sub : undefined;
-  const email = typeof claims.email === 'string' && claims.email ? claims.email : undefined;
-  const user = sub ?? email;
-  if (!user) throw new AuthError('Token has neither sub nor email');
-  const nested = claims.user;
-  const nestedAdmin = isObject(nested) && nested.is_admin === true;
-  return { user, isAdmin: claims.is_admin === true || nestedAdmin, via: 'jwt' };
+/** A jose failure as the AuthError the peer sees: expired, or invalid; the reason itself is only logged (debug). */
+function refusal(err: unknown, logger: Logger): AuthError {
+  if (err instanceof AuthError) return err;
+  if (err instanceof errors.JWTExpired) return new AuthError('Token expired');
+  logger.debug(`token refused: ${describe(err)}`);
+  return new AuthError('Invalid token');
+}
+
+/** An error's code and message, for the log (never the token). */
+function describe(err: unknown): string {
+  if (err instanceof errors.JOSEError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
 }

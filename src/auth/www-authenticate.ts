@@ -1,7 +1,15 @@
 import { AuthError } from './auth-error.js';
 
-/** The parameters of a Bearer challenge (RFC 6750 §3); a later one (e.g. `resource_metadata`) is one more field. */
-export interface BearerChallenge {
+/** Where a 401 points its client (RFC 9728 §5.1): set only while the gateway publishes Protected Resource Metadata. */
+export interface ChallengeHints {
+  /** The URL of the metadata document of the resource the request was for. */
+  resource_metadata?: string;
+  /** The scopes to ask for, space-separated (RFC 6750 §3). */
+  scope?: string;
+}
+
+/** The parameters of a Bearer challenge (RFC 6750 §3, RFC 9728 §5.1); a later one is one more field. */
+export interface BearerChallenge extends ChallengeHints {
   /** `invalid_token` when a token was presented and refused; absent when none was presented (RFC 6750 §3.1). */
   error?: 'invalid_token';
 }
@@ -11,18 +19,22 @@ export const WWW_AUTHENTICATE = 'WWW-Authenticate';
 
 /**
  * The `WWW-Authenticate` value of a 401, on every door (HTTP routes, the tunnel upgrade): `Bearer`,
- * then the challenge's parameters as quoted strings.
+ * then the challenge's parameters as quoted strings, in a fixed order.
  */
 export function bearerChallenge(challenge: BearerChallenge = {}): string {
-  const params = Object.entries(challenge)
+  const ordered = { error: challenge.error, resource_metadata: challenge.resource_metadata, scope: challenge.scope };
+  const params = Object.entries(ordered)
     .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
     .map(([key, value]) => `${key}="${value.replace(/["\\]/g, '\\$&')}"`);
   return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
 }
 
-/** The challenge for a refused request: `invalid_token` when its AuthError says a token was refused. */
-export function challengeFor(err: unknown): string {
-  return bearerChallenge(err instanceof AuthError && err.tokenRefused ? { error: 'invalid_token' } : {});
+/**
+ * The challenge for a refused request: `invalid_token` when its AuthError says a token was refused;
+ * `hints` (ProtectedResource.challengeHints) say where the request's resource metadata is.
+ */
+export function challengeFor(err: unknown, hints: ChallengeHints = {}): string {
+  return bearerChallenge({ ...hints, ...(err instanceof AuthError && err.tokenRefused ? { error: 'invalid_token' } : {}) });
 }
 
 const BEARER_HEADER = /^bearer\s/i;
@@ -31,7 +43,8 @@ const BEARER_HEADER = /^bearer\s/i;
  * The challenge for a 401 thrown by a route's guard (the error filter answers it): `invalid_token`
  * when the request carried a bearer token, which the guard then refused.
  */
-export function challengeForRequest(headers: { authorization?: string | string[] }): string {
+export function challengeForRequest(headers: { authorization?: string | string[] }, hints: ChallengeHints = {}): string {
   const header = headers.authorization;
-  return bearerChallenge(typeof header === 'string' && BEARER_HEADER.test(header) ? { error: 'invalid_token' } : {});
+  const refused = typeof header === 'string' && BEARER_HEADER.test(header);
+  return bearerChallenge({ ...hints, ...(refused ? { error: 'invalid_token' } : {}) });
 }

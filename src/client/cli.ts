@@ -50,10 +50,27 @@ function buildProgram(version: string): Command {
     .addOption(
       new Option('--token <jwt>', `bearer token for the gateway; visible in ps: prefer --token-file or ${ENV.token} [env ${ENV.token}]`),
     )
-    .addOption(new Option('--token-file <file>', 'read the bearer token from this file'))
+    .addOption(
+      new Option(
+        '--token-file <file>',
+        'read the bearer token from this file (read again before expiry and on reconnects: rotating it just works)',
+      ),
+    )
     .addOption(new Option('--name <name>', "server name at the gateway (default: the server's serverInfo.name)"))
     .addOption(new Option('--server-name <name>', 'alias of --name'))
     .addOption(new Option('--server-description <text>', 'description shown by the gateway'))
+    .addOption(
+      new Option(
+        '--share <who>',
+        'who besides you may use the server: users (alice@example.com), groups (group:eng), or * for every signed-in user; comma-separated (default: only you)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--forward-identity',
+        'give the local server the verified caller (user, groups) in each request\'s _meta["io.mcp-gateway/caller"]; never the token',
+      ),
+    )
     .addOption(new Option('--ca <file>', "also trust this CA (PEM) for the gateway's certificate"))
     .addOption(new Option('--insecure', "do not check the gateway's TLS certificate (unsafe; prints a warning)"))
     .addOption(

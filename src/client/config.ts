@@ -5,6 +5,7 @@
  */
 import { SERVER_INFO_LIMITS, SERVER_NAME_PATTERN } from '../protocol/envelopes.js';
 import { isObject } from '../protocol/json-rpc.js';
+import { parseShareText, type ShareRules } from '../protocol/share.js';
 import { splitCommandLine, CommandLineError } from './command-line.js';
 import { tunnelUrl, GatewayUrlError } from './gateway-url.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
@@ -26,9 +27,15 @@ export interface TunnelOptions {
   /** The tunnel endpoint, derived from what the user gave. */
   gatewayUrl: URL;
   token?: string;
+  /** The file the token came from (--token-file, `tokenFile`): read again before each connection and on `token_expiring`, so a rotated token is picked up. */
+  tokenFile?: string;
+  /** The local server gets the verified caller under `_meta["io.mcp-gateway/caller"]` of each request (--forward-identity). */
+  forwardIdentity?: boolean;
   /** Name to register; undefined: the serverInfo.name the local server reports. */
   name?: string;
   description?: string;
+  /** Who besides the owner may use the server (--share, `share:`); undefined: only the owner (and admins). */
+  share?: ShareRules;
   local: LocalTarget;
   /** PEM text of an extra CA to trust for the gateway. */
   caFile?: string;
@@ -66,10 +73,14 @@ export interface CliValues {
   gateway?: string;
   token?: string;
   tokenFile?: string;
+  /** --forward-identity. */
+  forwardIdentity?: boolean;
   retryForever?: boolean;
   name?: string;
   serverName?: string;
   serverDescription?: string;
+  /** --share: `alice@example.com,group:eng`, `*` or `everyone`. */
+  share?: string;
   ca?: string;
   insecure?: boolean;
   reconnectDelay?: string;
@@ -136,6 +147,8 @@ const FILE_SERVER_KEYS = [
   'serverName',
   'description',
   'serverDescription',
+  'share',
+  'forwardIdentity',
   'command',
   'args',
   'env',
@@ -263,7 +276,29 @@ function stdioTarget(command: unknown, args: unknown, env: unknown, cwd: unknown
 interface ServerSpec {
   name?: string;
   description?: string;
+  share?: ShareRules;
+  /** The server's own `forwardIdentity`; undefined: the default (the command line's, else the file's top level). */
+  forwardIdentity?: boolean;
   local: LocalTarget;
+}
+
+/** A true/false setting of a config file; undefined when absent. */
+function fileBoolean(entry: FileObject, key: string, where: string): boolean | undefined {
+  const value = entry[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new ConfigError(`"${key}" in ${where} must be true or false`);
+  return value;
+}
+
+/** `--share` or a file's `share:` (a string in the same syntax, or a list of entries); undefined when not given. */
+function shareRules(value: unknown, where: string): ShareRules | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' && !(Array.isArray(value) && value.every((entry) => typeof entry === 'string'))) {
+    throw new ConfigError(`"share" in ${where} must be a string (alice@example.com,group:eng) or a list of strings`);
+  }
+  const parsed = parseShareText(value);
+  if (!parsed.ok) throw new ConfigError(`Invalid share (${where}): ${parsed.error}`);
+  return parsed.value;
 }
 
 /** One server described by a file object (top level or a `servers` entry). */
@@ -281,6 +316,8 @@ function serverFromFile(entry: FileObject, where: string): ServerSpec | undefine
   return {
     name: checkName(fileString(entry, 'name', where) ?? fileString(entry, 'serverName', where), where),
     description: fileString(entry, 'description', where) ?? fileString(entry, 'serverDescription', where),
+    share: shareRules(entry.share, where),
+    forwardIdentity: fileBoolean(entry, 'forwardIdentity', where),
     local,
   };
 }
@@ -338,6 +375,10 @@ function resolveServers(cli: CliValues, file: FileObject): ServerSpec[] {
       description: firstDefined(cli.serverDescription, servers[0].description, fileDescription),
     };
   }
+  // --share wins over each server's own; the file's top-level share is the default of its servers.
+  const cliShare = shareRules(cli.share, '--share');
+  const fileShare = shareRules(file.share, 'the config file');
+  servers = servers.map((server) => ({ ...server, share: cliShare ?? server.share ?? fileShare }));
   const names = servers.map((s) => s.name).filter((n): n is string => n !== undefined);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) throw new ConfigError(`Two servers are named "${duplicate}"`);
@@ -364,6 +405,15 @@ function resolveToken(cli: CliValues, env: NodeJS.ProcessEnv, file: FileObject, 
   if (token && tokenFile) throw new ConfigError('The config file gives both "token" and "tokenFile"; keep one');
   if (token) return token;
   return tokenFile ? readTokenFile(tokenFile) : undefined;
+}
+
+/** The file the token is read from (--token-file, else the config file's `tokenFile` when no other source wins); undefined otherwise. */
+function tokenFileOf(cli: CliValues, env: NodeJS.ProcessEnv, file: FileObject): string | undefined {
+  if (cli.token) return undefined;
+  if (cli.tokenFile) return cli.tokenFile;
+  if (firstDefined(env[ENV.token], env[ENV.legacyToken])) return undefined;
+  if (fileString(file, 'token', 'the config file')) return undefined;
+  return fileString(file, 'tokenFile', 'the config file');
 }
 
 /**
@@ -406,6 +456,7 @@ export function resolveConfig(
   const shared = {
     gatewayUrl,
     token: resolveToken(cli, env, file, readTokenFile),
+    tokenFile: tokenFileOf(cli, env, file),
     caFile: pick(cli.ca, undefined, 'ca'),
     insecure: cli.insecure === true || insecureFile === true,
     reconnectDelayMs: seconds(
@@ -426,6 +477,12 @@ export function resolveConfig(
     resume: cli.resume !== false && resumeFile !== false,
     resumeBufferBytes: count(pick(cli.resumeBuffer, undefined, 'resumeBuffer'), 'The resume buffer', DEFAULTS.resumeBuffer, 1),
   };
-  const tunnels = resolveServers(cli, file).map((server) => ({ ...shared, ...server }));
+  // --forward-identity turns it on for every server; otherwise each server's own, else the file's top level.
+  const fileForward = fileBoolean(file, 'forwardIdentity', where);
+  const tunnels = resolveServers(cli, file).map((server) => ({
+    ...shared,
+    ...server,
+    forwardIdentity: cli.forwardIdentity === true || (server.forwardIdentity ?? fileForward ?? false),
+  }));
   return { logLevel, tunnels };
 }

@@ -21,6 +21,7 @@ import WebSocket, { type RawData } from 'ws';
 import {
   GATEWAY_FRAME_TYPES,
   parseGatewayFrame,
+  TOKEN_EXPIRED_REASON,
   TunnelCloseCode,
   type DataFrame,
   type RegisterAckFrame,
@@ -32,12 +33,14 @@ import {
 import { frameText } from '../protocol/frame-text.js';
 import { DEFAULT_MAX_JSON_DEPTH, FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../protocol/json-limits.js';
 import { isObject } from '../protocol/json-rpc.js';
+import { formatShare, type ShareRules } from '../protocol/share.js';
 import { WriteCoalescer } from '../protocol/write-coalescer.js';
 import { Backoff, formatDelay } from './backoff.js';
 import { firstConnectionHint, TLS_TRUST_ERRORS } from './connect-hints.js';
 import { displayUrl } from './gateway-url.js';
 import type { Logger } from './logger.js';
 import { RESUME_DEFAULTS, ResumableSession, type Schedule } from './resumable-session.js';
+import { decideRefresh } from './token-refresh.js';
 
 export interface LinkHandlers {
   /** The first connection was accepted: the gateway is there and takes the token (once per link). */
@@ -62,6 +65,12 @@ export interface LinkHandlers {
 export interface LinkOptions {
   url: URL;
   token?: string;
+  /** The token file (--token-file): read again before each connection and on `token_expiring`, so a rotated token is used. */
+  tokenFile?: string;
+  /** Reads `tokenFile` (config-file.ts readTokenFile); throws with a message for the user when it cannot. */
+  readToken?: (path: string) => string;
+  /** --forward-identity: the local server gets the verified caller in each request's `_meta`. */
+  forwardIdentity?: boolean;
   /** Extra CA certificates (PEM) to trust. */
   ca?: string[];
   insecure: boolean;
@@ -80,6 +89,8 @@ export interface LinkOptions {
   now?: () => number;
   /** Ask for resumable sessions; undefined speaks the base protocol only (--no-resume). */
   resume?: LinkResumeOptions;
+  /** --share: sent with every new register (a resume keeps the session's rules); undefined: only the owner. */
+  share?: ShareRules;
 }
 
 export interface LinkResumeOptions {
@@ -149,6 +160,14 @@ export class GatewayLink {
   private sessionGraceMs: number | undefined;
   /** The session's overflow of --resume-buffer was reported (once per session: a busy tunnel may overflow often). */
   private overflowReported = false;
+  /** The token in use: given at start, or read from the token file since. */
+  private token: string | undefined;
+  /** The token the gateway knows for this tunnel: the connection's, or the last one sent in a token_refresh. */
+  private presented: string | undefined;
+  /** The expiry the user was last advised about (once per expiry, not once per warning). */
+  private advisedFor: number | undefined;
+  /** The last problem reading the token file that was reported (each problem once). */
+  private tokenReadProblem: string | undefined;
 
   constructor(
     private readonly options: LinkOptions,
@@ -160,6 +179,7 @@ export class GatewayLink {
       random: options.random,
       now: options.now,
     });
+    this.token = options.token;
   }
 
   get isRegistered(): boolean {
@@ -230,8 +250,8 @@ export class GatewayLink {
   }
 
   private write(conn: Connection, frame: TunnelToGatewayFrame): void {
-    // Keepalive and acknowledgements are chatter, not traffic worth a debug line.
-    this.writeText(conn, JSON.stringify(frame), frame.type !== 'heartbeat' && frame.type !== 'ack');
+    // Keepalive and acknowledgements are chatter, not traffic worth a debug line; a token is never logged.
+    this.writeText(conn, JSON.stringify(frame), frame.type !== 'heartbeat' && frame.type !== 'ack' && frame.type !== 'token_refresh');
   }
 
   private writeText(conn: Connection, data: string, log: boolean): void {
@@ -244,7 +264,10 @@ export class GatewayLink {
     this.retryTimer = undefined;
     const { logger, url } = this.options;
     const headers: Record<string, string> = { 'User-Agent': this.options.userAgent };
-    if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
+    // A rotated token file is picked up by every new connection.
+    const token = this.reloadToken().token;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    this.presented = token;
     const attempt = this.backoff.attempt > 0 ? ` (attempt ${this.backoff.attempt})` : '';
     // Reconnects are announced by the line about the drop; this one is for the first time and the traffic log.
     if (this.everConnected) logger.debug(`connecting to ${displayUrl(url)}${attempt}`);
@@ -333,7 +356,15 @@ export class GatewayLink {
 
   /** A register for a new session; resumable unless resumption is off, so older gateways see the base protocol. */
   private registerAfresh(conn: Connection, server: RegisteredServer): void {
-    this.write(conn, { type: 'register', server, ...(this.options.resume ? { resumable: true } : {}) });
+    this.write(conn, {
+      type: 'register',
+      server,
+      // This client answers token_expiring with a fresh token (docs/protocol.md, "Token expiry").
+      tokenRefresh: true,
+      ...(this.options.forwardIdentity ? { forwardIdentity: true } : {}),
+      ...(this.options.resume ? { resumable: true } : {}),
+      ...(this.options.share ? { share: this.options.share } : {}),
+    });
   }
 
   private startRegisterTimer(conn: Connection): void {
@@ -405,13 +436,25 @@ export class GatewayLink {
           conn.ws.close(1000);
           return;
         }
-        logger.info(`registered as "${this.server?.name}"`);
+        // The rules asked for; a gateway older than sharing ignores them (its servers are only the owner's).
+        logger.info(
+          `registered as "${this.server?.name}"${this.options.share ? ` (share: ${formatShare(this.options.share) || 'only you'})` : ''}`,
+        );
         return;
       case 'heartbeat':
         // A reply (or the gateway's own keepalive); answering it would start an echo loop.
         return;
       case 'ack':
         this.session?.acknowledge(frame.ack);
+        return;
+      case 'token_expiring':
+        this.onTokenExpiring(conn, frame.expiresAt);
+        return;
+      case 'token_refreshed':
+        this.advisedFor = undefined;
+        logger.info(
+          `the gateway took the fresh token${frame.expiresAt !== undefined ? `; the tunnel now lasts until ${new Date(frame.expiresAt).toISOString()}` : ''}`,
+        );
         return;
       case 'request':
       case 'response':
@@ -540,6 +583,61 @@ export class GatewayLink {
     conn.ws.terminate();
   }
 
+  /**
+   * Reads the token file again, when there is one: the token in use becomes what it holds. A file
+   * that cannot be read keeps the token in use (each problem is reported once).
+   */
+  private reloadToken(): { token: string | undefined; readError?: string } {
+    const { tokenFile, readToken } = this.options;
+    if (!tokenFile || !readToken) return { token: this.token };
+    try {
+      this.token = readToken(tokenFile);
+      this.tokenReadProblem = undefined;
+      return { token: this.token };
+    } catch (err) {
+      const readError = (err as Error).message;
+      if (readError !== this.tokenReadProblem) this.options.logger.warn(`${readError}; keeping the token in use`);
+      this.tokenReadProblem = readError;
+      return { token: this.token, readError };
+    }
+  }
+
+  /** The gateway warns that the tunnel's token expires at `expiresAt`: send a fresh one, or tell the user (once) what to do. */
+  private onTokenExpiring(conn: Connection, expiresAt: number): void {
+    const now = (this.options.now ?? Date.now)();
+    const { token: fresh, readError } = this.reloadToken();
+    const decision = decideRefresh({ fresh, readError, presented: this.presented, expiresAt, now, tokenFile: this.options.tokenFile });
+    const left = `${formatDelay(Math.max(0, expiresAt - now))} (at ${new Date(expiresAt).toISOString()})`;
+    if ('send' in decision) {
+      this.options.logger.info(`the token expires in ${left}; sending the fresh one from ${this.options.tokenFile ?? 'the token file'}`);
+      this.presented = decision.send;
+      this.write(conn, { type: 'token_refresh', token: decision.send });
+      return;
+    }
+    if (this.advisedFor === expiresAt) return;
+    this.advisedFor = expiresAt;
+    this.options.logger.warn(`the token expires in ${left} and then the gateway closes the tunnel: ${decision.advice}`);
+  }
+
+  /**
+   * The gateway closed the tunnel because its token expired: with a fresh token in the file, the link
+   * reconnects at once (a new session); otherwise the message for the user, and the link gives up.
+   */
+  private afterTokenExpired(conn: Connection): string | undefined {
+    const now = (this.options.now ?? Date.now)();
+    const { token: fresh, readError } = this.reloadToken();
+    const decision = decideRefresh({ fresh, readError, presented: this.presented, expiresAt: now, now, tokenFile: this.options.tokenFile });
+    if ('send' in decision) {
+      this.options.logger.warn('the gateway closed the tunnel: its token expired; reconnecting with the fresh token from the token file');
+      conn.reconnectNow = true;
+      return undefined;
+    }
+    const where = this.options.tokenFile
+      ? `no fresh one was found in ${this.options.tokenFile}`
+      : 'it was not given in a file (--token-file)';
+    return `the gateway closed the tunnel: its token expired and ${where}; start mcp-tunnel again with a valid token (with --token-file, rotating the file before expiry keeps the tunnel up)`;
+  }
+
   private sendAck(ack: number): void {
     if (this.isRegistered) this.write(this.conn!, { type: 'ack', ack });
   }
@@ -552,6 +650,8 @@ export class GatewayLink {
     const established = this.backoff.markDown();
     // A gateway that shuts down ends its sessions (docs/protocol.md): a resume would only be refused.
     if (code === TunnelCloseCode.Restarting) this.endSession();
+    // So does one whose token expired: the next connection registers afresh.
+    if (code === 1008 && reason === TOKEN_EXPIRED_REASON) this.endSession();
     this.session?.suspend();
     if (conn.registered) this.handlers.disconnected(this.session !== undefined);
     if (this.stopped || !this.wanted) return;
@@ -606,6 +706,7 @@ export class GatewayLink {
     if (conn.status === 401 || conn.status === 403) {
       return `the gateway refused the connection (HTTP ${conn.status}${conn.statusText ? `: ${conn.statusText}` : ''}); check the token: it may be missing, expired or meant for another gateway`;
     }
+    if (code === 1008 && reason === TOKEN_EXPIRED_REASON) return this.afterTokenExpired(conn);
     if (REFUSAL_CLOSE_CODES.has(code)) {
       return `the gateway closed the connection (${code}${reason ? `: ${reason}` : ''}); check the token`;
     }

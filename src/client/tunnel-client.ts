@@ -36,6 +36,7 @@ import {
 } from '../protocol/json-rpc.js';
 import { formatDelay } from './backoff.js';
 import type { TunnelOptions } from './config.js';
+import { readTokenFile } from './config-file.js';
 import { backOnlineLine, onlineBanner } from './connection-banner.js';
 import { GatewayLink } from './gateway-link.js';
 import { HandedRequests } from './handed-requests.js';
@@ -138,6 +139,10 @@ export class TunnelClient {
       {
         url: options.gatewayUrl,
         token: options.token,
+        // Read again before each connection and when the gateway warns of expiry: rotating the file just works.
+        tokenFile: options.tokenFile,
+        readToken: readTokenFile,
+        forwardIdentity: options.forwardIdentity,
         ca: options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined,
         insecure: options.insecure,
         keepaliveMs: options.keepaliveMs,
@@ -148,6 +153,7 @@ export class TunnelClient {
         userAgent: `mcp-tunnel/${deps.version}`,
         logger: this.logger,
         resume: options.resume ? { maxRetainedBytes: options.resumeBufferBytes, schedule: deps.schedule } : undefined,
+        share: options.share,
       },
       {
         // The gateway is there and takes the token: now the local server may start (an `npx` download, perhaps).

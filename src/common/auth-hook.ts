@@ -1,13 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError, AuthMessage } from '../auth/auth-error.js';
 import type { AuthService } from '../auth/auth.service.js';
+import { PROTECTED_RESOURCE_METADATA_PATH, type ProtectedResource } from '../auth/oauth/protected-resource.js';
 import { setRequestPrincipal } from '../auth/request-principal.js';
 import { challengeFor, WWW_AUTHENTICATE } from '../auth/www-authenticate.js';
 import { gatewayErrorBody } from './http-exception.filter.js';
 
 /**
- * Route patterns anyone may call: the probes and the API docs, and /metrics (guarded by METRICS_TOKEN
- * instead, metrics/metrics-token.guard.ts). Everything else, unknown routes included, needs auth.
+ * Route patterns anyone may call: the probes, the API docs, the OAuth protected resource metadata
+ * (what a client refused here reads to log in), and /metrics (guarded by METRICS_TOKEN instead,
+ * metrics/metrics-token.guard.ts). Everything else, unknown routes included, needs auth.
  */
 function isPublicRoute(route: string | undefined): boolean {
   if (route === undefined) return false;
@@ -18,7 +20,9 @@ function isPublicRoute(route: string | undefined): boolean {
     route === '/docs' ||
     route.startsWith('/docs/') ||
     route === '/docs-json' ||
-    route === '/docs-yaml'
+    route === '/docs-yaml' ||
+    route === PROTECTED_RESOURCE_METADATA_PATH ||
+    route.startsWith(`${PROTECTED_RESOURCE_METADATA_PATH}/`)
   );
 }
 
@@ -35,7 +39,7 @@ function hasBody(req: FastifyRequest): boolean {
  * kept for JwtAuthGuard (auth/request-principal.ts), so a token is verified once per request. Decided by
  * the matched route pattern, not the raw URL, so `/docs/../x` or `/%68ealth` cannot pass as public.
  */
-export function registerAuthHook(fastify: FastifyInstance, auth: AuthService): void {
+export function registerAuthHook(fastify: FastifyInstance, auth: AuthService, resource?: ProtectedResource): void {
   fastify.addHook('onRequest', async (req, reply) => {
     if (isPublicRoute(req.routeOptions.url)) return;
     try {
@@ -44,7 +48,10 @@ export function registerAuthHook(fastify: FastifyInstance, auth: AuthService): v
       const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
       // The unread body would be drained on a kept-alive socket: close it instead.
       if (hasBody(req)) reply.header('Connection', 'close');
-      return reply.code(401).header(WWW_AUTHENTICATE, challengeFor(err)).send(gatewayErrorBody(401, message));
+      return reply
+        .code(401)
+        .header(WWW_AUTHENTICATE, challengeFor(err, resource?.challengeHints(req.url)))
+        .send(gatewayErrorBody(401, message));
     }
   });
 }

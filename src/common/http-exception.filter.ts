@@ -1,6 +1,7 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger, Optional } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { ProtectedResource } from '../auth/oauth/protected-resource.js';
 import { challengeForRequest, WWW_AUTHENTICATE } from '../auth/www-authenticate.js';
 import { isMcpDoorRoute, jsonRpcErrorBody } from '../mcp/http/mcp-http-replies.js';
 import { JsonRpcErrorCode } from '../protocol/json-rpc.js';
@@ -33,6 +34,9 @@ interface ErrorAnswer {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  /** `resource`: where a 401's challenge points the client (none in unit tests that build the filter bare). */
+  constructor(@Optional() private readonly resource?: ProtectedResource) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, message, jsonRpcCode } = this.answerFor(exception);
@@ -41,7 +45,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
       ? jsonRpcErrorBody(jsonRpcCode, message)
       : gatewayErrorBody(status, message);
     // A 401 thrown by a guard (JwtAuthGuard failing closed, the /metrics token): a challenge like the auth hook's.
-    const headers: Record<string, string> = status === 401 ? { [WWW_AUTHENTICATE]: challengeForRequest(reply.request?.headers ?? {}) } : {};
+    const headers: Record<string, string> =
+      status === 401
+        ? { [WWW_AUTHENTICATE]: challengeForRequest(reply.request?.headers ?? {}, this.resource?.challengeHints(reply.request?.url)) }
+        : {};
     if (!reply.sent) {
       reply.status(status).headers(headers).send(body);
       return;

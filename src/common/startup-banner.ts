@@ -31,6 +31,8 @@ export function startupBanner(config: AppConfig, facts: StartupFacts): StartupBa
     mcp: `${base}/servers/<name>/mcp`,
     auth: authMode(config),
     token: tokenHint(config),
+    // Where MCP clients that log in themselves start (README "Log in with an identity provider").
+    ...(config.oauth ? { login: `${base}/.well-known/oauth-protected-resource` } : {}),
     ...(facts.envFile ? { settings: `environment, then ${facts.envFile}` } : {}),
   };
   const rows: [string, string][] = [
@@ -39,6 +41,7 @@ export function startupBanner(config: AppConfig, facts: StartupFacts): StartupBa
     ['MCP servers', `${fields.mcp}  (legacy SSE: …/sse)`],
     ['Auth', fields.auth],
     ['Token', fields.token],
+    ...(config.oauth ? [['Log in', `${fields.login}  (${config.oauth.authorizationServers.join(', ')})`] as [string, string]] : []),
     ...(fields.settings ? [['Settings', fields.settings] as [string, string]] : []),
   ];
   const text = [
@@ -57,11 +60,12 @@ function authMode(config: AppConfig): string {
   const proxy =
     auth.trustProxyAuth && !auth.mcpClientAuthEnabled ? `, or ${auth.proxyUserHeader} from ${auth.trustedProxies.join(', ')}` : '';
   const query = auth.allowQueryToken ? ' (or ?token=)' : '';
-  return `required: Authorization: Bearer <JWT, ${auth.jwtAlgorithm}>${query}${proxy}`;
+  return `required: Authorization: Bearer <JWT, ${auth.algorithms.join('/')}>${query}${proxy}`;
 }
 
 function tokenHint(config: AppConfig): string {
-  if (!config.auth.jwtSecret) return 'none needed (auth off, no JWT_SECRET)';
+  if (!config.auth.jwtSecret)
+    return config.auth.jwksUrl ? 'from your identity provider (JWT_JWKS_URL)' : 'none needed (auth off, no JWT_SECRET)';
   return 'npm run token -- --sub you@example.com [--admin] [--exp 1h]  (same JWT_SECRET)';
 }
 

@@ -20,9 +20,27 @@ export interface AppConfig {
     required: boolean;
     mcpClientAuthEnabled: boolean;
     jwtSecret: string | undefined;
+    /** The HMAC algorithm `npm run token` signs with (JWT_ALGORITHM); the default of `algorithms` with JWT_SECRET. */
     jwtAlgorithm: 'HS256' | 'HS384' | 'HS512';
+    /** Algorithms a token may be signed with (JWT_ALGORITHMS): HMAC ones use JWT_SECRET, the others JWT_JWKS_URL's keys. */
+    algorithms: JwtAlgorithm[];
+    /** Where the identity provider publishes its signing keys (a JWKS); undefined: HMAC tokens only. */
+    jwksUrl: string | undefined;
+    /** A fetched JWKS is used this long; the next token verified after that fetches it again. */
+    jwksRefreshMs: number;
+    /** Shortest time between two JWKS fetches: a token with an unknown `kid` refetches at most this often. */
+    jwksCooldownMs: number;
     jwtIssuer: string | undefined;
     jwtAudience: string | undefined;
+    /** Audiences a token must name one of: JWT_AUDIENCE's list, else PUBLIC_URL when JWKS is on; empty: not checked. */
+    audiences: string[];
+    /**
+     * The audiences are PUBLIC_URL's (JWT_AUDIENCE unset, JWKS on): then a server's resource identifier
+     * `<PUBLIC_URL>/servers/<name>/mcp` is accepted too, on that server's doors only, and HMAC tokens are not checked.
+     */
+    resourceAudiences: boolean;
+    /** Which claims name the user, mark an admin and list the groups. */
+    claims: ClaimsConfig;
     allowQueryToken: boolean;
     /** Trusted proxy header auth; only honoured when MCP client auth is off. */
     trustProxyAuth: boolean;
@@ -72,6 +90,10 @@ export interface AppConfig {
     resumeGraceMs: number;
     /** Bytes of frames kept per resumable tunnel until its client acknowledges them (what a resume sends again). */
     resumeBufferBytes: number;
+    /** How long before its token's `exp` a tunnel that can refresh it is told (at most half the token's remaining life). */
+    tokenWarnMs: number;
+    /** What happens at `exp` to a tunnel whose client cannot refresh its token (an older client): `close` it, or `ignore` it. */
+    expiry: 'close' | 'ignore';
   };
   requests: {
     defaultTimeoutMs: number;
@@ -99,10 +121,48 @@ export interface AppConfig {
   };
   /** Cluster mode (several replicas sharing a Redis directory); undefined: one process, in memory. */
   cluster: ClusterConfig | undefined;
+  /** The gateway as an OAuth protected resource (RFC 9728 metadata); undefined: OAUTH_AUTHORIZATION_SERVERS unset, none served. */
+  oauth: OAuthResourceConfig | undefined;
   metrics: {
     /** Bearer token `GET /metrics` requires; undefined: the endpoint is open. */
     token: string | undefined;
   };
+}
+
+/** Signature algorithms the gateway can verify; `none` is never one. */
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+/** A signature algorithm the gateway can verify. */
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+/** The algorithms accepted from JWKS keys when JWT_ALGORITHMS is unset. */
+export const DEFAULT_JWKS_ALGORITHMS: readonly JwtAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+/** Where the principal's fields come from in a verified token (claim paths: `realm_access.roles`, or an exact key such as `https://example.com/roles`). */
+export interface ClaimsConfig {
+  /** Claims naming the user, the first present wins (JWT_USER_CLAIMS). */
+  user: string[];
+  /** Claims that make the caller an admin when they are `true` (JWT_ADMIN_CLAIMS). */
+  adminFlags: string[];
+  /** Claim holding the caller's roles (JWT_ROLES_CLAIM). */
+  roles: string;
+  /** Role that makes the caller an admin (JWT_ADMIN_ROLE); undefined: roles make no admin. */
+  adminRole: string | undefined;
+  /** Claim holding the caller's groups (JWT_GROUPS_CLAIM). */
+  groups: string;
 }
 
 /** Cluster mode's settings (REDIS_URL set). */
@@ -117,6 +177,16 @@ export interface ClusterConfig {
   prefix: string;
   /** This replica's id, unique in the cluster. */
   replicaId: string;
+}
+
+/** What the Protected Resource Metadata publishes (OAUTH_AUTHORIZATION_SERVERS set; PUBLIC_URL is then required). */
+export interface OAuthResourceConfig {
+  /** Issuer URLs of the authorization servers whose tokens the gateway accepts, as written (issuers compare as strings). */
+  authorizationServers: string[];
+  /** `scopes_supported`, and the `scope` of every 401's challenge; empty: not published. */
+  scopes: string[];
+  /** `resource_documentation`: a page for people about this gateway; undefined: not published. */
+  resourceDocumentation: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -138,8 +208,17 @@ export const CONFIG_DEFAULTS = {
   MCP_CLIENT_AUTH_ENABLED: 'false',
   JWT_SECRET: '',
   JWT_ALGORITHM: 'HS256',
+  JWT_ALGORITHMS: '',
+  JWT_JWKS_URL: '',
+  JWT_JWKS_REFRESH_MS: '300000',
+  JWT_JWKS_COOLDOWN_MS: '30000',
   JWT_ISSUER: '',
   JWT_AUDIENCE: '',
+  JWT_USER_CLAIMS: 'sub,email',
+  JWT_ADMIN_CLAIMS: 'is_admin,user.is_admin',
+  JWT_ROLES_CLAIM: 'roles',
+  JWT_ADMIN_ROLE: '',
+  JWT_GROUPS_CLAIM: 'groups',
   ALLOW_QUERY_TOKEN: 'true',
   TRUST_PROXY_AUTH: 'false',
   PROXY_USER_HEADER: 'X-Authenticated-User',
@@ -163,6 +242,8 @@ export const CONFIG_DEFAULTS = {
   TUNNEL_STUCK_TIMEOUT_MS: '30000',
   TUNNEL_RESUME_GRACE_MS: '30000',
   TUNNEL_RESUME_BUFFER_BYTES: String(8 * 1024 * 1024),
+  TUNNEL_TOKEN_WARN_MS: '300000',
+  TUNNEL_EXPIRY: 'close',
   REQUEST_TIMEOUT_MS: '60000',
   MAX_BODY_BYTES: String(4 * 1024 * 1024),
   SSE_KEEPALIVE_MS: '15000',
@@ -180,6 +261,9 @@ export const CONFIG_DEFAULTS = {
   CLUSTER_PREFIX: 'mcp-gw:',
   REPLICA_ID: '',
   METRICS_TOKEN: '',
+  OAUTH_AUTHORIZATION_SERVERS: '',
+  OAUTH_SCOPES: '',
+  OAUTH_RESOURCE_DOCUMENTATION: '',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -290,10 +374,120 @@ function readCluster(r: Reader): ClusterConfig | undefined {
   return { redisUrl, secret, leaseMs: r.int('CLUSTER_LEASE_MS', 1000, 600_000), prefix, replicaId };
 }
 
+/** An RFC 6749 scope-token: printable ASCII but space, `"` and `\\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** An http(s) URL with no credentials, query or fragment (an issuer, a documentation page); undefined when it is not one. */
+function plainHttpUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const plain = ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password && !url.search && !url.hash;
+  return plain && !/[\s"\\]/.test(value) ? value : undefined;
+}
+
+/** Protected Resource Metadata settings, when OAUTH_AUTHORIZATION_SERVERS is set. */
+function readOAuth(r: Reader): OAuthResourceConfig | undefined {
+  const authorizationServers = r.list('OAUTH_AUTHORIZATION_SERVERS');
+  if (authorizationServers.length === 0) return undefined;
+  for (const server of authorizationServers) {
+    if (plainHttpUrl(server) === undefined) {
+      r.problems.push(`OAUTH_AUTHORIZATION_SERVERS must list issuer URLs (http or https, no query or credentials; got "${server}")`);
+    }
+  }
+  const scopes = r
+    .raw('OAUTH_SCOPES')
+    .split(/[\s,]+/)
+    .filter((s) => s !== '');
+  for (const scope of scopes) {
+    if (!SCOPE_TOKEN.test(scope)) r.problems.push(`OAUTH_SCOPES must list scope names without quotes or backslashes (got "${scope}")`);
+  }
+  const resourceDocumentation = r.optional('OAUTH_RESOURCE_DOCUMENTATION');
+  if (resourceDocumentation !== undefined && plainHttpUrl(resourceDocumentation) === undefined) {
+    r.problems.push(`OAUTH_RESOURCE_DOCUMENTATION must be an http(s) URL with no query or credentials (got "${resourceDocumentation}")`);
+  }
+  return { authorizationServers, scopes, resourceDocumentation };
+}
+
+const HMAC_ALGORITHMS: ReadonlySet<string> = new Set(['HS256', 'HS384', 'HS512']);
+/** A claim path: printable, no spaces, bounded. */
+const CLAIM_PATH = /^[\x21-\x7e]{1,256}$/;
+
+/** The JWKS URL: http(s), no credentials. */
+function readJwksUrl(r: Reader): string | undefined {
+  const value = r.optional('JWT_JWKS_URL');
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password) {
+    r.problems.push(`JWT_JWKS_URL must be an http(s) URL without credentials (got "${value}")`);
+    return undefined;
+  }
+  return url.href;
+}
+
+/** JWT_ALGORITHMS, or its default: JWT_ALGORITHM with a secret, plus the common asymmetric ones with a JWKS. */
+function readAlgorithms(r: Reader, hmac: JwtAlgorithm, secret: boolean, jwks: boolean): JwtAlgorithm[] {
+  const listed = r.list('JWT_ALGORITHMS');
+  if (listed.length === 0) return [...(secret ? [hmac] : []), ...(jwks ? DEFAULT_JWKS_ALGORITHMS : [])];
+  const algorithms: JwtAlgorithm[] = [];
+  for (const value of listed) {
+    const algorithm = JWT_ALGORITHMS.find((a) => a === value);
+    if (!algorithm) {
+      r.problems.push(`JWT_ALGORITHMS must list algorithms among ${JWT_ALGORITHMS.join(', ')} (got "${value}")`);
+    } else if (HMAC_ALGORITHMS.has(algorithm) && !secret) {
+      r.problems.push(`JWT_ALGORITHMS lists ${algorithm}, which needs JWT_SECRET`);
+    } else if (!HMAC_ALGORITHMS.has(algorithm) && !jwks) {
+      r.problems.push(`JWT_ALGORITHMS lists ${algorithm}, which needs JWT_JWKS_URL`);
+    } else if (!algorithms.includes(algorithm)) algorithms.push(algorithm);
+  }
+  return algorithms;
+}
+
+/** A list of claim paths (JWT_USER_CLAIMS, JWT_ADMIN_CLAIMS) or one (JWT_ROLES_CLAIM, JWT_GROUPS_CLAIM). */
+function claimPaths(r: Reader, key: ConfigKey): string[] {
+  const paths = r.list(key);
+  for (const path of paths)
+    if (!CLAIM_PATH.test(path)) r.problems.push(`${key} must name claims without spaces, at most 256 characters each`);
+  if (paths.length > 8) r.problems.push(`${key} may name at most 8 claims`);
+  return paths;
+}
+
+function readClaims(r: Reader): ClaimsConfig {
+  const one = (key: ConfigKey): string => {
+    const paths = claimPaths(r, key);
+    if (paths.length !== 1) r.problems.push(`${key} must name one claim`);
+    return paths[0] ?? CONFIG_DEFAULTS[key];
+  };
+  const adminRole = r.optional('JWT_ADMIN_ROLE');
+  if (adminRole !== undefined && adminRole.length > 256) r.problems.push('JWT_ADMIN_ROLE must be at most 256 characters');
+  return {
+    user: claimPaths(r, 'JWT_USER_CLAIMS'),
+    adminFlags: claimPaths(r, 'JWT_ADMIN_CLAIMS'),
+    roles: one('JWT_ROLES_CLAIM'),
+    adminRole,
+    groups: one('JWT_GROUPS_CLAIM'),
+  };
+}
+
 /** Reads and validates the configuration; throws ConfigError listing every bad value. */
 export function loadConfig(env: Env): AppConfig {
   const r = new Reader(env);
   const mcpClientAuthEnabled = r.bool('MCP_CLIENT_AUTH_ENABLED');
+  const jwtSecret = r.optional('JWT_SECRET');
+  const jwtAlgorithm = r.oneOf('JWT_ALGORITHM', ['HS256', 'HS384', 'HS512'] as const, false);
+  const jwksUrl = readJwksUrl(r);
+  const jwtAudience = r.optional('JWT_AUDIENCE');
+  const publicUrl = r.origin('PUBLIC_URL');
+  // With a JWKS and no JWT_AUDIENCE, the gateway is the resource its PUBLIC_URL names (RFC 8707).
+  const resourceAudiences = jwtAudience === undefined && jwksUrl !== undefined && publicUrl !== undefined;
   const config: AppConfig = {
     port: r.int('PORT', 0, 65535),
     host: r.raw('HOST'),
@@ -302,16 +496,23 @@ export function loadConfig(env: Env): AppConfig {
     auth: {
       required: r.bool('AUTH_REQUIRED') || mcpClientAuthEnabled,
       mcpClientAuthEnabled,
-      jwtSecret: r.optional('JWT_SECRET'),
-      jwtAlgorithm: r.oneOf('JWT_ALGORITHM', ['HS256', 'HS384', 'HS512'] as const, false),
+      jwtSecret,
+      jwtAlgorithm,
+      algorithms: readAlgorithms(r, jwtAlgorithm, jwtSecret !== undefined, jwksUrl !== undefined),
+      jwksUrl,
+      jwksRefreshMs: r.int('JWT_JWKS_REFRESH_MS', 10_000, 86_400_000),
+      jwksCooldownMs: r.int('JWT_JWKS_COOLDOWN_MS', 1000, 3_600_000),
       jwtIssuer: r.optional('JWT_ISSUER'),
-      jwtAudience: r.optional('JWT_AUDIENCE'),
+      jwtAudience,
+      audiences: resourceAudiences ? [publicUrl] : r.list('JWT_AUDIENCE'),
+      resourceAudiences,
+      claims: readClaims(r),
       allowQueryToken: r.bool('ALLOW_QUERY_TOKEN'),
       trustProxyAuth: r.bool('TRUST_PROXY_AUTH'),
       proxyUserHeader: r.raw('PROXY_USER_HEADER').toLowerCase(),
       trustedProxies: r.cidrs('TRUSTED_PROXIES'),
     },
-    publicUrl: r.origin('PUBLIC_URL'),
+    publicUrl,
     allowedHosts: r.list('ALLOWED_HOSTS').map((h) => h.toLowerCase()),
     limits: {
       maxJsonDepth: r.int('MAX_JSON_DEPTH', 2, 10_000),
@@ -337,6 +538,8 @@ export function loadConfig(env: Env): AppConfig {
       stuckTimeoutMs: r.int('TUNNEL_STUCK_TIMEOUT_MS', 100),
       resumeGraceMs: r.int('TUNNEL_RESUME_GRACE_MS', 0, 3_600_000),
       resumeBufferBytes: r.int('TUNNEL_RESUME_BUFFER_BYTES', 16 * 1024),
+      tokenWarnMs: r.int('TUNNEL_TOKEN_WARN_MS', 0, 86_400_000),
+      expiry: r.oneOf('TUNNEL_EXPIRY', ['close', 'ignore'] as const),
     },
     requests: {
       defaultTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 10),
@@ -357,9 +560,18 @@ export function loadConfig(env: Env): AppConfig {
     },
     cluster: readCluster(r),
     metrics: { token: r.optional('METRICS_TOKEN') },
+    oauth: readOAuth(r),
   };
-  if (config.auth.required && !config.auth.jwtSecret) {
-    r.problems.push('JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)');
+  if (config.auth.required && !config.auth.jwtSecret && !config.auth.jwksUrl) {
+    r.problems.push(
+      'JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true), unless JWT_JWKS_URL is set',
+    );
+  }
+  if (config.auth.jwksUrl && !config.auth.jwtIssuer) {
+    r.problems.push("JWT_ISSUER is required with JWT_JWKS_URL: the identity provider's issuer, checked on every token");
+  }
+  if (config.auth.jwksUrl && config.auth.audiences.length === 0) {
+    r.problems.push('JWT_AUDIENCE or PUBLIC_URL is required with JWT_JWKS_URL: a token minted for another service must be refused');
   }
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 16) {
     r.problems.push('JWT_SECRET must be at least 16 characters');
@@ -369,6 +581,14 @@ export function loadConfig(env: Env): AppConfig {
   }
   if (config.metrics.token !== undefined && !/^[\x21-\x7e]{16,}$/.test(config.metrics.token)) {
     r.problems.push('METRICS_TOKEN must be at least 16 printable characters, without spaces');
+  }
+  if (config.oauth && !config.publicUrl) {
+    r.problems.push(
+      'PUBLIC_URL is required with OAUTH_AUTHORIZATION_SERVERS: it is the resource identifier clients ask tokens for (e.g. https://mcp.example.com)',
+    );
+  }
+  if (config.oauth && !config.auth.required) {
+    r.problems.push('OAUTH_AUTHORIZATION_SERVERS needs authentication on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)');
   }
   if (config.tunnel.idleTimeoutMs <= config.tunnel.pingIntervalMs) {
     r.problems.push('IDLE_TIMEOUT_MS must be longer than PING_INTERVAL_MS');

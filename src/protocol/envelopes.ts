@@ -4,6 +4,7 @@
  * Pure types and parsers: no Nest, no I/O.
  */
 import { isObject, type JsonRpcMessage } from './json-rpc.js';
+import { parseShareRules, type ShareRules } from './share.js';
 
 /** Path the gateway serves the tunnel on; `/reverse-proxy` is accepted as an alias. */
 export const TUNNEL_PATH = '/reverse-proxy/ws';
@@ -16,6 +17,9 @@ export const TunnelCloseCode = {
   /** Service Restart: this gateway is going away on purpose; reconnect at once (the ingress picks a replica that is up). */
   Restarting: 1012,
 } as const;
+
+/** The reason of the 1008 close of a tunnel whose token expired without a fresh one (docs/protocol.md, "Token expiry"). */
+export const TOKEN_EXPIRED_REASON = 'token expired';
 
 /** What a tunnel tells the gateway about the server behind it. */
 export interface RegisteredServer {
@@ -39,6 +43,28 @@ export const RESUME_LIMITS = {
   /** Characters of a resume token (the gateway's are 43: 32 bytes in base64url). */
   token: 128,
 } as const;
+
+/** Limits on the token-refresh frames (docs/protocol.md, "Token expiry"). */
+export const TOKEN_REFRESH_LIMITS = {
+  /** Characters of the token a `token_refresh` carries (a JWT with many groups stays well below). */
+  token: 16384,
+} as const;
+
+/**
+ * Key under `params._meta` of each request the gateway sends down a tunnel that asked for it
+ * (`register.forwardIdentity`): who is calling, as the gateway verified it. Never the caller's token.
+ */
+export const CALLER_META_KEY = 'io.mcp-gateway/caller';
+
+/** The value under CALLER_META_KEY: the verified caller. */
+export interface CallerIdentity {
+  /** The caller's owner key (`sub`, else `email`, or the trusted proxy user); null when anonymous. */
+  user: string | null;
+  /** The caller's groups; empty when the token names none. */
+  groups: string[];
+  /** How the caller was authenticated. */
+  via: 'jwt' | 'proxy' | 'anonymous';
+}
 
 /** `register.resume`: the session to carry on, and the last numbered frame the client received from it. */
 export interface ResumeRequest {
@@ -65,6 +91,17 @@ export interface RegisterFrame {
   resumable?: boolean;
   /** The client carries on a suspended session instead of starting one. */
   resume?: ResumeRequest;
+  /** The client takes `token_expiring` and answers with `token_refresh` (docs/protocol.md, "Token expiry"). */
+  tokenRefresh?: boolean;
+  /** The local server wants the verified caller under `params._meta[CALLER_META_KEY]` of each request. */
+  forwardIdentity?: boolean;
+  /** Who besides the owner may use the server (share.ts; `--share`); absent: only the owner. Ignored on a resume. */
+  share?: ShareRules;
+}
+/** Tunnel -> gateway: a fresh token for the open connection, answering `token_expiring` (or ahead of it). */
+export interface TokenRefreshFrame {
+  type: 'token_refresh';
+  token: string;
 }
 export interface UnregisterFrame {
   type: 'unregister';
@@ -141,14 +178,40 @@ export interface HeartbeatReplyFrame {
   sessionId: string;
   timestamp: string;
 }
+/** Gateway -> tunnel (clients that sent `register.tokenRefresh`): the tunnel's token expires at `expiresAt` (ms since the epoch). */
+export interface TokenExpiringFrame {
+  type: 'token_expiring';
+  expiresAt: number;
+}
+/** Gateway -> tunnel: a `token_refresh` was accepted; the tunnel now expires at `expiresAt` (absent: the token has no `exp`). */
+export interface TokenRefreshedFrame {
+  type: 'token_refreshed';
+  expiresAt?: number;
+}
 
 /** The frames that carry JSON-RPC; numbered in a resumable session. */
 export type DataFrame = RequestFrame | ResponseFrame | NotificationFrame;
 
 export type TunnelToGatewayFrame =
-  RegisterFrame | UnregisterFrame | HeartbeatFrame | ResponseFrame | NotificationFrame | RequestFrame | ErrorFrame | AckFrame;
+  | RegisterFrame
+  | UnregisterFrame
+  | HeartbeatFrame
+  | ResponseFrame
+  | NotificationFrame
+  | RequestFrame
+  | ErrorFrame
+  | AckFrame
+  | TokenRefreshFrame;
 
-export type GatewayToTunnelFrame = RegisterAckFrame | RegisterCompleteFrame | HeartbeatReplyFrame | RequestFrame | ErrorFrame | AckFrame;
+export type GatewayToTunnelFrame =
+  | RegisterAckFrame
+  | RegisterCompleteFrame
+  | HeartbeatReplyFrame
+  | RequestFrame
+  | ErrorFrame
+  | AckFrame
+  | TokenExpiringFrame
+  | TokenRefreshedFrame;
 
 /** What a tunnel client accepts from a gateway: a `response` envelope is taken like a `request` (older gateways send one). */
 export type ParsedGatewayFrame = GatewayToTunnelFrame | ResponseFrame;
@@ -271,6 +334,34 @@ function resumeFields(data: Record<string, unknown>, frame: RegisterFrame): stri
   return undefined;
 }
 
+/** `register.tokenRefresh` and `register.forwardIdentity`, validated into `frame`; an error names the bad field. */
+function featureFields(data: Record<string, unknown>, frame: RegisterFrame): string | undefined {
+  for (const key of ['tokenRefresh', 'forwardIdentity'] as const) {
+    const value = data[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'boolean') return `register.${key} must be true or false`;
+    frame[key] = value;
+  }
+  return undefined;
+}
+
+function tokenRefreshFrame(data: Record<string, unknown>): ParseResult<TokenRefreshFrame> {
+  const token = data.token;
+  if (typeof token !== 'string' || token === '' || token.length > TOKEN_REFRESH_LIMITS.token) {
+    return fail(`"token_refresh" frame needs a "token" of 1 to ${TOKEN_REFRESH_LIMITS.token} characters`);
+  }
+  return { ok: true, value: { type: 'token_refresh', token } };
+}
+
+/** `register.share`, validated and bounded into `frame`; an error names the bad field. */
+function shareField(data: Record<string, unknown>, frame: RegisterFrame): string | undefined {
+  if (data.share === undefined || data.share === null) return undefined;
+  const share = parseShareRules(data.share);
+  if (!share.ok) return `register.share: ${share.error}`;
+  frame.share = share.value;
+  return undefined;
+}
+
 /**
  * Parses one tunnel -> gateway frame (already JSON-decoded).
  * Unknown fields are ignored; a wrong shape yields an error naming the problem.
@@ -284,10 +375,12 @@ export function parseTunnelFrame(data: unknown): ParseResult<TunnelToGatewayFram
       const server = parseRegisteredServer(data.server ?? {});
       if (!server.ok) return server;
       const frame: RegisterFrame = { type, server: server.value };
-      const problem = resumeFields(data, frame);
+      const problem = resumeFields(data, frame) ?? featureFields(data, frame) ?? shareField(data, frame);
       if (problem) return fail(problem);
       return { ok: true, value: frame };
     }
+    case 'token_refresh':
+      return tokenRefreshFrame(data);
     case 'unregister':
       return { ok: true, value: { type } };
     case 'heartbeat':
@@ -320,6 +413,8 @@ export const GATEWAY_FRAME_TYPES: ReadonlySet<string> = new Set([
   'response',
   'ack',
   'error',
+  'token_expiring',
+  'token_refreshed',
 ]);
 
 /** The fields both register answers share; a missing sessionId is '' (refusals may carry none). */
@@ -407,6 +502,11 @@ export function parseGatewayFrame(data: unknown): ParseResult<ParsedGatewayFrame
       return payloadFrame(type, data) as ParseResult<RequestFrame | ResponseFrame>;
     case 'ack':
       return ackFrame(data);
+    case 'token_expiring':
+      if (!isCount(data.expiresAt)) return fail('"token_expiring" frame needs a non-negative integer "expiresAt"');
+      return { ok: true, value: { type, expiresAt: data.expiresAt } };
+    case 'token_refreshed':
+      return { ok: true, value: isCount(data.expiresAt) ? { type, expiresAt: data.expiresAt } : { type } };
     case 'error':
       return {
         ok: true,

@@ -1,7 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { AuthError } from '../../src/auth/auth-error.js';
 import { AuthService } from '../../src/auth/auth.service.js';
-import { JwtStrategy } from '../../src/auth/jwt.strategy.js';
 import { ANONYMOUS, type Principal } from '../../src/auth/principal.js';
 import { TokenVerifier } from '../../src/auth/token-verifier.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
@@ -9,11 +8,9 @@ import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 const SECRET = 'unit-test-secret-0123456789';
 const jwt = new JwtService();
 
-/** AuthService wired as AuthModule does; the strategy registers itself as passport's `jwt` (the last one made is in use). */
+/** AuthService wired as AuthModule does. */
 function build(config: AppConfig): AuthService {
-  const tokens = new TokenVerifier(config);
-  new JwtStrategy(tokens);
-  return new AuthService(config, tokens);
+  return new AuthService(config, new TokenVerifier(config));
 }
 
 function service(env: Record<string, string> = {}): AuthService {
@@ -44,7 +41,8 @@ async function outcome(
   }
 }
 
-const alice: Principal = { user: 'alice@example.com', isAdmin: false, via: 'jwt' };
+/** The principal of alice's tokens, which expire (so carry expiresAt). */
+const alice = { user: 'alice@example.com', isAdmin: false, via: 'jwt', expiresAt: expect.any(Number) } as unknown as Principal;
 
 describe('Authorization header', () => {
   test.each(['Bearer', 'bearer', 'BEARER', 'BeArEr'])('accepts the %s scheme in any case', async (scheme) => {
@@ -215,6 +213,7 @@ describe('token checks', () => {
       user: 'erin@example.com',
       isAdmin: false,
       via: 'jwt',
+      expiresAt: expect.any(Number),
     });
   });
 
@@ -246,13 +245,13 @@ describe('JWT_ISSUER and JWT_AUDIENCE', () => {
   });
 
   test.each([
-    ['no issuer', { audience: 'mcp-gateway' }],
-    ['a wrong issuer', { issuer: 'https://evil.example', audience: 'mcp-gateway' }],
-    ['no audience', { issuer: 'https://issuer.example' }],
-    ['a wrong audience', { issuer: 'https://issuer.example', audience: 'other' }],
-  ])('a token with %s is refused', async (_what, options) => {
+    ['no issuer', { audience: 'mcp-gateway' }, 'Invalid token'],
+    ['a wrong issuer', { issuer: 'https://evil.example', audience: 'mcp-gateway' }, 'Invalid token'],
+    ['no audience', { issuer: 'https://issuer.example' }, 'Token audience not accepted'],
+    ['a wrong audience', { issuer: 'https://issuer.example', audience: 'other' }, 'Token audience not accepted'],
+  ])('a token with %s is refused', async (_what, options, message) => {
     const token = sign({ sub: 'alice@example.com' }, options);
-    expect(await outcome(service(env), { headers: { authorization: `Bearer ${token}` } })).toBe('Invalid token');
+    expect(await outcome(service(env), { headers: { authorization: `Bearer ${token}` } })).toBe(message);
   });
 
   test('without them configured, any issuer and audience pass', async () => {

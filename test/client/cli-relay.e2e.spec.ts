@@ -68,7 +68,7 @@ test('asks for a resumable session by default; --no-resume does not', async () =
   expect(await conn.next('register')).toMatchObject({ resumable: true, server: { name: 'resumable' } });
   startCli(['--name', 'plain', '--no-resume', '--resume-buffer', '4096']);
   const plain = await gw.nextConnection();
-  expect(Object.keys(await plain.next('register'))).toEqual(['type', 'server']);
+  expect(Object.keys(await plain.next('register'))).toEqual(['type', 'server', 'tokenRefresh']);
 });
 
 test('relays calls, progress notifications and prompts/resources, keeping the gateway ids', async () => {

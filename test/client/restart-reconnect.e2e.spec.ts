@@ -23,7 +23,7 @@ async function sessionNames(gw: { httpUrl: string }, token: string): Promise<str
 test('a gateway shutdown closes tunnels with 1012, and the CLI reconnects and registers at the next replica without a backoff delay', async () => {
   const ingress = await Forwarder.start();
   const first = await startGateway();
-  // Its own process, as a replica is (two Nest apps in one process share passport's strategy registry).
+  // Its own process, as a replica is.
   const next = await startGatewayProcess();
   let tunnel: FakeTunnel | undefined;
   try {

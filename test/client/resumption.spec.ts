@@ -96,7 +96,7 @@ async function cut(conn: MockConnection): Promise<void> {
 test('asks for a resumable session, numbers what it sends, and acknowledges what it gets', async () => {
   start();
   const { conn, register } = await granted();
-  expect(register).toEqual({ type: 'register', server: expect.objectContaining({ name: 'fake' }), resumable: true });
+  expect(register).toEqual({ type: 'register', server: expect.objectContaining({ name: 'fake' }), tokenRefresh: true, resumable: true });
 
   conn.sendNumbered(1, 0, echo('gw-1', 'a'));
   expect(await conn.next('response')).toEqual({
@@ -219,7 +219,7 @@ test.each([
   // Kept for a resume that will not happen.
   fake.notify('notifications/message', { text: 'for the old session' });
   refuse(second);
-  expect(await second.next('register')).toEqual({ type: 'register', server: register.server, resumable: true });
+  expect(await second.next('register')).toEqual({ type: 'register', server: register.server, tokenRefresh: true, resumable: true });
   second.registerAck({ resumeToken: 'tok-9', resumeGraceMs: 30_000 });
   second.registerComplete();
   await until(logged(/connected as session session-2/), 'registered afresh');
@@ -315,7 +315,7 @@ test('--no-resume speaks the base protocol: no resumable, no seq or ack, no ack 
   start({ resume: false });
   const conn = await gw.nextConnection();
   const register = await conn.next('register');
-  expect(Object.keys(register)).toEqual(['type', 'server']);
+  expect(Object.keys(register)).toEqual(['type', 'server', 'tokenRefresh']);
   // Even a gateway that offers resumption unasked does not change that.
   conn.registerAck({ resumeToken: 'unasked', resumeGraceMs: 30_000 });
   conn.registerComplete();
@@ -334,7 +334,7 @@ test('--no-resume speaks the base protocol: no resumable, no seq or ack, no ack 
   fake.notify('notifications/message', { n: 2 });
   gw.refuseWith = undefined;
   const second = await gw.nextConnection();
-  expect(await second.next('register')).toEqual({ type: 'register', server: register.server });
+  expect(await second.next('register')).toEqual({ type: 'register', server: register.server, tokenRefresh: true });
   second.ack();
   expect(await second.next('notification')).toEqual({
     type: 'notification',

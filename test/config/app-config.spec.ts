@@ -24,8 +24,15 @@ test('defaults a user would expect', () => {
       mcpClientAuthEnabled: false,
       jwtSecret: SECRET,
       jwtAlgorithm: 'HS256',
+      algorithms: ['HS256'],
+      jwksUrl: undefined,
+      jwksRefreshMs: 300000,
+      jwksCooldownMs: 30000,
       jwtIssuer: undefined,
       jwtAudience: undefined,
+      audiences: [],
+      resourceAudiences: false,
+      claims: { user: ['sub', 'email'], adminFlags: ['is_admin', 'user.is_admin'], roles: 'roles', adminRole: undefined, groups: 'groups' },
       allowQueryToken: true,
       trustProxyAuth: false,
       proxyUserHeader: 'x-authenticated-user',
@@ -53,6 +60,8 @@ test('defaults a user would expect', () => {
       stuckTimeoutMs: 30000,
       resumeGraceMs: 30000,
       resumeBufferBytes: 8 * 1024 * 1024,
+      tokenWarnMs: 300_000,
+      expiry: 'close',
     },
     requests: { defaultTimeoutMs: 60000, maxBodyBytes: 4 * 1024 * 1024 },
     sse: { keepaliveMs: 15000, maxBacklog: 256 },
@@ -99,6 +108,8 @@ test('reads every setting', () => {
     TUNNEL_STUCK_TIMEOUT_MS: '700',
     TUNNEL_RESUME_GRACE_MS: '5000',
     TUNNEL_RESUME_BUFFER_BYTES: '65536',
+    TUNNEL_TOKEN_WARN_MS: '60000',
+    TUNNEL_EXPIRY: 'ignore',
     MCP_EVENT_STORE_MAX_BYTES: '2048',
     MCP_EVENT_STORE_TOTAL_BYTES: '8192',
     MCP_MAX_SESSIONS_PER_USER: '4',
@@ -128,8 +139,15 @@ test('reads every setting', () => {
       mcpClientAuthEnabled: false,
       jwtSecret: SECRET,
       jwtAlgorithm: 'HS512',
+      algorithms: ['HS512'],
+      jwksUrl: undefined,
+      jwksRefreshMs: 300000,
+      jwksCooldownMs: 30000,
       jwtIssuer: 'issuer.example',
       jwtAudience: 'gateway',
+      audiences: ['gateway'],
+      resourceAudiences: false,
+      claims: { user: ['sub', 'email'], adminFlags: ['is_admin', 'user.is_admin'], roles: 'roles', adminRole: undefined, groups: 'groups' },
       allowQueryToken: false,
       trustProxyAuth: true,
       proxyUserHeader: 'x-forwarded-user',
@@ -157,6 +175,8 @@ test('reads every setting', () => {
       stuckTimeoutMs: 700,
       resumeGraceMs: 5000,
       resumeBufferBytes: 65536,
+      tokenWarnMs: 60000,
+      expiry: 'ignore',
     },
     requests: { defaultTimeoutMs: 1500, maxBodyBytes: 4096 },
     sse: { keepaliveMs: 250, maxBacklog: 10 },
@@ -251,7 +271,7 @@ describe('proxy trust and public address', () => {
 describe('authentication switches', () => {
   test('refuses to start with auth on and no secret', () => {
     expect(problems({})).toEqual([
-      'JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)',
+      'JWT_SECRET is required while authentication is on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true), unless JWT_JWKS_URL is set',
     ]);
   });
 
@@ -294,6 +314,15 @@ describe('every bad value gets a clear message', () => {
     ['JWT_ALGORITHM', 'RS256', 'JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "RS256")'],
     ['JWT_ALGORITHM', 'none', 'JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "none")'],
     ['JWT_ALGORITHM', 'hs256', 'JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "hs256")'],
+    [
+      'JWT_ALGORITHMS',
+      'none',
+      'JWT_ALGORITHMS must list algorithms among HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519 (got "none")',
+    ],
+    ['JWT_ALGORITHMS', 'RS256', 'JWT_ALGORITHMS lists RS256, which needs JWT_JWKS_URL'],
+    ['JWT_JWKS_URL', 'ftp://idp.example/keys', 'JWT_JWKS_URL must be an http(s) URL without credentials (got "ftp://idp.example/keys")'],
+    ['JWT_GROUPS_CLAIM', 'a,b', 'JWT_GROUPS_CLAIM must name one claim'],
+    ['JWT_USER_CLAIMS', 'sub,my claim', 'JWT_USER_CLAIMS must name claims without spaces, at most 256 characters each'],
     ['MAX_FRAME_BYTES', '100', 'MAX_FRAME_BYTES must be a whole number between 1024 and 268435456 (got "100")'],
     ['MAX_FRAME_BYTES', '4MB', 'MAX_FRAME_BYTES must be a whole number between 1024 and 268435456 (got "4MB")'],
     ['MAX_SESSIONS_PER_USER', '0', 'MAX_SESSIONS_PER_USER must be a whole number of at least 1 (got "0")'],
@@ -319,9 +348,64 @@ describe('every bad value gets a clear message', () => {
     ]);
   });
 
+  test('an HMAC algorithm without JWT_SECRET', () => {
+    expect(problems({ AUTH_REQUIRED: 'false', JWT_ALGORITHMS: 'HS256' })).toEqual(['JWT_ALGORITHMS lists HS256, which needs JWT_SECRET']);
+  });
+
+  test('JWT_JWKS_URL needs an issuer and an audience (JWT_AUDIENCE or PUBLIC_URL)', () => {
+    expect(problems({ JWT_JWKS_URL: 'https://idp.example/jwks' })).toEqual([
+      "JWT_ISSUER is required with JWT_JWKS_URL: the identity provider's issuer, checked on every token",
+      'JWT_AUDIENCE or PUBLIC_URL is required with JWT_JWKS_URL: a token minted for another service must be refused',
+    ]);
+  });
+
   test('lists every problem at once', () => {
     const found = problems({ PORT: 'x', LOG_LEVEL: 'y', AUTH_REQUIRED: 'z' });
     expect(found).toHaveLength(4);
     expect(found.join('\n')).toMatch(/PORT[\s\S]*LOG_LEVEL[\s\S]*AUTH_REQUIRED[\s\S]*JWT_SECRET/);
+  });
+});
+
+describe('identity provider tokens (JWKS)', () => {
+  const idp = { JWT_JWKS_URL: 'https://idp.example/jwks', JWT_ISSUER: 'https://idp.example' };
+
+  test('without JWT_SECRET: the asymmetric defaults, PUBLIC_URL as the audience', () => {
+    const { auth } = loadConfig({ ...idp, PUBLIC_URL: 'https://mcp.example.com' });
+    expect(auth).toMatchObject({
+      jwtSecret: undefined,
+      algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      jwksUrl: 'https://idp.example/jwks',
+      audiences: ['https://mcp.example.com'],
+      resourceAudiences: true,
+    });
+  });
+
+  test('with JWT_SECRET too, HMAC and JWKS at once; JWT_AUDIENCE wins over PUBLIC_URL', () => {
+    const { auth } = loadConfig({ ...idp, JWT_SECRET: SECRET, PUBLIC_URL: 'https://mcp.example.com', JWT_AUDIENCE: 'api://gw,gw2' });
+    expect(auth).toMatchObject({
+      algorithms: ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA'],
+      audiences: ['api://gw', 'gw2'],
+      resourceAudiences: false,
+    });
+  });
+
+  test('JWT_ALGORITHMS narrows the list; the claims settings are read', () => {
+    const { auth } = loadConfig({
+      ...idp,
+      JWT_AUDIENCE: 'gw',
+      JWT_ALGORITHMS: 'ES256, RS256',
+      JWT_USER_CLAIMS: 'preferred_username',
+      JWT_ROLES_CLAIM: 'realm_access.roles',
+      JWT_ADMIN_ROLE: 'gateway-admin',
+      JWT_GROUPS_CLAIM: 'https://example.com/groups',
+    });
+    expect(auth.algorithms).toEqual(['ES256', 'RS256']);
+    expect(auth.claims).toEqual({
+      user: ['preferred_username'],
+      adminFlags: ['is_admin', 'user.is_admin'],
+      roles: 'realm_access.roles',
+      adminRole: 'gateway-admin',
+      groups: 'https://example.com/groups',
+    });
   });
 });

@@ -88,6 +88,8 @@ describe('/docs-json', () => {
         'GET /reverse-proxy/sessions/{id}',
         'DELETE /reverse-proxy/sessions/{id}',
         'POST /reverse-proxy/sessions/{id}/request',
+        'GET /reverse-proxy/sessions/{id}/access',
+        'PUT /reverse-proxy/sessions/{id}/access',
         'GET /reverse-proxy/sse/{id}',
         'GET /servers',
         'POST /servers/{name}/mcp',
@@ -95,6 +97,9 @@ describe('/docs-json', () => {
         'DELETE /servers/{name}/mcp',
         'GET /servers/{name}/sse',
         'POST /servers/{name}/messages',
+        'GET /.well-known/oauth-protected-resource',
+        'GET /.well-known/oauth-protected-resource/servers/{name}/mcp',
+        'GET /.well-known/oauth-protected-resource/servers/{name}/sse',
       ].sort(),
     );
   });
@@ -199,6 +204,8 @@ describe('/docs-json', () => {
         'bytes_in',
         'bytes_out',
         'pending_requests',
+        'role',
+        'access',
       ].sort(),
     );
   });

@@ -88,6 +88,8 @@ describe('with auth', () => {
         bytes_in: expect.any(Number),
         bytes_out: expect.any(Number),
         pending_requests: 0,
+        role: 'owner',
+        access: { users: [], groups: [], everyone: false },
       });
       expect(new Date(res.body.connected_at).toISOString()).toBe(res.body.connected_at);
       expect(res.body.bytes_transferred).toBe(res.body.bytes_in + res.body.bytes_out);

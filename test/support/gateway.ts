@@ -76,10 +76,11 @@ export interface GatewayProcess {
 /**
  * Starts the built gateway (dist/main.js, built by `pretest`) as a child process on a free
  * loopback port, and resolves once /health answers. `env` is the whole environment besides PATH,
- * JWT_SECRET (TEST_SECRET), HOST, PORT and LOG_LEVEL (error), which it may override.
+ * JWT_SECRET (TEST_SECRET), HOST, PORT and LOG_LEVEL (error), which it may override (a PORT chosen
+ * beforehand with freePort(), for a PUBLIC_URL that names it).
  */
 export async function startGatewayProcess(env: Record<string, string> = {}, startTimeoutMs = 15_000): Promise<GatewayProcess> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [resolve(process.cwd(), 'dist/main.js')], {
     env: { PATH: process.env.PATH, JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,7 +22,10 @@ export class CatalogController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List the MCP servers reachable by the caller: own and anonymous ones, all for admins' })
+  @ApiOperation({
+    summary:
+      'List the MCP servers the caller may use, with its role on each: own, shared with it (user, group, everyone) and anonymous ones; all for admins',
+  })
   @ApiOkResponse({ type: ServerCatalogDto })
   list(@CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): ServerCatalogDto {
     const servers = this.catalog.entries(principal, this.baseUrl(req));

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { canAccess, type Principal } from '../../auth/principal.js';
+import type { Principal, Role } from '../../auth/principal.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
+import { sessionRole } from '../../reverse-proxy/tunnel/session-access.js';
 import { SessionRegistry } from '../../reverse-proxy/tunnel/session-registry.js';
 import type { SessionHandle, TunnelHandle } from '../../reverse-proxy/tunnel/tunnel-handle.js';
 import type { ServerCatalogEntryDto } from './dto/server-catalog.dto.js';
@@ -15,13 +16,14 @@ export class ServerCatalog {
 
   constructor(private readonly registry: SessionRegistry) {}
 
-  /** Registered (ready) servers the caller may reach, by name. */
+  /** Registered (ready) servers the caller may use (its own, shared with it, anonymous; all for admins), by name, with its role on each. */
   entries(principal: Principal, baseUrl: string): ServerCatalogEntryDto[] {
-    return this.registry
-      .list()
-      .filter((t): t is TunnelHandle => t.isReady() && canAccess(principal, t.owner))
-      .map((t) => this.entry(t, baseUrl))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    const entries: ServerCatalogEntryDto[] = [];
+    for (const tunnel of this.registry.list()) {
+      const role = tunnel.isReady() ? sessionRole(tunnel, principal) : undefined;
+      if (role) entries.push(this.entry(tunnel as TunnelHandle, role, baseUrl));
+    }
+    return entries.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Learns the tool count from an unpaginated `tools/list` answer. */
@@ -37,7 +39,7 @@ export class ServerCatalog {
     this.toolCounts.delete(tunnel);
   }
 
-  private entry(tunnel: TunnelHandle, baseUrl: string): ServerCatalogEntryDto {
+  private entry(tunnel: TunnelHandle, role: Role, baseUrl: string): ServerCatalogEntryDto {
     const server = tunnel.server;
     const info = server.serverInfo ?? {};
     const path = `${baseUrl}/servers/${encodeURIComponent(server.name)}`;
@@ -50,6 +52,7 @@ export class ServerCatalog {
       ...(version ? { version } : {}),
       ...(this.toolCounts.has(tunnel) ? { tools_count: this.toolCounts.get(tunnel) } : {}),
       owner: tunnel.owner,
+      role,
       connected_since: tunnel.connectedAt.toISOString(),
       ...(server.protocolVersion ? { protocol_version: server.protocolVersion } : {}),
       url: `${path}/mcp`,

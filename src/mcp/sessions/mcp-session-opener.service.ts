@@ -12,9 +12,11 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { canAccess, type Principal } from '../../auth/principal.js';
+import { AccessAudit, type AuditDoor } from '../../auth/access-audit.js';
+import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { sessionRole } from '../../reverse-proxy/tunnel/session-access.js';
 import { SessionRegistry } from '../../reverse-proxy/tunnel/session-registry.js';
 import type { TunnelHandle } from '../../reverse-proxy/tunnel/tunnel-handle.js';
 import { BoundedEventStore } from './bounded-event-store.js';
@@ -47,6 +49,7 @@ export class McpSessionOpener {
     private readonly shared: SharedSessionState,
     private readonly subscriptions: ResourceSubscriptions,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AccessAudit,
   ) {
     this.eventStoreBudget = new EventStoreBudget(config.mcp.eventStoreTotalBytes);
   }
@@ -59,7 +62,7 @@ export class McpSessionOpener {
     name: string,
     principal: Principal,
   ): { session: McpClientSession; transport: WebStandardStreamableHTTPServerTransport } {
-    return this.streamable(randomUUID(), this.reachableServer(name, principal), principal);
+    return this.streamable(randomUUID(), this.reachableServer(name, principal, 'mcp'), principal);
   }
 
   /**
@@ -82,7 +85,7 @@ export class McpSessionOpener {
   private async adoptNow(id: string, name: string, principal: Principal): Promise<McpClientSession | undefined> {
     const saved = await this.shared.load(id);
     if (!saved || saved.name !== name || saved.user !== principal.user || this.sessions.get(id)) return undefined;
-    const tunnel = this.reachableServer(name, principal);
+    const tunnel = this.reachableServer(name, principal, 'mcp');
     if (!sameServerIdentity(saved.server, serverIdentityOf(tunnel))) {
       // Its client negotiated capabilities this server no longer has: it must initialize again.
       this.shared.forget(id);
@@ -136,7 +139,7 @@ export class McpSessionOpener {
    * (in cluster mode with `&replica=<this replica>`, so that a POST entering another replica finds the stream's).
    */
   openLegacySse(name: string, principal: Principal, res: ServerResponse): { session: McpClientSession; transport: SSEServerTransport } {
-    const tunnel = this.reachableServer(name, principal);
+    const tunnel = this.reachableServer(name, principal, 'legacy-sse');
     const replica = this.config.cluster ? `?replica=${encodeURIComponent(this.config.cluster.replicaId)}` : '';
     const transport = new SSEServerTransport(`/servers/${encodeURIComponent(name)}/messages${replica}`, res);
     return { session: this.open(transport.sessionId, tunnel, principal, 'sse', transport), transport };
@@ -144,12 +147,16 @@ export class McpSessionOpener {
 
   /**
    * The caller's session with this id on this name. Another user's id, or an id of the other
-   * transport, is as unknown as a made-up one (404), so ids cannot be probed.
+   * transport, is as unknown as a made-up one (404), so ids cannot be probed. The caller must still
+   * be allowed on the server (403 once the owner no longer shares it with the caller).
    */
   find(id: string, name: string, principal: Principal, kind: McpTransportKind): McpClientSession | undefined {
     const session = this.sessions.get(id);
     if (!session || !session.isOpen || session.serverName !== name || session.kind !== kind) return undefined;
-    return session.user === principal.user ? session : undefined;
+    if (session.user !== principal.user) return undefined;
+    const tunnel = this.registry.readyByName(name);
+    if (tunnel) this.authorize(tunnel, principal, kind === 'sse' ? 'legacy-sse' : 'mcp');
+    return session;
   }
 
   private open(
@@ -164,7 +171,7 @@ export class McpSessionOpener {
     const session = new McpClientSession(
       id,
       tunnel.name,
-      { user: principal.user, isAdmin: principal.isAdmin },
+      { user: principal.user, isAdmin: principal.isAdmin, via: principal.via, groups: principal.groups },
       kind,
       transport,
       serverIdentityOf(tunnel),
@@ -175,16 +182,26 @@ export class McpSessionOpener {
     return session;
   }
 
-  /** The ready tunnel serving `name`, if the caller may reach it (404 unknown name, 403 someone else's server). */
-  reachable(name: string, principal: Principal): TunnelHandle {
+  /**
+   * The ready tunnel serving `name`, if the caller may use it: its owner, an admin, or a user its
+   * access rules name (404 unknown name, 403 otherwise, with an audit line naming `door`).
+   */
+  reachable(name: string, principal: Principal, door: AuditDoor = 'mcp'): TunnelHandle {
     const tunnel = this.registry.readyByName(name);
     if (!tunnel) throw new NotFoundException(`Server ${name.slice(0, 128)} not found`);
-    if (!canAccess(principal, tunnel.owner)) throw new ForbiddenException('Not authorized for this server');
+    this.authorize(tunnel, principal, door);
     return tunnel;
   }
 
-  private reachableServer(name: string, principal: Principal): TunnelHandle {
-    const tunnel = this.reachable(name, principal);
+  /** 403 (and an audit line) unless the caller has a role on the tunnel's server. */
+  private authorize(tunnel: TunnelHandle, principal: Principal, door: AuditDoor): void {
+    if (sessionRole(tunnel, principal)) return;
+    this.audit.useRefused(principal, { session: tunnel.id, server: tunnel.name }, door);
+    throw new ForbiddenException('Not authorized for this server');
+  }
+
+  private reachableServer(name: string, principal: Principal, door: AuditDoor): TunnelHandle {
+    const tunnel = this.reachable(name, principal, door);
     if (this.sessions.isFull) throw new ServiceUnavailableException('Too many MCP sessions on this gateway; try again later');
     // One user cannot take the whole gateway: others keep their share of the global cap.
     if (this.sessions.isFullFor(principal.user)) {

@@ -185,7 +185,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     }
     const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
     const caller = new StatelessCaller(
-      { user: principal.user, isAdmin: principal.isAdmin },
+      { user: principal.user, isAdmin: principal.isAdmin, via: principal.via, groups: principal.groups },
       request.method,
       (capabilities ?? {}) as Record<string, unknown>,
     );

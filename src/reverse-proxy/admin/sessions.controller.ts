@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   Body,
+  ConflictException,
   Controller,
   Delete,
   Get,
@@ -8,6 +9,7 @@ import {
   Inject,
   type MessageEvent,
   Post,
+  Put,
   Query,
   Req,
   Res,
@@ -20,6 +22,7 @@ import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiBody,
+  ApiConflictResponse,
   ApiForbiddenResponse,
   ApiGatewayTimeoutResponse,
   ApiNotFoundResponse,
@@ -35,21 +38,26 @@ import type { Observable } from 'rxjs';
 import { Authenticated } from '../../auth/authenticated.decorator.js';
 import { CurrentPrincipal } from '../../auth/current-principal.decorator.js';
 import { ErrorResponseDto } from '../../auth/error-response.dto.js';
-import { canAccess, type Principal } from '../../auth/principal.js';
+import { AccessAudit } from '../../auth/access-audit.js';
+import type { AccessRules } from '../../auth/access-rules.js';
+import type { Principal, Role } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import type { JsonRpcResponse } from '../../protocol/json-rpc.js';
-import { CurrentSession } from './current-session.decorator.js';
+import { AccessRulesPipe } from './access-rules.pipe.js';
+import { CurrentRole, CurrentSession } from './current-session.decorator.js';
+import { ACCESS_RULES_EXAMPLES, AccessRulesDto, SessionAccessDto } from './dto/access-rules.dto.js';
 import { JsonRpcMessageDto, SEND_MESSAGE_ANSWER_EXAMPLE, SEND_MESSAGE_EXAMPLES } from './dto/json-rpc-message.dto.js';
 import { SendRequestQueryDto } from './dto/send-request-query.dto.js';
 import { DisconnectResultDto, SentResultDto } from './dto/session-result.dto.js';
 import { SessionDto, SessionListDto } from './dto/session.dto.js';
-import { OwnershipGuard } from './ownership.guard.js';
+import { OwnershipGuard, SessionAccess } from './ownership.guard.js';
 import { ParseJsonRpcMessagePipe, type RestMessage } from './parse-json-rpc-message.pipe.js';
 import { RestCaller, type RestCancelRefusal } from './rest-caller.js';
 import { SendRequestQueryPipe } from './send-request-query.pipe.js';
 import { SessionRegistry } from '../tunnel/session-registry.js';
+import { sessionRole } from '../tunnel/session-access.js';
 import { sessionStream } from './session-stream.js';
 import type { SessionHandle } from '../tunnel/tunnel-handle.js';
 
@@ -62,6 +70,7 @@ export class SessionsController {
     private readonly registry: SessionRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: GatewayMetrics,
+    private readonly audit: AccessAudit,
   ) {
     // The bytes of events that may wait for an SSE client that does not read before Nest drops it
     // (backstop to SSE_MAX_BACKLOG): STREAM_MAX_BUFFERED_BYTES, like every streamed response. @Sse
@@ -74,34 +83,37 @@ export class SessionsController {
     );
   }
 
-  /** Lists sessions: admins see all, others their own plus anonymous ones. */
+  /** Lists sessions: admins see all, others their own, those shared with them and anonymous ones, each with the caller's role. */
   @Get('sessions')
-  @ApiOperation({ summary: 'List tunnel sessions visible to the caller' })
+  @ApiOperation({ summary: 'List tunnel sessions the caller may use, with its role on each (the access rules for owner and admins)' })
   @ApiOkResponse({ type: SessionListDto })
   list(@CurrentPrincipal() principal: Principal): SessionListDto {
-    const sessions = this.registry
-      .list()
-      .filter((s) => canAccess(principal, s.owner))
-      .map((s) => SessionDto.from(s));
+    const sessions: SessionDto[] = [];
+    for (const session of this.registry.list()) {
+      const role = sessionRole(session, principal);
+      if (role) sessions.push(SessionDto.from(session, role));
+    }
     return { sessions, total: sessions.length };
   }
 
   /** One session's details. */
   @Get('sessions/:id')
   @UseGuards(OwnershipGuard)
-  @ApiOperation({ summary: "Show one session's details" })
+  @SessionAccess('use', 'details')
+  @ApiOperation({ summary: "Show one session's details (owner, admins, and users it is shared with)" })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiOkResponse({ type: SessionDto })
   @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
   @ApiForbiddenResponse({ description: 'Not authorized for this session', type: ErrorResponseDto })
-  get(@CurrentSession() session: SessionHandle): SessionDto {
-    return SessionDto.from(session);
+  get(@CurrentSession() session: SessionHandle, @CurrentRole() role: Role): SessionDto {
+    return SessionDto.from(session, role);
   }
 
   /** Closes the tunnel; calls in flight on it fail at once. */
   @Delete('sessions/:id')
   @UseGuards(OwnershipGuard)
-  @ApiOperation({ summary: 'Disconnect a tunnel' })
+  @SessionAccess('manage', 'disconnect')
+  @ApiOperation({ summary: 'Disconnect a tunnel (owner or admin)' })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiOkResponse({ type: DisconnectResultDto })
   @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
@@ -109,6 +121,60 @@ export class SessionsController {
   disconnect(@CurrentSession() session: SessionHandle): DisconnectResultDto {
     session.close('disconnected by API');
     return { status: 'disconnected', session_id: session.id };
+  }
+
+  /** Who besides the owner may use the session's server. */
+  @Get('sessions/:id/access')
+  @UseGuards(OwnershipGuard)
+  @SessionAccess('manage', 'access')
+  @ApiOperation({ summary: "Show a session's access rules: who besides the owner may use its server (owner or admin)" })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiOkResponse({ type: SessionAccessDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    description: 'Not authorized for this session (only the owner and admins see the rules)',
+    type: ErrorResponseDto,
+  })
+  access(@CurrentSession() session: SessionHandle): SessionAccessDto {
+    return accessOf(session);
+  }
+
+  /**
+   * Replaces the access rules: later requests of every door are judged by them (an MCP session of a
+   * user no longer named is refused at its next request). Logged in the access audit.
+   */
+  @Put('sessions/:id/access')
+  @UseGuards(OwnershipGuard)
+  @SessionAccess('manage', 'access')
+  @ApiOperation({
+    summary: "Replace a session's access rules (owner or admin)",
+    description:
+      'Fields left out mean none: {} shares with nobody. Users are owner keys (token sub, else email); groups are matched against the groups claim.',
+  })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiBody({ type: AccessRulesDto, examples: ACCESS_RULES_EXAMPLES })
+  @ApiOkResponse({ type: SessionAccessDto })
+  @ApiBadRequestResponse({ description: 'The body is not valid access rules (the problem is named).', type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    description: 'Not authorized for this session (only the owner and admins change the rules)',
+    type: ErrorResponseDto,
+  })
+  @ApiConflictResponse({
+    description:
+      'The session was opened without authentication (open to everyone, no rules), or (cluster mode) its tunnel is held by another replica, where its rules live.',
+    type: ErrorResponseDto,
+  })
+  setAccess(
+    @CurrentSession() session: SessionHandle,
+    @CurrentPrincipal() principal: Principal,
+    @Body(AccessRulesPipe) rules: AccessRules,
+  ): SessionAccessDto {
+    if (session.owner === null) throw new ConflictException('This session was opened without authentication: it is open to everyone');
+    if (!session.share) throw new ConflictException('This tunnel is held by another replica; its access rules cannot be changed here');
+    session.share(rules);
+    this.audit.rulesChanged(principal.user, { session: session.id, server: session.name }, rules.toJSON(), 'rest');
+    return accessOf(session);
   }
 
   /**
@@ -122,6 +188,7 @@ export class SessionsController {
   @Post('sessions/:id/request')
   @HttpCode(200)
   @UseGuards(OwnershipGuard)
+  @SessionAccess('use', 'rest')
   @ApiOperation({ summary: 'Send a JSON-RPC message to the tunnelled server and get the answer' })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiBody({ type: JsonRpcMessageDto, examples: SEND_MESSAGE_EXAMPLES })
@@ -182,10 +249,11 @@ export class SessionsController {
   /** Streams the session's events as Server-Sent Events until it closes. */
   @Sse('sse/:id')
   @UseGuards(OwnershipGuard)
+  @SessionAccess('manage', 'sse')
   @ApiOperation({
-    summary: "Stream a session's events",
+    summary: "Stream a session's events (owner or admin)",
     description:
-      'Events: connected {sessionId, serverInfo}, then response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last; a client that does not keep up gets dropped {sessionId, reason} and the stream ends.',
+      "Every caller's answers travel on this stream, so only the owner and admins may follow it; users the server is shared with get 403. Events: connected {sessionId, serverInfo}, then response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last; a client that does not keep up gets dropped {sessionId, reason} and the stream ends.",
   })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiProduces('text/event-stream')
@@ -201,6 +269,12 @@ export class SessionsController {
       isBackedUp: () => socket.writableNeedDrain,
     });
   }
+}
+
+/** The access rules of a session as the API answers them. */
+function accessOf(session: SessionHandle): SessionAccessDto {
+  const rules = session.access?.toJSON() ?? { users: [], groups: [], everyone: false };
+  return { session_id: session.id, name: session.name, owner: session.owner, ...rules };
 }
 
 /** What a REST caller is told when its notifications/cancelled is refused. */

@@ -1,8 +1,8 @@
 import type { Principal } from '../../auth/principal.js';
 import type { JsonRpcId, JsonRpcNotification } from '../../protocol/json-rpc.js';
 
-/** Who a caller acts for, as far as reaching a tunnel goes. */
-export type CallerPrincipal = Pick<Principal, 'user' | 'isAdmin'>;
+/** Who a caller acts for, as far as reaching a tunnel goes; `via` and `groups` also go to a tunnel that asked for the caller's identity. */
+export type CallerPrincipal = Pick<Principal, 'user' | 'isAdmin'> & Partial<Pick<Principal, 'via' | 'groups'>>;
 
 /**
  * A caller that sends calls down a tunnel on behalf of a peer: an MCP client session, a stateless

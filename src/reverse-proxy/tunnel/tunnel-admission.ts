@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { AuthError, AuthMessage } from '../../auth/auth-error.js';
 import { AuthService } from '../../auth/auth.service.js';
+import { ProtectedResource } from '../../auth/oauth/protected-resource.js';
 import { challengeFor, WWW_AUTHENTICATE } from '../../auth/www-authenticate.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -34,6 +35,8 @@ export class TunnelAdmission {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     // A default for the unit tests that build the admission by hand; Nest always injects the app's.
     private readonly metrics: GatewayMetrics = new GatewayMetrics(),
+    // Where a 401's challenge points the client; absent in the unit tests that build the admission by hand.
+    @Optional() private readonly resource?: ProtectedResource,
   ) {}
 
   /** Counts an upgrade the WebSocket adapter refused before admission (draining, another path, an internal error). */
@@ -50,7 +53,12 @@ export class TunnelAdmission {
       const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
       this.logger.warn({ msg: 'Tunnel upgrade refused', reason: message, remote: req.socket.remoteAddress });
       this.metrics.upgradeRejected('unauthenticated');
-      return { ok: false, status: 401, message, headers: { [WWW_AUTHENTICATE]: challengeFor(err) } };
+      return {
+        ok: false,
+        status: 401,
+        message,
+        headers: { [WWW_AUTHENTICATE]: challengeFor(err, this.resource?.challengeHints(req.url)) },
+      };
     }
     const limit = this.config.tunnel.maxSessionsPerUser;
     const owner = principal.user;

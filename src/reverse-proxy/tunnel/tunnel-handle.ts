@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { AccessRules } from '../../auth/access-rules.js';
 import type { RegisteredServer } from '../../protocol/envelopes.js';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
 import type { TunnelCaller } from './call-context.js';
@@ -26,6 +27,8 @@ export interface TunnelInfo {
   bytesOut: number;
   /** Calls sent down the tunnel still waiting for their answer. */
   pendingCount: number;
+  /** Who besides the owner may use it; absent where unknown (another replica's session): only the owner. */
+  access?: AccessRules;
 }
 
 /**
@@ -47,6 +50,11 @@ export interface SessionHandle {
   readonly closeReason: string | undefined;
   /** Calls in flight on the tunnel. */
   readonly pendingCount: number;
+  /**
+   * Who besides the owner may use the server (sessionAccess() reads it). Optional: a handle that does
+   * not know (another replica's, in cluster mode) is treated as only the owner's.
+   */
+  readonly access?: AccessRules;
   /** Hot stream of the session's events; completes after `closed`. */
   readonly events$: Observable<SessionEvent>;
   /** Its notifications and `closed` only: what the MCP fan-out follows (in cluster mode, cheaper to relay than every answer). */
@@ -84,6 +92,9 @@ export interface SessionHandle {
   addStreamSubscriber(): () => void;
   /** Replaces who answers the server's own requests; `undefined` restores publishing them as events. */
   routeServerRequestsWith(router: ServerRequestRouter | undefined): void;
+
+  /** Replaces who besides the owner may use the server; absent where the rules cannot be changed from here (another replica's session). */
+  share?(rules: AccessRules): void;
 
   /** Ends the session: calls in flight fail at once, `closed` is published, the tunnel is disconnected (with `code`, default 1000). */
   close(reason: string, code?: number): void;

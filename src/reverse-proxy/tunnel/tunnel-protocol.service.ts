@@ -1,5 +1,10 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
+import { AccessAudit } from '../../auth/access-audit.js';
+import { AccessRules } from '../../auth/access-rules.js';
 import { randomBytes } from 'node:crypto';
+import { AuthError, AuthMessage } from '../../auth/auth-error.js';
+import { AuthService } from '../../auth/auth.service.js';
+import type { Principal } from '../../auth/principal.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -8,10 +13,13 @@ import { PACKAGE_INFO } from '../../config/package-info.js';
 import {
   parseTunnelFrame,
   SERVER_INFO_LIMITS,
+  TOKEN_EXPIRED_REASON,
+  TUNNEL_PATH,
   TunnelCloseCode,
   type GatewayToTunnelFrame,
   type RegisteredServer,
 } from '../../protocol/envelopes.js';
+import { sharesWithNobody, type ShareRules } from '../../protocol/share.js';
 import { FRAME_ENVELOPE_DEPTH, parseJsonWithin } from '../../protocol/json-limits.js';
 import { isObject, JsonRpcErrorCode, jsonRpcError } from '../../protocol/json-rpc.js';
 import { SessionRegistry } from './session-registry.js';
@@ -19,6 +27,8 @@ import { TunnelSession, type TunnelSocket } from './tunnel-session.js';
 import type { TunnelConnection } from './tunnel-connection.js';
 import { LogBudget, PEER_LOG_LINES_PER_SECOND } from './log-budget.js';
 import { ResumeTokens } from './resume-tokens.js';
+import { TokenExpiry } from './token-expiry.js';
+import type { RegisterFeatures } from './tunnel-session.js';
 
 /** Received frames after which the gateway acknowledges at once rather than after ACK_DELAY_MS. */
 const ACK_EVERY = 64;
@@ -40,6 +50,9 @@ export class TunnelProtocolService implements OnModuleInit {
     private readonly tokens: ResumeTokens<TunnelSession>,
     // A default for the unit tests that build the service by hand; Nest always injects the app's.
     private readonly metrics: GatewayMetrics = new GatewayMetrics(),
+    private readonly audit: AccessAudit = new AccessAudit(),
+    // Verifies a token_refresh the way the upgrade was verified; absent in unit tests that build the service by hand (refreshes refused).
+    @Optional() private readonly auth?: AuthService,
   ) {}
 
   onModuleInit(): void {
@@ -80,12 +93,20 @@ export class TunnelProtocolService implements OnModuleInit {
           this.resume(connection, frame.resume.token, frame.resume.lastReceived, text);
           return;
         }
-        this.register(connection, frame.server, frame.resumable === true).catch((err: unknown) => {
+        this.register(connection, frame.server, frame.resumable === true, frame.share, {
+          tokenRefresh: frame.tokenRefresh,
+          forwardIdentity: frame.forwardIdentity,
+        }).catch((err: unknown) => {
           this.logger.error({ msg: 'Registration failed', sessionId: session.id, error: String(err) });
         });
         return;
       case 'ack':
         session.acknowledge(frame.ack);
+        return;
+      case 'token_refresh':
+        this.refreshToken(session, frame.token).catch((err: unknown) => {
+          this.logger.error({ msg: 'Token refresh failed', sessionId: session.id, error: String(err) });
+        });
         return;
       case 'unregister':
         this.logger.log({ msg: 'Tunnel unregistered', sessionId: session.id, name: session.name });
@@ -147,7 +168,13 @@ export class TunnelProtocolService implements OnModuleInit {
    * register -> register_ack, then register_complete once the server is usable. A server that
    * did not send its capabilities gets the MCP handshake from the gateway, through the tunnel.
    */
-  private async register(connection: TunnelConnection, server: RegisteredServer, resumable: boolean): Promise<void> {
+  private async register(
+    connection: TunnelConnection,
+    server: RegisteredServer,
+    resumable: boolean,
+    share?: ShareRules,
+    features: RegisterFeatures = {},
+  ): Promise<void> {
     const session = connection.session;
     if (session.state !== 'connected') {
       this.reply(session, { type: 'error', message: 'Already registered on this connection' });
@@ -172,7 +199,14 @@ export class TunnelProtocolService implements OnModuleInit {
       return;
     }
     claim.replaced?.close('replaced', TunnelCloseCode.Replaced);
-    session.register({ ...server, name });
+    session.register({ ...server, name }, features);
+    // A warning due before the client said it can refresh went nowhere: schedule it again from now.
+    if (session.refreshesToken) session.tokenExpiry?.watch(session.tokenExpiry.expiresAt);
+    // A session opened without auth is open to everyone already: it has no rules to set.
+    if (share && !sharesWithNobody(share) && session.owner !== null) {
+      session.share(AccessRules.from(share));
+      this.audit.rulesChanged(session.owner, { session: session.id, server: name }, share, 'register');
+    }
     this.metrics.tunnelRegistered('registered');
     const resume = this.config.tunnel.resumeGraceMs > 0 && resumable ? this.offerResume(session) : {};
     this.reply(session, { type: 'register_ack', sessionId: session.id, status: 'success', ...resume, ...this.mcpUrlOf(connection, name) });
@@ -187,6 +221,86 @@ export class TunnelProtocolService implements OnModuleInit {
     if (completion.status === 'success') session.markReady();
     this.reply(session, { type: 'register_complete', sessionId: session.id, ...completion });
     this.registry.markRegistered(session);
+  }
+
+  /**
+   * Follows the token `session`'s connection authenticated with (docs/protocol.md, "Token expiry"): a
+   * client that announced token refresh is warned TUNNEL_TOKEN_WARN_MS (at most half the token's
+   * remaining life) before its `exp`; at `exp` the tunnel is closed with 1008 "token expired" (an
+   * older client only while TUNNEL_EXPIRY=close). Tokens without `exp` are not followed.
+   */
+  watchToken(session: TunnelSession, principal: Principal): void {
+    const expiry = new TokenExpiry(
+      { warn: (expiresAt) => this.warnExpiring(session, expiresAt), expire: () => this.expire(session) },
+      { warnMs: this.config.tunnel.tokenWarnMs },
+    );
+    session.authenticated(principal, expiry);
+  }
+
+  private warnExpiring(session: TunnelSession, expiresAt: number): void {
+    if (!session.refreshesToken) return;
+    this.logger.log({
+      msg: 'Tunnel token expiring, asked for a fresh one',
+      sessionId: session.id,
+      expiresAt: new Date(expiresAt).toISOString(),
+    });
+    this.reply(session, { type: 'token_expiring', expiresAt });
+  }
+
+  private expire(session: TunnelSession): void {
+    if (!session.isOpen) return;
+    if (!session.refreshesToken && this.config.tunnel.expiry === 'ignore') {
+      this.logger.log({ msg: 'Tunnel token expired, kept open (TUNNEL_EXPIRY=ignore)', sessionId: session.id, user: session.owner });
+      return;
+    }
+    this.logger.log({ msg: 'Tunnel token expired, closing it', sessionId: session.id, name: session.name, user: session.owner });
+    // Callers in flight fail with "The tunnel closed (token expired)"; a suspended session ends too.
+    session.close(TOKEN_EXPIRED_REASON, 1008);
+  }
+
+  /**
+   * `token_refresh`: the fresh token is verified like the upgrade's (AuthService, TokenVerifier) and
+   * must name the tunnel's owner; then the tunnel's identity and expiry follow it. A refused token
+   * leaves both as they were (the tunnel still closes at the old `exp`). One at a time, at most one a second.
+   */
+  private async refreshToken(session: TunnelSession, token: string): Promise<void> {
+    const expiry = session.tokenExpiry;
+    const refuse = (reason: string): void => this.reply(session, { type: 'error', message: `Token refresh refused: ${reason}` });
+    if (session.state === 'connected' || !session.refreshesToken || !expiry || !this.auth) {
+      refuse('send it on a registered tunnel that announced register.tokenRefresh');
+      return;
+    }
+    if (!expiry.beginRefresh()) {
+      refuse('too many refreshes; at most one a second');
+      return;
+    }
+    let principal: Principal;
+    try {
+      principal = await this.auth.authenticate({ headers: { authorization: `Bearer ${token}` }, url: TUNNEL_PATH });
+    } catch (err) {
+      refuse(err instanceof AuthError ? err.message : AuthMessage.Failed);
+      return;
+    } finally {
+      expiry.refreshDone();
+    }
+    if (!session.isOpen) return;
+    if (principal.via !== 'jwt') {
+      refuse('Invalid token');
+      return;
+    }
+    if (principal.user !== session.owner) {
+      this.logger.warn({ msg: 'Tunnel token refresh for another user refused', sessionId: session.id, user: session.owner });
+      refuse('the token is for another user');
+      return;
+    }
+    session.authenticated(principal);
+    const expiresAt = principal.expiresAt;
+    this.logger.log({
+      msg: 'Tunnel token refreshed',
+      sessionId: session.id,
+      ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
+    });
+    this.reply(session, { type: 'token_refreshed', ...(expiresAt !== undefined ? { expiresAt } : {}) });
   }
 
   /** Initializes the local server on the tunnel client's behalf and caches what it reports. */
@@ -258,6 +372,8 @@ export class TunnelProtocolService implements OnModuleInit {
       return;
     }
     connection.adopt(session);
+    // The resume's upgrade authenticated the owner afresh: the session follows that token from now on (a carried connection has none here).
+    if (opened.principal) session.authenticated(opened.principal, session.tokenExpiry);
     this.metrics.tunnelRegistered('resumed');
     const { resumeGraceMs } = this.config.tunnel;
     const resumeToken = this.tokens.issue(session);

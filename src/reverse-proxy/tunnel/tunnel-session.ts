@@ -1,5 +1,7 @@
 import { filter, Subject, type Observable } from 'rxjs';
-import type { GatewayToTunnelFrame, RegisteredServer } from '../../protocol/envelopes.js';
+import { AccessRules } from '../../auth/access-rules.js';
+import type { Principal } from '../../auth/principal.js';
+import { CALLER_META_KEY, type CallerIdentity, type GatewayToTunnelFrame, type RegisteredServer } from '../../protocol/envelopes.js';
 import {
   classifyJsonRpc,
   isObject,
@@ -16,6 +18,7 @@ import { SendBacklog, type SendBacklogLimits } from './send-backlog.js';
 import { publishAsEvent, type RequestingTunnel, type ServerRequestRouter } from './server-request-router.js';
 import type { SessionEvent } from './session-event.js';
 import type { SessionHandle, SessionState, TunnelHandle, TunnelInfo } from './tunnel-handle.js';
+import type { TokenExpiry } from './token-expiry.js';
 
 export type { SessionState } from './tunnel-handle.js';
 
@@ -61,6 +64,14 @@ export interface ResumeLimits extends ResumeWindowLimits {
 /** Outcome of handing a tunnel payload to the session. */
 export type InboundResult = 'routed' | 'unmatched' | 'invalid';
 
+/** What a client asked for in its `register` besides the server (docs/protocol.md). */
+export interface RegisterFeatures {
+  /** It takes `token_expiring` and sends `token_refresh`. */
+  tokenRefresh?: boolean;
+  /** Its local server gets the verified caller under `_meta[CALLER_META_KEY]` of each request. */
+  forwardIdentity?: boolean;
+}
+
 /** Heartbeats are answered at most this often, so a client that echoes them cannot ping-pong. */
 export const HEARTBEAT_REPLY_INTERVAL_MS = 1000;
 
@@ -80,6 +91,8 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
   private currentState: SessionState = 'connected';
   private reasonClosed: string | undefined;
   private registered: RegisteredServer | undefined;
+  /** Who besides the owner may use the server; changed only by share(). */
+  private accessRules = AccessRules.ONLY_OWNER;
   private framesIn = 0;
   private framesOut = 0;
   private bytesReceived = 0;
@@ -88,6 +101,12 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
   private streamSubscribers = 0;
   /** When the last heartbeat reply went out. */
   private lastHeartbeatReplyAt = 0;
+  /** What the client's `register` asked for besides the server. */
+  private features: RegisterFeatures = {};
+  /** The tunnel's own verified identity, from its token (a refresh replaces it); undefined for a connection carried from another replica. */
+  private identity: Principal | undefined;
+  /** The schedule of the tunnel's token: warned, then closed at its `exp`. */
+  private expiry: TokenExpiry | undefined;
 
   private readonly pending: PendingCalls;
   private readonly backlog: SendBacklog | undefined;
@@ -131,6 +150,16 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
 
   get name(): string | undefined {
     return this.registered?.name;
+  }
+
+  /** Who besides the owner may use the server (only the owner until share()). */
+  get access(): AccessRules {
+    return this.accessRules;
+  }
+
+  /** Replaces who besides the owner may use the server (the register's `share`, or the REST API); later calls are judged by it. */
+  share(rules: AccessRules): void {
+    this.accessRules = rules;
   }
 
   /** Why the session closed, once it has. */
@@ -190,6 +219,41 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     return this.window?.received ?? 0;
   }
 
+  /** Whether the client announced token refresh (`register.tokenRefresh`). */
+  get refreshesToken(): boolean {
+    return this.features.tokenRefresh === true;
+  }
+
+  /** Whether the local server asked for the caller's identity (`register.forwardIdentity`). */
+  get forwardsIdentity(): boolean {
+    return this.features.forwardIdentity === true;
+  }
+
+  /** The tunnel's own verified identity (its token's principal); undefined when unknown here. */
+  get principal(): Principal | undefined {
+    return this.identity;
+  }
+
+  /** The schedule of the tunnel's token; undefined when it is not followed here (a carried connection, or no token). */
+  get tokenExpiry(): TokenExpiry | undefined {
+    return this.expiry;
+  }
+
+  /**
+   * The tunnel authenticated as `principal` (on its upgrade, a resume's upgrade, or a token_refresh):
+   * its identity is replaced, and `expiry` (the first time) follows its token; the schedule moves to
+   * the new token's `exp`. The schedule stops when the session ends.
+   */
+  authenticated(principal: Principal, expiry?: TokenExpiry): void {
+    if (!this.isOpen) return;
+    this.identity = principal;
+    if (expiry && expiry !== this.expiry) {
+      this.expiry?.stop();
+      this.expiry = expiry;
+    }
+    this.expiry?.watch(principal.expiresAt);
+  }
+
   /** Whether `socket` is the connection now carrying this session (not one it left behind). */
   carriedBy(socket: TunnelSocket): boolean {
     return this.socket === socket;
@@ -213,6 +277,7 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
       bytesIn: this.bytesReceived,
       bytesOut: this.bytesSent,
       pendingCount: this.pending.size,
+      access: this.accessRules,
     };
   }
 
@@ -220,9 +285,10 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
    * `register`: the session is named and described by `server` (whose name the registry granted).
    * Only once per connection; returns false (changing nothing) when it already registered or closed.
    */
-  register(server: RegisteredServer & { name: string }): boolean {
+  register(server: RegisteredServer & { name: string }, features: RegisterFeatures = {}): boolean {
     if (this.currentState !== 'connected') return false;
     this.registered = { ...server };
+    this.features = { ...features };
     this.currentState = 'registered';
     return true;
   }
@@ -337,6 +403,7 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     this.currentState = 'closed';
     this.reasonClosed = 'resumed another session';
     this.socket = undefined;
+    this.expiry?.stop();
     this.events.complete();
   }
 
@@ -417,7 +484,8 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
    */
   forward(payload: JsonRpcMessage): void {
     this.admit();
-    this.sendPayload(payload);
+    const params = 'params' in payload ? withoutCallerMeta(payload.params) : undefined;
+    this.sendPayload(params === undefined ? payload : { ...payload, params });
   }
 
   /**
@@ -456,7 +524,8 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
       context,
     );
     try {
-      const params = progressToken === undefined ? request.params : withProgressToken(request.params, tunnelId);
+      const own = progressToken === undefined ? request.params : withProgressToken(request.params, tunnelId);
+      const params = this.withCaller(own, caller);
       this.sendPayload({ ...request, id: tunnelId, ...(params === undefined ? {} : { params }) });
     } catch (err) {
       this.pending.drop(tunnelId);
@@ -577,6 +646,7 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     this.reasonClosed = reason;
     this.meter?.tunnelClosed(reason);
     clearTimeout(this.graceTimer);
+    this.expiry?.stop();
     this.cancelAck();
     this.pending.failAll(new CallError('closed', `The tunnel closed (${reason})`));
     this.publish({ type: 'closed', reason });
@@ -586,6 +656,20 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     } catch {
       // The socket may already be gone; the session is closed either way.
     }
+  }
+
+  /**
+   * The request's params as the local server gets them: whatever a caller put under CALLER_META_KEY
+   * is removed (it would pass for the gateway's word); a tunnel that asked for it gets the verified
+   * caller there instead. Never the caller's token (the MCP spec forbids token passthrough).
+   */
+  private withCaller(params: JsonRpcRequest['params'], caller: TunnelCaller | undefined): JsonRpcRequest['params'] {
+    const principal = caller?.principal;
+    if (!this.forwardsIdentity || !principal) return withoutCallerMeta(params) ?? params;
+    if (Array.isArray(params)) return params;
+    const identity: CallerIdentity = { user: principal.user, groups: [...(principal.groups ?? [])], via: principal.via ?? 'jwt' };
+    const object = params ?? {};
+    return { ...object, _meta: { ...(isObject(object._meta) ? object._meta : {}), [CALLER_META_KEY]: identity } };
   }
 
   /** Progress for a call whose caller asked for it goes to that caller only, with its own token. */
@@ -630,6 +714,13 @@ function progressTokenOf(params: JsonRpcRequest['params']): string | number | un
   if (typeof meta !== 'object' || meta === null) return undefined;
   const token = (meta as Record<string, unknown>).progressToken;
   return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+/** `params` without a `_meta[CALLER_META_KEY]` (a copy), or undefined when it has none. */
+function withoutCallerMeta(params: unknown): Record<string, unknown> | undefined {
+  if (!isObject(params) || !isObject(params._meta) || !(CALLER_META_KEY in params._meta)) return undefined;
+  const { [CALLER_META_KEY]: _spoofed, ...meta } = params._meta;
+  return { ...params, _meta: meta };
 }
 
 function withProgressToken(params: JsonRpcRequest['params'], token: string): JsonRpcRequest['params'] {

@@ -80,6 +80,8 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
       },
     };
     const session = this.protocol.openSession(principal.user, frames);
+    // At its token's exp the connection is warned, then closed (docs/protocol.md, "Token expiry").
+    this.protocol.watchToken(session, principal);
     const liveness: Liveness = { session, lastSeen: Date.now() };
     this.sockets.set(socket, liveness);
     this.registry.add(session);
@@ -96,7 +98,12 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
         opened.handOver();
       },
       drop: () => socket.terminate(),
-      divert: (route) => void (liveness.diverted = route),
+      divert: (route) => {
+        liveness.diverted = route;
+        // Carried to the session's replica, which follows (and refreshes) the session's token; taken back, the upgrade's token applies again.
+        if (route) liveness.session.tokenExpiry?.stop();
+        else liveness.session.tokenExpiry?.watch(principal.expiresAt);
+      },
     };
 
     let handlerFailed = false;

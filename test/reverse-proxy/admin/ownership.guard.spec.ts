@@ -1,7 +1,10 @@
 import { ForbiddenException, NotFoundException, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AccessAudit } from '../../../src/auth/access-audit.js';
+import { AccessRules } from '../../../src/auth/access-rules.js';
 import { ANONYMOUS, type Principal } from '../../../src/auth/principal.js';
 import { InMemorySessionRegistry } from '../../../src/reverse-proxy/tunnel/in-memory-session-registry.js';
-import { OwnershipGuard, SESSION_KEY } from '../../../src/reverse-proxy/admin/ownership.guard.js';
+import { OwnershipGuard, ROLE_KEY, SessionAccess, SESSION_KEY } from '../../../src/reverse-proxy/admin/ownership.guard.js';
 import { TunnelSession } from '../../../src/reverse-proxy/tunnel/tunnel-session.js';
 import { FakeSocket } from '../../support/fake-socket.js';
 
@@ -14,16 +17,36 @@ let registry: InMemorySessionRegistry;
 let guard: OwnershipGuard;
 let owned: TunnelSession;
 let anonymous: TunnelSession;
+let audited: Record<string, unknown>[];
 
-function context(id: string | undefined, user: Principal): { ctx: ExecutionContext; req: Record<string, unknown> } {
+/** Route handlers as the controller marks them: one users may reach, one only the owner and admins. */
+class Routes {
+  @SessionAccess('use', 'rest')
+  use(): void {}
+  @SessionAccess('manage', 'access')
+  manage(): void {}
+  unmarked(): void {}
+}
+
+function context(
+  id: string | undefined,
+  user: Principal,
+  route: keyof Routes = 'manage',
+): { ctx: ExecutionContext; req: Record<string, unknown> } {
   const req: Record<string, unknown> = { params: id === undefined ? {} : { id }, user };
-  const ctx = { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- only the metadata's target
+  const handler = Routes.prototype[route];
+  const ctx = { switchToHttp: () => ({ getRequest: () => req }), getHandler: () => handler } as unknown as ExecutionContext;
   return { ctx, req };
 }
 
 /** The guard's verdict: 'ok' with the session it attached, or the exception it threw. */
-function check(id: string | undefined, user: Principal): { ok: TunnelSession | undefined } | { error: unknown } {
-  const { ctx, req } = context(id, user);
+function check(
+  id: string | undefined,
+  user: Principal,
+  route: keyof Routes = 'manage',
+): { ok: TunnelSession | undefined } | { error: unknown } {
+  const { ctx, req } = context(id, user, route);
   try {
     expect(guard.canActivate(ctx)).toBe(true);
     return { ok: req[SESSION_KEY] as TunnelSession | undefined };
@@ -34,7 +57,9 @@ function check(id: string | undefined, user: Principal): { ok: TunnelSession | u
 
 beforeEach(() => {
   registry = new InMemorySessionRegistry();
-  guard = new OwnershipGuard(registry);
+  audited = [];
+  const audit = new AccessAudit({ log: (line: Record<string, unknown>) => audited.push(line) }, () => 0);
+  guard = new OwnershipGuard(registry, new Reflector(), audit);
   owned = new TunnelSession('owned-session', 'alice@example.com', new FakeSocket(), { maxPending: 1 });
   anonymous = new TunnelSession('anon-session', null, new FakeSocket(), { maxPending: 1 });
   registry.add(owned);
@@ -92,4 +117,54 @@ test('a huge id is not echoed in full', () => {
   const message = ((check(id, admin) as { error: unknown }).error as NotFoundException).message;
   expect(message.length).toBeLessThan(200);
   expect(message).toMatch(/^Session x+ not found$/);
+});
+
+describe('shared servers', () => {
+  const carol: Principal = { user: 'carol@example.com', isAdmin: false, via: 'jwt', groups: ['eng'] };
+
+  beforeEach(() => owned.share(AccessRules.parse('bob@example.com,group:eng')));
+
+  test('a user the rules name may use the session, and the guard records the role', () => {
+    for (const who of [bob, carol]) {
+      const { ctx, req } = context('owned-session', who, 'use');
+      expect(guard.canActivate(ctx)).toBe(true);
+      expect([req[SESSION_KEY], req[ROLE_KEY]]).toEqual([owned, 'user']);
+    }
+    expect(audited).toEqual([]);
+  });
+
+  test('a shared user may not manage it, nor reach a route without a mark (manage is the default): 403 and an audit line', () => {
+    for (const route of ['manage', 'unmarked'] as const) {
+      expect((check('owned-session', bob, route) as { error: unknown }).error).toBeInstanceOf(ForbiddenException);
+    }
+    expect(audited).toEqual([
+      {
+        msg: 'use refused',
+        who: 'bob@example.com',
+        session: 'owned-session',
+        server: undefined,
+        door: 'access',
+        at: '1970-01-01T00:00:00.000Z',
+      },
+      {
+        msg: 'use refused',
+        who: 'bob@example.com',
+        session: 'owned-session',
+        server: undefined,
+        door: 'rest',
+        at: '1970-01-01T00:00:00.000Z',
+      },
+    ]);
+  });
+
+  test('someone the rules do not name is refused even to use it', () => {
+    const dave: Principal = { user: 'dave@example.com', isAdmin: false, via: 'jwt', groups: ['sales'] };
+    expect((check('owned-session', dave, 'use') as { error: unknown }).error).toBeInstanceOf(ForbiddenException);
+    expect(audited).toHaveLength(1);
+  });
+
+  test('the owner and admins manage it', () => {
+    expect(check('owned-session', alice, 'manage')).toEqual({ ok: owned });
+    expect(check('owned-session', admin, 'manage')).toEqual({ ok: owned });
+  });
 });

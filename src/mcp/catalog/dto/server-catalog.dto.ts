@@ -23,6 +23,13 @@ export class ServerCatalogEntryDto {
   @ApiProperty({ description: 'Owner of the tunnel (token `sub` or `email`); null when anonymous.', nullable: true, type: String })
   owner!: string | null;
 
+  @ApiProperty({
+    description: "The caller's role: owner, admin, or user (the owner shared the server with the caller).",
+    enum: ['owner', 'admin', 'user'],
+    example: 'owner',
+  })
+  role!: 'owner' | 'admin' | 'user';
+
   @ApiProperty({ description: 'When the tunnel serving the name connected (ISO 8601).', example: '2026-01-01T12:00:00.000Z' })
   connected_since!: string;
 

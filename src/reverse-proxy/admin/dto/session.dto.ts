@@ -1,4 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { AccessRules } from '../../../auth/access-rules.js';
+import type { Role } from '../../../auth/principal.js';
+import type { ShareRules } from '../../../protocol/share.js';
 import type { SessionHandle } from '../../tunnel/tunnel-handle.js';
 
 /** One tunnel session as the admin API shows it (field names of the reference gateway). */
@@ -44,8 +47,22 @@ export class SessionDto {
   @ApiProperty({ description: 'Calls sent down the tunnel still waiting for an answer.' })
   pending_requests!: number;
 
-  /** Builds the DTO from a live session. */
-  static from(session: SessionHandle): SessionDto {
+  @ApiProperty({
+    description: "The caller's role: owner, admin, or user (the owner shared the server with the caller, who may use it, not manage it).",
+    enum: ['owner', 'admin', 'user'],
+    example: 'owner',
+  })
+  role!: Role;
+
+  @ApiPropertyOptional({
+    description: 'Who besides the owner may use the server (shown to the owner and admins only); see GET .../access.',
+    type: Object,
+    example: { users: ['bob@example.com'], groups: ['eng'], everyone: false },
+  })
+  access?: ShareRules;
+
+  /** Builds the DTO from a live session, for a caller with `role` on it (the rules only for the owner and admins). */
+  static from(session: SessionHandle, role: Role): SessionDto {
     const info = session.info();
     const dto = new SessionDto();
     dto.session_id = info.id;
@@ -60,6 +77,8 @@ export class SessionDto {
     dto.bytes_out = info.bytesOut;
     dto.bytes_transferred = info.bytesIn + info.bytesOut;
     dto.pending_requests = info.pendingCount;
+    dto.role = role;
+    if (role !== 'user') dto.access = (info.access ?? AccessRules.ONLY_OWNER).toJSON();
     return dto;
   }
 }
