@@ -129,6 +129,8 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // What was sent in this turn would leave at its end, after the connection closed.
+    this.parts.bus.flush();
     for (const connection of this.parts.connections) connection.disconnect();
     this.relayClient.failAll(new CallError('shutdown', 'The gateway is shutting down'));
     await Promise.resolve();

@@ -22,6 +22,8 @@ export const CLUSTER_LIMITS = {
   maxRelayedCalls: 16_384,
   /** A relay message older than this (by its sender's clock) is refused: replicas' clocks must agree within it. */
   maxMessageAgeMs: 60_000,
+  /** Most relay messages one sealed batch carries (what one replica sends another in an event-loop turn); longer runs are split. */
+  maxBatchMessages: 512,
   /** Longest wait for Redis to connect; the replica retries every 100 ms to 2 s meanwhile. */
   connectTimeoutMs: 2000,
   maxRetryDelayMs: 2000,
@@ -50,10 +52,11 @@ export function createCluster(config: AppConfig): Cluster | null {
   // The registry reports Redis trouble itself (once per outage); ioredis would print every retry otherwise.
   for (const connection of [commands, subscriber]) connection.on('error', () => undefined);
   const seal = new RelaySeal(cluster.secret, {
-    // The largest message is an answer as large as a tunnel frame, or a request as large as a body.
+    // The largest message is an answer as large as a tunnel frame, or a request as large as a body; a batch is held to it too.
     maxBytes: 2 * Math.max(config.tunnel.maxFrameBytes, config.requests.maxBodyBytes),
     maxDepth: config.limits.maxJsonDepth + 8,
     maxAgeMs: CLUSTER_LIMITS.maxMessageAgeMs,
+    maxBatchMessages: CLUSTER_LIMITS.maxBatchMessages,
   });
   const { prefix, replicaId, leaseMs } = cluster;
   const directory = new ClusterDirectory({ redis: commands, prefix, replicaId, leaseMs });

@@ -102,17 +102,29 @@ export interface ReceivedRelay {
   message: RelayMessage;
 }
 
+/** The verified messages of one sealed text (a lone message or a batch), in the order they were sent. */
+export interface ReceivedBatch {
+  from: string;
+  messages: RelayMessage[];
+  /** Entries of the batch dropped for an unknown or missing type (a newer replica's message, say). */
+  skipped: number;
+}
+
 /** Limits on relay messages; what is over them is dropped unread. */
 export interface RelaySealLimits {
-  /** Largest message accepted (bytes of text). */
+  /** Largest sealed text accepted, a batch included (bytes of text). */
   maxBytes: number;
   /** Deepest JSON accepted. */
   maxDepth: number;
   /** A message older than this (ms, by its sender's clock) is refused, so a captured one cannot be replayed later. */
   maxAgeMs: number;
+  /** Most messages one sealed batch may carry; the sender splits longer runs. */
+  maxBatchMessages: number;
 }
 
 const SIGNATURE_HEX_LENGTH = 64;
+/** The signature, the dot after it, and a batch's closing `]}`. */
+const BATCH_FRAME_BYTES = SIGNATURE_HEX_LENGTH + 1 + 2;
 const MESSAGE_TYPES = new Set<RelayMessage['t']>([
   'call',
   'answer',
@@ -143,10 +155,17 @@ const MESSAGE_TYPES = new Set<RelayMessage['t']>([
   'link-release',
 ]);
 
+/** Whether `m` is a relay message of a known type. */
+function isRelayMessage(m: unknown): m is RelayMessage {
+  return isObject(m) && typeof m.t === 'string' && MESSAGE_TYPES.has(m.t as RelayMessage['t']);
+}
+
 /**
  * Seals and opens what replicas send each other: `<hmac-sha256 hex>.<json>` with the sender's id and
- * clock. Only a holder of CLUSTER_SECRET can produce a message another replica acts on; whoever else
- * can publish on the Redis channels is ignored.
+ * clock, and either one message (`m`) or a batch of them (`ms`), all under the one signature. Only a
+ * holder of CLUSTER_SECRET can produce a message another replica acts on; whoever else can publish on
+ * the Redis channels is ignored. A batch is bounded like a lone message (bytes, depth, age) and in how
+ * many messages it carries.
  */
 export class RelaySeal {
   private readonly key: Buffer;
@@ -165,8 +184,56 @@ export class RelaySeal {
     return `${this.sign(body)}.${body}`;
   }
 
-  /** The message in `text`, if it is signed with the cluster's secret, fresh, within the limits and well formed. */
+  /**
+   * The texts to publish for a run of messages from replica `from`, given as their JSON (`JSON.stringify`
+   * of each `RelayMessage`, made when it was sent): as few sealed texts as the limits allow, in order.
+   * One message goes in the lone form (`m`), which replicas without batches read too. A message too
+   * large on its own goes alone, and the receiver drops it, as it would any oversized message.
+   */
+  sealBatch(from: string, messageJson: readonly string[]): string[] {
+    const head = `{"from":${JSON.stringify(from)},"at":${this.now()},`;
+    const fixed = BATCH_FRAME_BYTES + Buffer.byteLength(head) + '"ms":['.length;
+    const texts: string[] = [];
+    let start = 0;
+    let bytes = fixed;
+    for (let i = 0; i < messageJson.length; i++) {
+      const size = Buffer.byteLength(messageJson[i]) + 1; // and its comma
+      if (i > start && (bytes + size > this.limits.maxBytes || i - start >= this.limits.maxBatchMessages)) {
+        texts.push(this.sealRun(head, messageJson, start, i));
+        start = i;
+        bytes = fixed;
+      }
+      bytes += size;
+    }
+    if (start < messageJson.length) texts.push(this.sealRun(head, messageJson, start, messageJson.length));
+    return texts;
+  }
+
+  /** The message in `text`, if it is a lone message signed with the cluster's secret, fresh, within the limits and well formed. */
   open(text: string): ReceivedRelay | undefined {
+    const body = this.verify(text);
+    if (!body || !isRelayMessage(body.m)) return undefined;
+    return { from: body.from as string, message: body.m };
+  }
+
+  /**
+   * The messages in `text` (a lone message or a batch), if it is signed with the cluster's secret,
+   * fresh and within the limits. A batch longer than `maxBatchMessages`, or empty, is refused whole; an
+   * entry of unknown type is skipped (counted) and the others kept.
+   */
+  openBatch(text: string): ReceivedBatch | undefined {
+    const body = this.verify(text);
+    if (!body) return undefined;
+    const from = body.from as string;
+    if (body.ms === undefined) return isRelayMessage(body.m) ? { from, messages: [body.m], skipped: 0 } : undefined;
+    const { ms } = body;
+    if (body.m !== undefined || !Array.isArray(ms) || ms.length === 0 || ms.length > this.limits.maxBatchMessages) return undefined;
+    const messages = (ms as unknown[]).filter(isRelayMessage);
+    return { from, messages, skipped: ms.length - messages.length };
+  }
+
+  /** The parsed body of `text`, if its size, signature, JSON depth, sender and age are right. */
+  private verify(text: string): Record<string, unknown> | undefined {
     if (text.length > this.limits.maxBytes || text.charCodeAt(SIGNATURE_HEX_LENGTH) !== 0x2e /* . */) return undefined;
     // A character is up to 3 bytes of UTF-8: count the bytes only when the characters leave room for doubt.
     if (text.length * 3 > this.limits.maxBytes && Buffer.byteLength(text) > this.limits.maxBytes) return undefined;
@@ -176,11 +243,16 @@ export class RelaySeal {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     const parsed = parseJsonWithin(body, this.limits.maxDepth);
     if (!parsed.ok || !isObject(parsed.value)) return undefined;
-    const { from, at, m } = parsed.value;
-    if (typeof from !== 'string' || typeof at !== 'number' || !isObject(m)) return undefined;
+    const { from, at } = parsed.value;
+    if (typeof from !== 'string' || typeof at !== 'number') return undefined;
     if (Math.abs(this.now() - at) > this.limits.maxAgeMs) return undefined;
-    if (typeof m.t !== 'string' || !MESSAGE_TYPES.has(m.t as RelayMessage['t'])) return undefined;
-    return { from, message: m as unknown as RelayMessage };
+    return parsed.value;
+  }
+
+  /** Seals `messageJson[start..end)` after `head` (sender and clock): lone, or as a batch. */
+  private sealRun(head: string, messageJson: readonly string[], start: number, end: number): string {
+    const body = end - start === 1 ? `${head}"m":${messageJson[start]}}` : `${head}"ms":[${messageJson.slice(start, end).join(',')}]}`;
+    return `${this.sign(body)}.${body}`;
   }
 
   private sign(body: string): string {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { RelaySeal, type RelayMessage, type RelaySealLimits } from '../../../src/reverse-proxy/cluster/relay-envelope.js';
 
 const SECRET = 'cluster-secret-for-unit-tests';
-const LIMITS: RelaySealLimits = { maxBytes: 4096, maxDepth: 10, maxAgeMs: 60_000 };
+const LIMITS: RelaySealLimits = { maxBytes: 4096, maxDepth: 10, maxAgeMs: 60_000, maxBatchMessages: 8 };
 const T0 = 1_700_000_000_000;
 
 let now: number;
@@ -177,5 +177,126 @@ describe('what is refused', () => {
   test('the signature covers the body exactly: a trailing byte breaks it', () => {
     const text = seal().seal('replica-a', { t: 'hello' });
     expect(seal().open(`${text} `)).toBeUndefined();
+  });
+});
+
+describe('batches', () => {
+  const seal = (limits: Partial<RelaySealLimits> = {}) => new RelaySeal(SECRET, { ...LIMITS, ...limits }, clock);
+  const json = (messages: RelayMessage[]) => messages.map((m) => JSON.stringify(m));
+  const ends: RelayMessage[] = [1, 2, 3, 4, 5].map((x) => ({ t: 'x-end', x }));
+
+  test('several messages are sealed as one text under one signature, and open in order', () => {
+    const texts = seal().sealBatch('replica-a', json([call, ...ends]));
+    expect(texts).toHaveLength(1);
+    const [signature, ...rest] = texts[0].split('.');
+    const body = rest.join('.');
+    expect(JSON.parse(body)).toEqual({ from: 'replica-a', at: T0, ms: [call, ...ends] });
+    expect(signature).toBe(createHmac('sha256', SECRET).update(body).digest('hex'));
+    expect(seal().openBatch(texts[0])).toEqual({ from: 'replica-a', messages: [call, ...ends], skipped: 0 });
+    // Not a lone message.
+    expect(seal().open(texts[0])).toBeUndefined();
+  });
+
+  test('one message is sealed in the lone form, which both open (replicas without batches read it)', () => {
+    const texts = seal().sealBatch('replica-a', json([call]));
+    expect(texts).toEqual([seal().seal('replica-a', call)]);
+    expect(seal().open(texts[0])).toEqual({ from: 'replica-a', message: call });
+    expect(seal().openBatch(texts[0])).toEqual({ from: 'replica-a', messages: [call], skipped: 0 });
+    expect(seal().sealBatch('replica-a', [])).toEqual([]);
+  });
+
+  test('a run longer than maxBatchMessages is split, in order', () => {
+    const texts = seal({ maxBatchMessages: 2 }).sealBatch('r', json(ends));
+    expect(texts).toHaveLength(3);
+    expect(texts.flatMap((t) => seal({ maxBatchMessages: 2 }).openBatch(t)?.messages)).toEqual(ends);
+  });
+
+  test('a run larger than maxBytes is split: every text is within the limit (UTF-8 bytes), in order', () => {
+    const wide: RelayMessage[] = [1, 2, 3, 4, 5, 6].map((x) => ({ t: 'x-chunk', x, data: 'é€'.repeat(60) }));
+    const maxBytes = 900;
+    const texts = seal({ maxBytes }).sealBatch('r', json(wide));
+    expect(texts.length).toBeGreaterThan(1);
+    for (const text of texts) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(maxBytes);
+    expect(texts.flatMap((t) => seal({ maxBytes }).openBatch(t)?.messages)).toEqual(wide);
+    // Split as late as the limit allows: any two neighbouring texts together would be over it.
+    for (let i = 1; i < texts.length; i++) {
+      expect(Buffer.byteLength(texts[i - 1]) + Buffer.byteLength(texts[i])).toBeGreaterThan(maxBytes);
+    }
+  });
+
+  test('a message too large on its own goes alone, and the receiver refuses it', () => {
+    const big: RelayMessage = { t: 'x-chunk', x: 9, data: 'x'.repeat(LIMITS.maxBytes) };
+    const texts = seal().sealBatch('r', json([ends[0], big, ends[1]]));
+    expect(texts).toHaveLength(3);
+    expect(seal().openBatch(texts[0])?.messages).toEqual([ends[0]]);
+    expect(seal().openBatch(texts[1])).toBeUndefined();
+    expect(seal().openBatch(texts[2])?.messages).toEqual([ends[1]]);
+  });
+
+  test('a tampered batch is refused whole', () => {
+    const [text] = seal().sealBatch('replica-a', json([call, ...ends]));
+    const tampered = [
+      text.replace('"x":3', '"x":7'), // a message changed
+      text.replace(',{"t":"x-end","x":5}', ''), // a message dropped
+      text.replace('{"t":"x-end","x":4},{"t":"x-end","x":5}', '{"t":"x-end","x":5},{"t":"x-end","x":4}'), // reordered
+      text.replace('replica-a', 'replica-b'), // another sender
+    ];
+    for (const t of tampered) {
+      expect(t).not.toBe(text);
+      expect(seal().openBatch(t)).toBeUndefined();
+    }
+    const flipped = (text[0] === '0' ? '1' : '0') + text.slice(1);
+    expect(seal().openBatch(flipped)).toBeUndefined();
+    expect(new RelaySeal('another-secret', LIMITS, clock).openBatch(text)).toBeUndefined();
+  });
+
+  test('a batch over maxBytes is refused unread', () => {
+    const [text] = seal().sealBatch('r', json(ends));
+    const bytes = Buffer.byteLength(text);
+    expect(seal({ maxBytes: bytes - 1 }).openBatch(text)).toBeUndefined();
+    expect(seal({ maxBytes: bytes }).openBatch(text)?.messages).toEqual(ends);
+  });
+
+  test('a batch of more than maxBatchMessages messages, even signed, is refused whole', () => {
+    const [text] = seal({ maxBatchMessages: 5 }).sealBatch('r', json(ends));
+    expect(seal({ maxBatchMessages: 4 }).openBatch(text)).toBeUndefined();
+    expect(seal({ maxBatchMessages: 5 }).openBatch(text)?.messages).toEqual(ends);
+  });
+
+  test('an old batch (a replay), or one from too far in the future, is refused', () => {
+    const [text] = seal().sealBatch('r', json(ends));
+    now = T0 + LIMITS.maxAgeMs + 1;
+    expect(seal().openBatch(text)).toBeUndefined();
+    now = T0 - LIMITS.maxAgeMs - 1;
+    expect(seal().openBatch(text)).toBeUndefined();
+    now = T0 + LIMITS.maxAgeMs;
+    expect(seal().openBatch(text)?.messages).toEqual(ends);
+  });
+
+  test('a batch nested deeper than maxDepth is refused whole', () => {
+    let nested: unknown = 'leaf';
+    for (let i = 0; i < 8; i++) nested = [nested];
+    const deep: RelayMessage = { t: 'forward', session: 's', payload: nested as never };
+    // {from, at, ms: [{t, payload: 8 levels}]}: 11 deep in a batch, 10 alone.
+    expect(seal().open(seal().seal('r', deep))).toBeDefined();
+    const [text] = seal().sealBatch('r', json([ends[0], deep]));
+    expect(seal().openBatch(text)).toBeUndefined();
+    expect(seal({ maxDepth: 11 }).openBatch(text)?.messages).toEqual([ends[0], deep]);
+  });
+
+  test('a signed batch of the wrong shape is refused; an entry of unknown type is skipped and counted', () => {
+    const openBatch = (body: unknown) => seal().openBatch(signed(JSON.stringify(body)));
+    expect(openBatch({ from: 'a', at: T0, ms: [] })).toBeUndefined();
+    expect(openBatch({ from: 'a', at: T0, ms: { t: 'hello' } })).toBeUndefined();
+    expect(openBatch({ from: 'a', at: T0, ms: 'hello' })).toBeUndefined();
+    expect(openBatch({ from: 'a', at: T0, m: { t: 'hello' }, ms: [{ t: 'hello' }] })).toBeUndefined();
+    expect(openBatch({ from: 'a', at: T0 })).toBeUndefined();
+    expect(openBatch({ at: T0, ms: [{ t: 'hello' }] })).toBeUndefined();
+    expect(openBatch({ from: 'a', at: T0, m: { t: 'bogus' } })).toBeUndefined();
+    expect(openBatch({ from: 'a', at: T0, ms: [{ t: 'hello' }, { t: 'bogus' }, 'text', null, [], { t: 'x-end', x: 1 }] })).toEqual({
+      from: 'a',
+      messages: [{ t: 'hello' }, { t: 'x-end', x: 1 }],
+      skipped: 4,
+    });
   });
 });
