@@ -25,7 +25,7 @@ import { OriginGuard } from './http/origin.guard.js';
 import { guardResponseWrites } from './http/slow-reader.js';
 import { writeWebResponse } from './http/web-exchange.js';
 import { ExchangeRelay } from '../reverse-proxy/cluster/exchange-relay.js';
-import type { RelayedExchangeRequest } from '../reverse-proxy/cluster/relay-envelope.js';
+import { relayedPrincipal, type RelayedExchangeRequest } from '../reverse-proxy/cluster/relay-envelope.js';
 import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
 
 /** The exchange relay's name for a legacy message POST that entered another replica than its stream's. */
@@ -110,7 +110,7 @@ export class LegacySseController implements OnModuleInit {
       const response = await this.exchanges.forward(replica, {
         door: LEGACY_MESSAGES_DOOR,
         name,
-        principal: { user: principal.user, isAdmin: principal.isAdmin, via: principal.via },
+        principal: relayedPrincipal(principal),
         method: 'POST',
         url: req.url,
         headers: [],

@@ -27,6 +27,7 @@ import { abortOnEarlyClose, toWebRequest, webRequestOf, writeWebResponse } from 
 import { StreamableHttpDoor } from './streamable-http-door.service.js';
 import { ExchangeRelay } from '../reverse-proxy/cluster/exchange-relay.js';
 import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
+import { relayedPrincipal } from '../reverse-proxy/cluster/relay-envelope.js';
 
 /** How long a POST's response bytes may wait for its answer so that all leave in one write. */
 const ANSWER_WAIT_MS = 20;
@@ -163,7 +164,7 @@ export class StreamableHttpController implements OnModuleInit {
           : await this.exchanges.forward(home, {
               door: STREAMABLE_HTTP_DOOR,
               name,
-              principal: { user: principal.user, isAdmin: principal.isAdmin, via: principal.via },
+              principal: relayedPrincipal(principal),
               method: req.method ?? 'GET',
               url: req.url ?? '/',
               headers: relayedHeaders(req),

@@ -171,8 +171,9 @@ export class SessionsController {
     @Body(AccessRulesPipe) rules: AccessRules,
   ): SessionAccessDto {
     if (session.owner === null) throw new ConflictException('This session was opened without authentication: it is open to everyone');
-    if (!session.share) throw new ConflictException('This tunnel is held by another replica; its access rules cannot be changed here');
-    session.share(rules);
+    if (!this.registry.share(session, rules)) {
+      throw new ConflictException('This tunnel is held by another replica; its access rules cannot be changed here');
+    }
     this.audit.rulesChanged(principal.user, { session: session.id, server: session.name }, rules.toJSON(), 'rest');
     return accessOf(session);
   }

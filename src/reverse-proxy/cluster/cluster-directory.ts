@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RegisteredServer } from '../../protocol/envelopes.js';
 import type { SessionState } from '../tunnel/tunnel-handle.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonWithin } from '../../protocol/json-limits.js';
+import type { ShareRules } from '../../protocol/share.js';
 
 /** Limits of what the directory stores. */
 export const CLUSTER_DIRECTORY_LIMITS = {
@@ -38,6 +39,10 @@ export interface SessionRecord {
   state: SessionState;
   /** Its counters when its replica last wrote the record (every lease renewal). */
   counters: SessionCounters;
+  /** Who besides the owner may use the server (as data; validated by the reader); absent: only the owner. */
+  access?: ShareRules;
+  /** The connection dropped and the session waits for a resume (as of the last write). */
+  suspended?: boolean;
 }
 
 /** A session's traffic counters, as the admin API shows them. */
@@ -104,6 +109,8 @@ interface StoredSession {
   connectedAt: number;
   state?: SessionState;
   counters?: SessionCounters;
+  access?: ShareRules;
+  suspended?: boolean;
 }
 
 /**
@@ -211,6 +218,8 @@ export class ClusterDirectory {
         connectedAt: record.connectedAt.getTime(),
         state: record.state,
         counters: record.counters,
+        ...(record.access ? { access: record.access } : {}),
+        ...(record.suspended ? { suspended: true } : {}),
       };
       const serverBytes = record.server === undefined ? 0 : Buffer.byteLength(JSON.stringify(record.server));
       if (serverBytes > CLUSTER_DIRECTORY_LIMITS.maxServerJsonBytes) {
@@ -286,6 +295,8 @@ function parseRecord(id: string, text: string | null): SessionRecord | undefined
     connectedAt: new Date(stored.connectedAt),
     state: STATES.has(stored.state as SessionState) ? (stored.state as SessionState) : 'connected',
     counters: { ...NO_COUNTERS, ...(typeof stored.counters === 'object' && stored.counters !== null ? stored.counters : {}) },
+    ...(stored.access === undefined ? {} : { access: stored.access }),
+    ...(stored.suspended === true ? { suspended: true } : {}),
   };
 }
 

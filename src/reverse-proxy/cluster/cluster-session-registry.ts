@@ -1,6 +1,7 @@
 import { Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { merge, Subject, type Observable } from 'rxjs';
+import { AccessRules } from '../../auth/access-rules.js';
 import { CallError, CLUSTER_UNREACHABLE } from '../tunnel/call-error.js';
 import { InMemorySessionRegistry } from '../tunnel/in-memory-session-registry.js';
 import type { TunnelConnection } from '../tunnel/tunnel-connection.js';
@@ -384,6 +385,38 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     if (holders?.size === 0) this.remoteByName.delete(name);
   }
 
+  override markSuspended(session: TunnelSession): void {
+    if (this.own.get(session.id)) this.publishRecord(session);
+  }
+
+  /** Suspended sessions of this owner on every replica: a resume may land on any of them (tunnel-admission.ts). */
+  override suspendedByOwner(owner: string | null): number {
+    let count = super.suspendedByOwner(owner);
+    for (const tunnel of this.remote.values()) if (tunnel.isOpen && tunnel.owner === owner && tunnel.suspended) count++;
+    return count;
+  }
+
+  override share(session: SessionHandle, rules: AccessRules): boolean {
+    if (!super.share(session, rules)) return false;
+    const own = this.own.get(session.id);
+    if (own) this.publishRecord(own);
+    return true;
+  }
+
+  /** Rules another replica decided for one of this replica's sessions (sealed: a replica sent them). */
+  private shareOwn(id: string, data: unknown): void {
+    const session = this.own.get(id);
+    if (!session) return;
+    let rules: AccessRules;
+    try {
+      rules = AccessRules.from(data);
+    } catch {
+      return;
+    }
+    session.share(rules);
+    this.publishRecord(session);
+  }
+
   /** This replica's sessions go to the directory and every other replica at once. */
   private publishOwn(change: RegistryChange): void {
     const session = this.own.get(change.session.id) ?? (change.session as TunnelSession);
@@ -392,6 +425,10 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
       this.forgetOwn(session.id, session.name);
       return;
     }
+    this.publishRecord(session);
+  }
+
+  private publishRecord(session: TunnelSession): void {
     const record = this.recordOf(session);
     this.parts.bus.broadcast({ t: 'directory', put: { ...record, replica: this.replicaId, connectedAt: record.connectedAt.getTime() } });
     this.write(() => this.parts.directory.putSession(record));
@@ -418,6 +455,10 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     this.knownReplicas.add(from);
     try {
       if (this.relayClient.receive(from, message) || this.relayServer.receive(from, message) || this.links.receive(from, message)) return;
+      if (message.t === 'share') {
+        this.shareOwn(message.session, message.rules);
+        return;
+      }
       if (message.t !== 'directory') return;
       if (message.put) {
         const record = recordFromJson(message.put);
@@ -459,6 +500,8 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
       server: session.server && { ...session.server },
       connectedAt: session.connectedAt,
       state: this.completed.has(session.id) || session.state === 'closed' ? session.state : 'connected',
+      ...(session.access === AccessRules.ONLY_OWNER ? {} : { access: session.access.toJSON() }),
+      ...(session.suspended ? { suspended: true } : {}),
       counters: {
         messagesIn: session.messagesIn,
         messagesOut: session.messagesOut,

@@ -6,7 +6,7 @@ import { CallError, CLUSTER_UNREACHABLE } from '../tunnel/call-error.js';
 import type { SessionEvent } from '../tunnel/session-event.js';
 import type { RelayedAskHandler } from '../tunnel/session-registry.js';
 import type { ClusterBus } from './cluster-bus.js';
-import type { RelayMessage } from './relay-envelope.js';
+import { relayedPrincipal, type RelayMessage } from './relay-envelope.js';
 
 /** Limits of the calling side of the relay. */
 export interface RelayClientLimits {
@@ -91,7 +91,7 @@ export class RelayClient {
               key: caller.key,
               progress: true,
               answers: SERVER_REQUEST_METHODS.filter((m) => caller.canAnswer?.(m)),
-              ...(caller.principal ? { principal: { user: caller.principal.user, isAdmin: caller.principal.isAdmin } } : {}),
+              ...(caller.principal ? { principal: relayedPrincipal(caller.principal) } : {}),
             },
           }
         : {}),

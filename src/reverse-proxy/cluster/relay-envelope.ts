@@ -7,6 +7,9 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../../protocol/json-rpc.js';
+import type { Principal } from '../../auth/principal.js';
+import type { ShareRules } from '../../protocol/share.js';
+import type { CallerPrincipal } from '../tunnel/call-context.js';
 import type { CallFailure } from '../tunnel/call-error.js';
 import type { SessionEvent } from '../tunnel/session-event.js';
 import type { SessionRecord } from './cluster-directory.js';
@@ -20,7 +23,25 @@ export interface RelayedCallerInfo {
   /** Server-to-client methods (sampling, elicitation, roots, ping) the caller can answer. */
   answers: string[];
   /** Who the caller acts for: the replica holding the tunnel authorises the call again. */
-  principal?: { user: string | null; isAdmin: boolean };
+  principal?: RelayedPrincipal;
+}
+
+/** A verified principal as it travels between replicas: what authorisation and the identity `_meta` read. */
+export interface RelayedPrincipal {
+  user: string | null;
+  isAdmin: boolean;
+  via: Principal['via'];
+  groups?: readonly string[];
+}
+
+/** The part of a principal another replica needs (never a token). */
+export function relayedPrincipal(principal: CallerPrincipal): RelayedPrincipal {
+  return {
+    user: principal.user,
+    isAdmin: principal.isAdmin,
+    via: principal.via ?? 'jwt',
+    ...(principal.groups?.length ? { groups: [...principal.groups] } : {}),
+  };
 }
 
 /**
@@ -44,6 +65,8 @@ export type RelayMessage =
   | { t: 'follow'; session: string; on: boolean }
   | { t: 'event'; session: string; event: SessionEvent }
   | { t: 'close'; session: string; reason: string; code?: number }
+  /** New access rules for a tunnel, decided (owner or admin) on the sender. */
+  | { t: 'share'; session: string; rules: ShareRules }
   /** A replica took its lease (started, or came back after a lapse). */
   | { t: 'hello' }
   /** A change in the directory, broadcast so that every replica's view follows at once. */
@@ -83,7 +106,7 @@ export interface RelayedExchangeRequest {
   /** The server name of the route. */
   name: string;
   /** Who the entry replica authenticated; the serving replica authorises it like a local caller. */
-  principal: { user: string | null; isAdmin: boolean; via: 'jwt' | 'proxy' | 'anonymous' };
+  principal: RelayedPrincipal;
   method: string;
   /** Path and query as the client sent them. */
   url: string;
@@ -139,6 +162,7 @@ const MESSAGE_TYPES = new Set<RelayMessage['t']>([
   'follow',
   'event',
   'close',
+  'share',
   'hello',
   'directory',
   'x-open',

@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
-import { canAccess } from '../../auth/principal.js';
+import { roleAllows } from '../../auth/access-rules.js';
+import { sessionRole } from '../tunnel/session-access.js';
 import { isObject, type JsonRpcRequest } from '../../protocol/json-rpc.js';
 import { CallError } from '../tunnel/call-error.js';
 import type { SessionEvent } from '../tunnel/session-event.js';
@@ -102,15 +103,22 @@ export class RelayServer {
       return;
     }
     // Authorised here as a local call would be: the entry replica's check was made on its view of the directory.
-    if (info?.principal && !canAccess({ ...info.principal, via: 'jwt' }, session.owner)) {
+    const principal = info?.principal && { ...info.principal, via: info.principal.via ?? 'jwt' };
+    if (principal && !roleAllows(sessionRole(session, principal), 'use')) {
       this.bus.send(from, { t: 'failed', call: seq, reason: 'closed', message: 'Not authorized for this server' });
       return;
     }
     const key = `${from}:${seq}`;
-    const caller = new RelayedCaller(info?.key ?? `relay:${key}`, from, Array.isArray(info?.answers) ? info.answers : [], {
-      progress: (notification) => void this.bus.send(from, { t: 'progress', call: seq, notification }),
-      ask: (askRequest) => void this.bus.send(from, { t: 'ask', call: seq, session: sessionId, request: askRequest }),
-    });
+    const caller = new RelayedCaller(
+      info?.key ?? `relay:${key}`,
+      from,
+      Array.isArray(info?.answers) ? info.answers : [],
+      {
+        progress: (notification) => void this.bus.send(from, { t: 'progress', call: seq, notification }),
+        ask: (askRequest) => void this.bus.send(from, { t: 'ask', call: seq, session: sessionId, request: askRequest }),
+      },
+      principal,
+    );
     let answer: Promise<unknown>;
     try {
       answer = session.call(request, timeoutMs, caller);

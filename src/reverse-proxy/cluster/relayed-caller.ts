@@ -1,5 +1,5 @@
 import type { JsonRpcNotification, JsonRpcRequest } from '../../protocol/json-rpc.js';
-import type { TunnelCaller } from '../tunnel/call-context.js';
+import type { CallerPrincipal, TunnelCaller } from '../tunnel/call-context.js';
 
 /** How a relayed caller reaches back to the replica it stands for. */
 export interface RelayedCallerLink {
@@ -19,6 +19,8 @@ export class RelayedCaller implements TunnelCaller {
     readonly replica: string,
     private readonly answers: readonly string[],
     private readonly link: RelayedCallerLink,
+    /** Who the real caller acts for (checked again here), for a tunnel that forwards the caller's identity. */
+    readonly principal?: CallerPrincipal,
   ) {}
 
   /** Progress goes back to the calling replica, which restores the caller's own token. */

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import { AccessRules } from '../../auth/access-rules.js';
 import type { RegisteredServer } from '../../protocol/envelopes.js';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
 import type { TunnelCaller } from '../tunnel/call-context.js';
@@ -17,6 +18,8 @@ import type { RelayClient } from './relay-client.js';
  */
 export class RemoteTunnel implements SessionHandle {
   private current: SessionRecord;
+  /** The record's access rules, validated once per record. */
+  private rules: AccessRules;
   readonly events$: Observable<SessionEvent>;
   readonly notifications$: Observable<SessionEvent>;
 
@@ -26,6 +29,7 @@ export class RemoteTunnel implements SessionHandle {
     private readonly relay: RelayClient,
   ) {
     this.current = record;
+    this.rules = rulesOf(record);
     this.events$ = relay.events(record.replica, record.id, 'all');
     this.notifications$ = relay.events(record.replica, record.id, 'notifications');
   }
@@ -63,9 +67,28 @@ export class RemoteTunnel implements SessionHandle {
     return Math.max(this.relay.countFor(this.id), this.current.counters.pendingCount);
   }
 
+  /** Whether the session waits for a resume, as its replica last wrote it. */
+  get suspended(): boolean {
+    return this.current.suspended === true;
+  }
+
+  /** Who besides the owner may use the server, as its replica last wrote it. */
+  get access(): AccessRules {
+    return this.rules;
+  }
+
   /** Takes a newer directory record of the same session. */
   update(record: SessionRecord): void {
-    if (record.id === this.current.id) this.current = record;
+    if (record.id !== this.current.id) return;
+    this.current = record;
+    this.rules = rulesOf(record);
+  }
+
+  /** New access rules, decided here (owner or admin), applied by the replica holding the tunnel; in effect here at once. */
+  share(rules: AccessRules): void {
+    this.bus.send(this.replica, { t: 'share', session: this.id, rules: rules.toJSON() });
+    this.current = { ...this.current, access: rules.toJSON() };
+    this.rules = rules;
   }
 
   /** The directory no longer lists the session. */
@@ -151,5 +174,15 @@ export class RemoteTunnel implements SessionHandle {
 
   close(reason: string, code?: number): void {
     this.bus.send(this.replica, { t: 'close', session: this.id, reason, ...(code === undefined ? {} : { code }) });
+  }
+}
+
+/** A record's rules; malformed ones (a replica of another version, say) fall back to only the owner. */
+function rulesOf(record: SessionRecord): AccessRules {
+  if (record.access === undefined) return AccessRules.ONLY_OWNER;
+  try {
+    return AccessRules.from(record.access);
+  } catch {
+    return AccessRules.ONLY_OWNER;
   }
 }

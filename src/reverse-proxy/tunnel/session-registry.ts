@@ -5,6 +5,7 @@ import type { CallError } from './call-error.js';
 import type { SessionHandle, TunnelHandle } from './tunnel-handle.js';
 import type { TunnelSession, TunnelSocket } from './tunnel-session.js';
 import type { TunnelConnection } from './tunnel-connection.js';
+import type { AccessRules } from '../../auth/access-rules.js';
 
 /**
  * Result of claiming a server name for a session: `replaced` is the same owner's session that held
@@ -80,9 +81,23 @@ export abstract class SessionRegistry {
   abstract byName(name: string): SessionHandle | undefined;
   /** Announces that a session finished registering. */
   abstract markRegistered(session: TunnelSession): void;
+  /** Announces that a session lost its connection and waits for a resume (the cluster registry tells the others at once). */
+  markSuspended(session: TunnelSession): void {
+    void session;
+  }
 
   /** This process's own tunnels. */
   abstract local(): TunnelSession[];
+
+  /**
+   * Replaces who besides its owner may use a session's server (the decision, owner or admin, was made
+   * by the caller); false when the handle cannot take rules. The cluster registry also tells the others.
+   */
+  share(session: SessionHandle, rules: AccessRules): boolean {
+    if (!session.share) return false;
+    session.share(rules);
+    return true;
+  }
 
   /** How many of this process's sessions of this owner wait for a resume (the connection dropped, the grace runs). */
   suspendedByOwner(owner: string | null): number {

@@ -140,7 +140,10 @@ export class TunnelGateway implements OnGatewayConnection<WebSocket>, OnGatewayI
         code === 1009 || isFrameTooLarge(protocolError) ? 'frame too large' : protocolError ? 'protocol error' : 'disconnected';
       // The gateway's own closes (shutdown, DELETE...) closed the session already; a resume may have moved it elsewhere.
       const outcome = current.connectionEnded(frames, reason);
-      if (outcome === 'suspended') this.logger.log({ msg: 'Tunnel connection lost, session suspended', sessionId: current.id, code });
+      if (outcome === 'suspended') {
+        this.registry.markSuspended(current);
+        this.logger.log({ msg: 'Tunnel connection lost, session suspended', sessionId: current.id, code });
+      }
       if (outcome === 'closed') this.logger.log({ msg: 'Tunnel disconnected', sessionId: current.id, code });
     });
     socket.on('error', (err: Error & { code?: string }) => {

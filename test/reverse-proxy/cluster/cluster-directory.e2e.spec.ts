@@ -119,6 +119,17 @@ test('sessions are listed across replicas', async () => {
   expect(await a.liveReplicas()).toEqual(['A', 'B']);
 });
 
+test("a record keeps a session's access rules and its suspension; a record without them reads as before", async () => {
+  const a = await directory('A');
+  const shared = { ...record('r1', 'alice', 'shared'), access: { users: ['bob'], groups: ['eng'], everyone: false }, suspended: true };
+  await a.putSession(shared);
+  await a.putSession(record('r2', 'alice', 'plain'));
+  expect(await a.getSession('r1')).toEqual({ ...shared, replica: 'A' });
+  const plain = await a.getSession('r2');
+  expect(plain).not.toHaveProperty('access');
+  expect(plain).not.toHaveProperty('suspended');
+});
+
 test('a server description over the limit is refused and nothing is stored', async () => {
   const a = await directory('A');
   const big = { name: 'big', instructions: 'x'.repeat(CLUSTER_DIRECTORY_LIMITS.maxServerJsonBytes) };

@@ -1,4 +1,6 @@
 import { jest } from '@jest/globals';
+import { AccessRules } from '../../../src/auth/access-rules.js';
+import type { RelayedPrincipal } from '../../../src/reverse-proxy/cluster/relay-envelope.js';
 import type { Subscription } from 'rxjs';
 import type { JsonRpcRequest } from '../../../src/protocol/json-rpc.js';
 import type { RelayMessage } from '../../../src/reverse-proxy/cluster/relay-envelope.js';
@@ -38,7 +40,7 @@ function callFrom(
   from: FakeClusterBus,
   seq: number,
   req: JsonRpcRequest,
-  caller?: { key: string; answers: string[]; principal?: { user: string | null; isAdmin: boolean } },
+  caller?: { key: string; answers: string[]; principal?: RelayedPrincipal },
   timeoutMs = 1000,
 ) {
   return toA(from, {
@@ -115,7 +117,11 @@ describe('calls', () => {
   });
 
   test('a call whose principal may not reach the tunnel is refused where the tunnel is; its owner and an admin are served', async () => {
-    const as = (user: string | null, isAdmin = false) => ({ key: `k-${user}`, answers: [], principal: { user, isAdmin } });
+    const as = (user: string | null, isAdmin = false) => ({
+      key: `k-${user}`,
+      answers: [],
+      principal: { user, isAdmin, via: 'jwt' as const },
+    });
     await callFrom(b, 1, request(1), as('mallory'));
     await callFrom(b, 2, request(2), as(null));
     expect(b.got('failed')).toEqual([
@@ -126,6 +132,15 @@ describe('calls', () => {
     await callFrom(b, 3, request(3), as('alice'));
     await callFrom(b, 4, request(4), as('root', true));
     expect(down().map((m) => (m as { id: string }).id)).toEqual(['gw-1', 'gw-2']);
+  });
+
+  test("the owner's access rules decide there too: a member of a group it is shared with is served, with the relayed groups", async () => {
+    const member = { key: 'k-bob', answers: [], principal: { user: 'bob', isAdmin: false, via: 'jwt' as const, groups: ['eng'] } };
+    await callFrom(b, 1, request(1), member);
+    expect(b.got('failed')).toEqual([{ t: 'failed', call: 1, reason: 'closed', message: 'Not authorized for this server' }]);
+    session.share(AccessRules.parse('group:eng'));
+    await callFrom(b, 2, request(2), member);
+    expect(down().map((m) => (m as { id: string }).id)).toEqual(['gw-1']);
   });
 
   test('a call the session refuses at once (busy) fails with its reason, and is not kept', async () => {

@@ -1,3 +1,5 @@
+import { AccessRules } from '../../../src/auth/access-rules.js';
+import { sessionRole } from '../../../src/reverse-proxy/tunnel/session-access.js';
 import type { SessionRecord } from '../../../src/reverse-proxy/cluster/cluster-directory.js';
 import { RemoteTunnel } from '../../../src/reverse-proxy/cluster/remote-tunnel.js';
 import type { TunnelCaller } from '../../../src/reverse-proxy/tunnel/call-context.js';
@@ -277,4 +279,27 @@ describe('events', () => {
   test('no subscriber, no watch', () => {
     expect(network.sent('watch')).toEqual([]);
   });
+});
+
+test("the record's access rules decide here; malformed ones read as only the owner; a newer record replaces them", () => {
+  const bob = { user: 'bob', isAdmin: false, via: 'jwt' as const, groups: ['eng'] };
+  expect(sessionRole(tunnel, bob)).toBeUndefined();
+  tunnel.update(record({ access: { users: [], groups: ['eng'], everyone: false } }));
+  expect(sessionRole(tunnel, bob)).toBe('user');
+  tunnel.update(record({ access: { users: 'everyone', groups: [], everyone: 'yes' } as never }));
+  expect(sessionRole(tunnel, bob)).toBeUndefined();
+  expect(sessionRole(tunnel, { user: 'alice', isAdmin: false, via: 'jwt' })).toBe('owner');
+});
+
+test('share() relays the rules to the replica holding the tunnel and takes them here at once', async () => {
+  tunnel.share(AccessRules.parse('group:eng'));
+  expect(tunnel.access.toJSON()).toEqual({ users: [], groups: ['eng'], everyone: false });
+  await network.flush();
+  expect(a.bus.got('share', 'B')).toEqual([{ t: 'share', session: 'sid-1', rules: { users: [], groups: ['eng'], everyone: false } }]);
+});
+
+test("suspended follows the record: what another replica's admission counts", () => {
+  expect(tunnel.suspended).toBe(false);
+  tunnel.update(record({ suspended: true }));
+  expect(tunnel.suspended).toBe(true);
 });
