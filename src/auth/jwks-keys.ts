@@ -37,6 +37,14 @@ export interface JwksKeysOptions {
   onFetchFailed?: (err: unknown) => void;
 }
 
+/** No key set could be fetched yet: no token can be checked, whatever it is. */
+export class JwksUnavailableError extends Error {
+  constructor() {
+    super('no key set fetched');
+    this.name = 'JwksUnavailableError';
+  }
+}
+
 /**
  * The identity provider's public keys (JWT_JWKS_URL), as a key resolver for jose's jwtVerify. The
  * set is fetched on first use and again once it is `refreshMs` old; a token whose `kid` is in no key
@@ -67,7 +75,7 @@ export class JwksKeys {
   /** jose's key resolver: the one key of the set that fits the token's header; refetches once for an unknown `kid`. */
   readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
     if (this.keys === undefined || this.now() >= this.freshUntil) await this.refresh();
-    if (this.keys === undefined) throw new errors.JWKSNoMatchingKey('no key set fetched');
+    if (this.keys === undefined) throw new JwksUnavailableError();
     try {
       return await this.keys(header, token);
     } catch (err) {

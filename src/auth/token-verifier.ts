@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { audienceScope, scopeAllows, type AudienceRules } from './audience.js';
 import { AuthError, AuthMessage } from './auth-error.js';
 import { principalFromClaims } from './claims-mapping.js';
-import { JwksKeys } from './jwks-keys.js';
+import { JwksKeys, JwksUnavailableError } from './jwks-keys.js';
 import type { Principal } from './principal.js';
 import { TokenKeys } from './token-keys.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
@@ -100,6 +100,7 @@ export class TokenVerifier {
 /** A jose failure as the AuthError the peer sees: expired, or invalid; the reason itself is only logged (debug). */
 function refusal(err: unknown, logger: Logger): AuthError {
   if (err instanceof AuthError) return err;
+  if (err instanceof JwksUnavailableError) return AuthError.unavailable();
   if (err instanceof errors.JWTExpired) return new AuthError('Token expired');
   logger.debug(`token refused: ${describe(err)}`);
   return new AuthError('Invalid token');

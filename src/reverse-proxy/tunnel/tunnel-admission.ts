@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { AuthError, AuthMessage } from '../../auth/auth-error.js';
+import { AUTH_RETRY_AFTER_S, AuthError, AuthMessage, authFailureStatus } from '../../auth/auth-error.js';
 import { AuthService } from '../../auth/auth.service.js';
 import { ProtectedResource } from '../../auth/oauth/protected-resource.js';
 import { challengeFor, WWW_AUTHENTICATE } from '../../auth/www-authenticate.js';
@@ -51,13 +51,17 @@ export class TunnelAdmission {
       principal = await this.auth.authenticate(req);
     } catch (err) {
       const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
+      const status = authFailureStatus(err);
       this.logger.warn({ msg: 'Tunnel upgrade refused', reason: message, remote: req.socket.remoteAddress });
       this.metrics.upgradeRejected('unauthenticated');
       return {
         ok: false,
-        status: 401,
+        status,
         message,
-        headers: { [WWW_AUTHENTICATE]: challengeFor(err, this.resource?.challengeHints(req.url)) },
+        headers:
+          status === 401
+            ? { [WWW_AUTHENTICATE]: challengeFor(err, this.resource?.challengeHints(req.url)) }
+            : { 'Retry-After': AUTH_RETRY_AFTER_S },
       };
     }
     const limit = this.config.tunnel.maxSessionsPerUser;
