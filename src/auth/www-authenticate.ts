@@ -1,4 +1,4 @@
-import { AuthError } from './auth-error.js';
+import { AUTH_RETRY_AFTER_S, AuthError, AuthMessage, authFailureStatus } from './auth-error.js';
 
 /** Where a 401 points its client (RFC 9728 §5.1): set only while the gateway publishes Protected Resource Metadata. */
 export interface ChallengeHints {
@@ -47,4 +47,25 @@ export function challengeForRequest(headers: { authorization?: string | string[]
   const header = headers.authorization;
   const refused = typeof header === 'string' && BEARER_HEADER.test(header);
   return bearerChallenge({ ...hints, ...(refused ? { error: 'invalid_token' } : {}) });
+}
+
+/** How a request refused by authentication is answered, on every door alike (HTTP routes, the tunnel upgrade). */
+export interface AuthRefusal {
+  /** 401, or 503 when the token could not be checked at all. */
+  status: 401 | 503;
+  /** The message safe to show the peer. */
+  message: string;
+  /** The challenge of a 401, or the Retry-After of a 503. */
+  headers: Record<string, string>;
+}
+
+/** The answer to a request whose authentication failed with `err`; `hints` as for challengeFor. */
+export function authRefusal(err: unknown, hints?: ChallengeHints): AuthRefusal {
+  const status = authFailureStatus(err);
+  return {
+    status,
+    message: err instanceof AuthError ? err.message : AuthMessage.Failed,
+    // A challenge only where a token would help: a 503 says to come back later with the same one.
+    headers: status === 401 ? { [WWW_AUTHENTICATE]: challengeFor(err, hints) } : { 'Retry-After': AUTH_RETRY_AFTER_S },
+  };
 }

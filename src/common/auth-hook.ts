@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AUTH_RETRY_AFTER_S, AuthError, AuthMessage, authFailureStatus } from '../auth/auth-error.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { PROTECTED_RESOURCE_METADATA_PATH, type ProtectedResource } from '../auth/oauth/protected-resource.js';
 import { setRequestPrincipal } from '../auth/request-principal.js';
-import { challengeFor, WWW_AUTHENTICATE } from '../auth/www-authenticate.js';
+import { authRefusal } from '../auth/www-authenticate.js';
 import { gatewayErrorBody } from './http-exception.filter.js';
 
 /**
@@ -45,14 +44,10 @@ export function registerAuthHook(fastify: FastifyInstance, auth: AuthService, re
     try {
       setRequestPrincipal(req.raw, await auth.authenticate(req.raw));
     } catch (err) {
-      const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
-      const status = authFailureStatus(err);
+      const { status, message, headers } = authRefusal(err, resource?.challengeHints(req.url));
       // The unread body would be drained on a kept-alive socket: close it instead.
       if (hasBody(req)) reply.header('Connection', 'close');
-      // A challenge only where a token would help: a 503 says to come back later with the same one.
-      if (status === 401) reply.header(WWW_AUTHENTICATE, challengeFor(err, resource?.challengeHints(req.url)));
-      else reply.header('Retry-After', AUTH_RETRY_AFTER_S);
-      return reply.code(status).send(gatewayErrorBody(status, message));
+      return reply.code(status).headers(headers).send(gatewayErrorBody(status, message));
     }
   });
 }

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { AUTH_RETRY_AFTER_S, AuthError, AuthMessage, authFailureStatus } from '../../auth/auth-error.js';
 import { AuthService } from '../../auth/auth.service.js';
 import { ProtectedResource } from '../../auth/oauth/protected-resource.js';
-import { challengeFor, WWW_AUTHENTICATE } from '../../auth/www-authenticate.js';
+import { authRefusal } from '../../auth/www-authenticate.js';
 import type { Principal } from '../../auth/principal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -50,19 +49,10 @@ export class TunnelAdmission {
     try {
       principal = await this.auth.authenticate(req);
     } catch (err) {
-      const message = err instanceof AuthError ? err.message : AuthMessage.Failed;
-      const status = authFailureStatus(err);
-      this.logger.warn({ msg: 'Tunnel upgrade refused', reason: message, remote: req.socket.remoteAddress });
+      const refusal = authRefusal(err, this.resource?.challengeHints(req.url));
+      this.logger.warn({ msg: 'Tunnel upgrade refused', reason: refusal.message, remote: req.socket.remoteAddress });
       this.metrics.upgradeRejected('unauthenticated');
-      return {
-        ok: false,
-        status,
-        message,
-        headers:
-          status === 401
-            ? { [WWW_AUTHENTICATE]: challengeFor(err, this.resource?.challengeHints(req.url)) }
-            : { 'Retry-After': AUTH_RETRY_AFTER_S },
-      };
+      return { ok: false, ...refusal };
     }
     const limit = this.config.tunnel.maxSessionsPerUser;
     const owner = principal.user;
