@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { signToken } from '../../src/auth/sign-token.js';
 import { FakeTunnel, closeTunnels } from '../support/fake-tunnel.js';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
+import { rawUpgrade } from '../support/raw-upgrade.js';
 import { eventually } from '../support/wait.js';
 
 /** Tries to open a tunnel; resolves with the HTTP status of a refused upgrade (fails if it opened). */
@@ -17,32 +16,6 @@ async function refusedStatus(url: string, headers: Record<string, string> = {}):
     return status;
   }
   throw new Error('the upgrade was accepted');
-}
-
-/** A raw upgrade request; resolves with the status and body of a refusal (fails if it upgraded). */
-function rawUpgrade(url: string, headers: Record<string, string> = {}): Promise<{ status: number | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url.replace(/^ws/, 'http'), {
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-        ...headers,
-      },
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('upgrade', (_res, socket) => {
-      socket.destroy();
-      reject(new Error('the upgrade was accepted'));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -101,10 +74,10 @@ describe('default gateway: auth required', () => {
   });
 
   test('the refusal is plain HTTP with a short reason', async () => {
-    expect(await rawUpgrade(gw.tunnelUrl)).toEqual({ status: 401, body: 'Authentication required' });
+    expect(await rawUpgrade(gw.tunnelUrl)).toMatchObject({ status: 401, body: 'Authentication required' });
     const expired = signToken({ secret: TEST_SECRET, sub: 'alice', expiresIn: -10 });
-    expect(await rawUpgrade(gw.tunnelUrl, { Authorization: `Bearer ${expired}` })).toEqual({ status: 401, body: 'Token expired' });
-    expect(await rawUpgrade(gw.tunnelUrl, { Authorization: 'Bearer x.y.z' })).toEqual({ status: 401, body: 'Invalid token' });
+    expect(await rawUpgrade(gw.tunnelUrl, { Authorization: `Bearer ${expired}` })).toMatchObject({ status: 401, body: 'Token expired' });
+    expect(await rawUpgrade(gw.tunnelUrl, { Authorization: 'Bearer x.y.z' })).toMatchObject({ status: 401, body: 'Invalid token' });
   });
 
   test.each(['Bearer', 'bearer', 'BEARER'])('a valid token in an Authorization header with scheme %s opens a session', async (scheme) => {
@@ -260,7 +233,10 @@ describe('TRUST_PROXY_AUTH=true, the caller is not one of TRUSTED_PROXIES', () =
   afterAll(() => gw.close());
 
   test('the proxy header is ignored on the tunnel upgrade and on the admin API', async () => {
-    expect(await rawUpgrade(gw.tunnelUrl, { 'X-Authenticated-User': 'carol' })).toEqual({ status: 401, body: 'Authentication required' });
+    expect(await rawUpgrade(gw.tunnelUrl, { 'X-Authenticated-User': 'carol' })).toMatchObject({
+      status: 401,
+      body: 'Authentication required',
+    });
     const res = await http('GET', `${gw.httpUrl}/reverse-proxy/sessions`, { headers: { 'X-Authenticated-User': 'carol' } });
     expect([res.status, res.body.message]).toEqual([401, 'Authentication required']);
     const mcp = await http('GET', `${gw.httpUrl}/servers`, { headers: { 'X-Authenticated-User': 'carol' } });

@@ -4,10 +4,9 @@
  * API and its SSE stream, the MCP doors (Streamable HTTP and legacy SSE), the catalog, unknown
  * routes, the tunnel upgrade, and /metrics when it answers a 401.
  */
-import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { http } from '../support/http.js';
+import { rawUpgrade } from '../support/raw-upgrade.js';
 
 let gw: RunningGateway;
 beforeAll(async () => {
@@ -49,7 +48,7 @@ describe.each(CASES)('with %s', (_what, headers, challenge) => {
   });
 
   test(`the tunnel upgrade: 401 with WWW-Authenticate: ${challenge}`, async () => {
-    expect(await refusedUpgrade(gw.tunnelUrl, headers())).toEqual({ status: 401, challenge });
+    expect(await rawUpgrade(gw.tunnelUrl, headers())).toMatchObject({ status: 401, challenge });
   });
 
   test('/metrics, if it answers 401, carries the challenge too', async () => {
@@ -64,28 +63,3 @@ test('a valid token is not challenged; public routes never are', async () => {
   const health = await http('GET', `${gw.httpUrl}/health`);
   expect([health.status, health.headers.get('www-authenticate')]).toEqual([200, null]);
 });
-
-/** A raw WebSocket upgrade; resolves with the refusal's status and challenge (fails if it upgraded). */
-function refusedUpgrade(url: string, headers: Record<string, string>): Promise<{ status?: number; challenge?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url.replace(/^ws/, 'http'), {
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-        ...headers,
-      },
-    });
-    req.on('response', (res) => {
-      res.resume();
-      resolve({ status: res.statusCode, challenge: res.headers['www-authenticate'] });
-    });
-    req.on('upgrade', (_res, socket) => {
-      socket.destroy();
-      reject(new Error('the upgrade was accepted'));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}

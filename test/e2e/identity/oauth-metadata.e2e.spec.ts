@@ -4,11 +4,10 @@
  * carries, pointing at the document of the resource the request was for. The identity provider
  * itself is not needed here (oauth-resource-server.e2e.spec.ts runs a real one).
  */
-import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { PACKAGE_INFO } from '../../../src/config/package-info.js';
 import { startGateway, type RunningGateway } from '../../support/gateway.js';
 import { http } from '../../support/http.js';
+import { rawUpgrade } from '../../support/raw-upgrade.js';
 
 const PUBLIC = 'https://gw.example.com';
 const AS = 'https://login.example.com/realms/mcp';
@@ -116,7 +115,7 @@ describe('every 401 names the metadata of the resource it refused, and the scope
   });
 
   test("the tunnel upgrade's 401 names the gateway's document", async () => {
-    expect(await refusedUpgrade(gw.tunnelUrl)).toEqual({
+    expect(await rawUpgrade(gw.tunnelUrl)).toMatchObject({
       status: 401,
       challenge: `Bearer resource_metadata="${META}", scope="mcp openid"`,
     });
@@ -132,27 +131,3 @@ describe('every 401 names the metadata of the resource it refused, and the scope
     expect([res.status, res.headers.get('www-authenticate')]).toEqual([401, 'Bearer']);
   });
 });
-
-/** A raw WebSocket upgrade without credentials; resolves with the refusal's status and challenge. */
-function refusedUpgrade(url: string): Promise<{ status?: number; challenge?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url.replace(/^ws/, 'http'), {
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-      },
-    });
-    req.on('response', (res) => {
-      res.resume();
-      resolve({ status: res.statusCode, challenge: res.headers['www-authenticate'] });
-    });
-    req.on('upgrade', (_res, socket) => {
-      socket.destroy();
-      reject(new Error('the upgrade was accepted'));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}

@@ -8,12 +8,13 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
+import { createHmac, createSecretKey } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverResource } from '../../../src/auth/audience.js';
 import { startGateway, TEST_SECRET, type RunningGateway } from '../../support/gateway.js';
 import { streamableHeaders, initializeRequest } from '../../support/raw-mcp.js';
+import { rawUpgrade } from '../../support/raw-upgrade.js';
 import { serveThroughTunnel, type TunnelledServer } from '../../support/tunnelled-mcp-server.js';
 
 const ISSUER = 'https://idp.test';
@@ -165,31 +166,8 @@ const DOORS: Record<string, (token: string) => Promise<Outcome>> = {
 };
 const MCP_DOORS = ['MCP Streamable HTTP (/servers/<name>/mcp)', 'legacy SSE (/servers/<name>/sse)'];
 
-/** A WebSocket upgrade: 101 when it opened (then closed at once), else the refusal's status, challenge and body. */
-function upgrade(token: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const req = request(gw.tunnelUrl.replace(/^ws/, 'http'), {
-      headers: {
-        Authorization: `Bearer ${token}`,
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-      },
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, challenge: (res.headers['www-authenticate'] as string) ?? null, body }));
-    });
-    req.on('upgrade', (_res, socket) => {
-      socket.destroy();
-      resolve({ status: 101, challenge: null, body: '' });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A WebSocket upgrade with this token: 101 when it opened (then closed at once), else the refusal. */
+const upgrade = (token: string): Promise<Outcome> => rawUpgrade(gw.tunnelUrl, { Authorization: `Bearer ${token}` });
 
 /** The status each door answers a token it accepts with. */
 const ACCEPTED: Record<string, number> = {
