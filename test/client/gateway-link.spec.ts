@@ -5,7 +5,7 @@
  * any attempt that is not waived would be tens of seconds away: the tests never wait for one,
  * they read the delay the link chose from its log and stop it.
  */
-import { GatewayLink, LINK_STABLE_AFTER_MS } from '../../src/client/gateway-link.js';
+import { GatewayLink, LINK_STABLE_AFTER_MS, type LinkOptions } from '../../src/client/gateway-link.js';
 import { Logger } from '../../src/client/logger.js';
 import { tunnelUrl } from '../../src/client/gateway-url.js';
 import { TunnelCloseCode } from '../../src/protocol/envelopes.js';
@@ -34,8 +34,8 @@ afterEach(async () => {
   await gw.close();
 });
 
-/** Starts a link and waits until its first connection is registered. */
-async function registeredLink(): Promise<MockConnection> {
+/** Starts a link (these options, with `overrides`) bringing up the server "policy". */
+function startLink(overrides: Partial<LinkOptions> = {}): void {
   link = new GatewayLink(
     {
       url: tunnelUrl(gw.url),
@@ -48,6 +48,7 @@ async function registeredLink(): Promise<MockConnection> {
       logger: new Logger({ level: 'info', sink: { write: (line) => lines.push(line) } }),
       random: () => 0.999,
       now: () => clock,
+      ...overrides,
     },
     {
       registered: () => registrations++,
@@ -57,6 +58,11 @@ async function registeredLink(): Promise<MockConnection> {
     },
   );
   link.up({ name: 'policy' });
+}
+
+/** Starts a link and waits until its first connection is registered. */
+async function registeredLink(): Promise<MockConnection> {
+  startLink();
   const conn = await gw.nextConnection();
   await conn.next('register');
   await until(() => registrations === 1, 'registered');
@@ -150,28 +156,7 @@ test('a link that stayed up resets the schedule: no attempt count carried over f
 test('while the gateway holds the session, no reconnect delay exceeds an eighth of its grace period', async () => {
   await gw.close();
   gw = await MockGateway.start({ autoAck: false });
-  link = new GatewayLink(
-    {
-      url: tunnelUrl(gw.url),
-      insecure: false,
-      keepaliveMs: 60_000,
-      reconnectDelayMs: BASE_MS,
-      maxRetries: 0,
-      registerTimeoutMs: 5000,
-      userAgent: 'gateway-link-spec',
-      logger: new Logger({ level: 'info', sink: { write: (line) => lines.push(line) } }),
-      random: () => 0.999,
-      now: () => clock,
-      resume: { maxRetainedBytes: 1 << 20 },
-    },
-    {
-      registered: () => registrations++,
-      payload: () => undefined,
-      disconnected: () => undefined,
-      fatal: (message) => (fatal = message),
-    },
-  );
-  link.up({ name: 'policy' });
+  startLink({ resume: { maxRetainedBytes: 1 << 20 } });
   const first = await gw.nextConnection();
   await first.next('register');
   // 80 s of grace: the 30 s base draw (~29.97 s) is capped at 10 s.

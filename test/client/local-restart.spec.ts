@@ -6,11 +6,11 @@
  * gateway answering every register (a session without resumption, so every frame is plain).
  */
 import { Logger } from '../../src/client/logger.js';
-import { tunnelUrl } from '../../src/client/gateway-url.js';
 import type { TunnelOptions } from '../../src/client/config.js';
 import { TunnelClient } from '../../src/client/tunnel-client.js';
 import { HELD_SUBSCRIPTION_LIMITS } from '../../src/client/held-subscriptions.js';
 import { FakeLocalServers, type FakeLocalServerOptions } from './helpers/fake-local-server.js';
+import { testTunnelOptions } from './helpers/tunnel-options.js';
 import { MockGateway, type Frame, type MockConnection } from './helpers/mock-gateway.js';
 
 let gw: MockGateway;
@@ -29,23 +29,7 @@ afterEach(async () => {
 });
 
 function start(servers: FakeLocalServers, overrides: Partial<TunnelOptions> = {}): void {
-  const options: TunnelOptions = {
-    gatewayUrl: tunnelUrl(gw.url),
-    name: 'fake',
-    local: { kind: 'stdio', command: 'fake', args: [] },
-    insecure: false,
-    // Also the base of the restart delay: a restart comes within a few ms.
-    reconnectDelayMs: 20,
-    maxRetries: 0,
-    retryForever: false,
-    keepaliveMs: 60_000,
-    startupTimeoutMs: 5000,
-    maxRestarts: 5,
-    maxBuffered: 100,
-    resume: true,
-    resumeBufferBytes: 8 * 1024 * 1024,
-    ...overrides,
-  };
+  const options = testTunnelOptions(gw.url, { maxRestarts: 5, ...overrides });
   const logger = new Logger({ level: 'debug', sink: { write: (line) => lines.push(line) } });
   client = new TunnelClient(options, { logger, version: 'test', createLocalServer: servers.factory, print: () => undefined });
   void client.run();

@@ -6,6 +6,7 @@
  */
 import { ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { eventually } from '../support/wait.js';
 import { connectStreamable, textOf } from '../support/mcp-clients.js';
 import { CliProcess, FIXTURE_COMMAND, killAll, waitUntil } from './helpers/cli-process.js';
 import { Forwarder } from './helpers/forwarder.js';
@@ -30,12 +31,20 @@ async function post(gw: RunningGateway, token: string, sessionId: string, body: 
   return { status: res.status, json: await res.json() };
 }
 
-async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The CLI sharing the fixture as `name` through `gatewayUrl`, reconnecting and restarting within 50 ms. */
+function startCli(gatewayUrl: string, token: string, name: string): CliProcess {
+  return new CliProcess([
+    '--local-stdio',
+    FIXTURE_COMMAND,
+    '--gateway',
+    gatewayUrl,
+    '--token',
+    token,
+    '--name',
+    name,
+    '--reconnect-delay',
+    '0.05',
+  ]);
 }
 
 describe('against the real gateway', () => {
@@ -69,18 +78,7 @@ describe('against the real gateway', () => {
 
   test('a crash fails the waiting caller at once; the restarted server carries on the same tunnel session', async () => {
     const token = gw.mintToken('bob@example.com');
-    const cli = new CliProcess([
-      '--local-stdio',
-      FIXTURE_COMMAND,
-      '--gateway',
-      gw.httpUrl,
-      '--token',
-      token,
-      '--name',
-      'e2e-crash',
-      '--reconnect-delay',
-      '0.05',
-    ]);
+    const cli = startCli(gw.httpUrl, token, 'e2e-crash');
     const [, firstSession] = await cli.waitForLog(/connected as session (\S+)/);
     await cli.waitForLog(/registered as/);
 
@@ -106,18 +104,7 @@ describe('against the real gateway', () => {
 
   test('an MCP client keeps its session through a crash of the local server: list_changed tells it to refetch, its subscription holds', async () => {
     const token = gw.mintToken('frank@example.com');
-    const cli = new CliProcess([
-      '--local-stdio',
-      FIXTURE_COMMAND,
-      '--gateway',
-      gw.httpUrl,
-      '--token',
-      token,
-      '--name',
-      'e2e-local-restart',
-      '--reconnect-delay',
-      '0.05',
-    ]);
+    const cli = startCli(gw.httpUrl, token, 'e2e-local-restart');
     const [, tunnelSession] = await cli.waitForLog(/connected as session (\S+)/);
     await cli.waitForLog(/registered as "e2e-local-restart"/);
 
@@ -162,21 +149,9 @@ describe('against the real gateway', () => {
 
   test('a second tunnel of the same user under the same name replaces the first, which exits instead of fighting back', async () => {
     const token = gw.mintToken('dave@example.com');
-    const args = [
-      '--local-stdio',
-      FIXTURE_COMMAND,
-      '--gateway',
-      gw.httpUrl,
-      '--token',
-      token,
-      '--name',
-      'e2e-twice',
-      '--reconnect-delay',
-      '0.05',
-    ];
-    const first = new CliProcess(args);
+    const first = startCli(gw.httpUrl, token, 'e2e-twice');
     await first.waitForLog(/registered as "e2e-twice"/);
-    const second = new CliProcess(args);
+    const second = startCli(gw.httpUrl, token, 'e2e-twice');
     const [, secondSession] = await second.waitForLog(/connected as session (\S+)/);
 
     expect((await first.waitForExit()).code).toBe(1);
@@ -192,18 +167,7 @@ test('a gateway restart: the client reconnects and registers again under the sam
   try {
     forwarder.target = gw.port;
     const token = gw.mintToken('carol@example.com');
-    const cli = new CliProcess([
-      '--local-stdio',
-      FIXTURE_COMMAND,
-      '--gateway',
-      forwarder.url,
-      '--token',
-      token,
-      '--name',
-      'e2e-restart',
-      '--reconnect-delay',
-      '0.05',
-    ]);
+    const cli = startCli(forwarder.url, token, 'e2e-restart');
     await cli.waitForLog(/registered as "e2e-restart"/);
 
     await gw.close();

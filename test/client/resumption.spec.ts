@@ -5,12 +5,12 @@
  * driven by hand; the only waits are for loopback I/O and a reconnect delay of a few ms.
  */
 import { Logger } from '../../src/client/logger.js';
-import { tunnelUrl } from '../../src/client/gateway-url.js';
 import type { TunnelOptions } from '../../src/client/config.js';
 import { TunnelClient } from '../../src/client/tunnel-client.js';
 import { TunnelCloseCode } from '../../src/protocol/envelopes.js';
 import { FakeLocalServer } from './helpers/fake-local-server.js';
 import { ManualSchedule } from './helpers/manual-schedule.js';
+import { testTunnelOptions } from './helpers/tunnel-options.js';
 import { MockGateway, type Frame, type MockConnection } from './helpers/mock-gateway.js';
 
 let gw: MockGateway;
@@ -33,23 +33,7 @@ afterEach(async () => {
 });
 
 function start(overrides: Partial<TunnelOptions> = {}): void {
-  const options: TunnelOptions = {
-    gatewayUrl: tunnelUrl(gw.url),
-    name: 'fake',
-    local: { kind: 'stdio', command: 'fake', args: [] },
-    insecure: false,
-    // A dropped connection that was not up 5 s waits up to this long (jitter) before reconnecting.
-    reconnectDelayMs: 20,
-    maxRetries: 0,
-    retryForever: false,
-    keepaliveMs: 60_000,
-    startupTimeoutMs: 5000,
-    maxRestarts: 0,
-    maxBuffered: 100,
-    resume: true,
-    resumeBufferBytes: 8 * 1024 * 1024,
-    ...overrides,
-  };
+  const options = testTunnelOptions(gw.url, overrides);
   const logger = new Logger({ level: 'debug', sink: { write: (line) => lines.push(line) } });
   client = new TunnelClient(options, {
     logger,

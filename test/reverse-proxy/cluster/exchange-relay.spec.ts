@@ -395,15 +395,20 @@ describe('giving up', () => {
 });
 
 describe('a replica gone, Redis gone', () => {
-  test('replicaGone on the entry side fails exchanges waiting for a head and ends streaming ones', async () => {
+  /** Two exchanges from B to A: the first streaming its response (`reader`), the second still waiting for its head. */
+  async function streamingAndWaiting() {
     const { door, calls } = manualDoor();
     serving.serveWith('mcp', door);
     const streaming = handled(entry.forward('A', exchange()));
     const waiting = entry.forward('A', exchange()).catch((err: unknown) => err);
     await settle();
-    const { body } = handMadeBody();
+    const { body, state } = handMadeBody();
     calls[0].respond(new Response(body));
-    const reader = (await streaming).body!.getReader();
+    return { calls, waiting, state, reader: (await streaming).body!.getReader() };
+  }
+
+  test('replicaGone on the entry side fails exchanges waiting for a head and ends streaming ones', async () => {
+    const { waiting, reader } = await streamingAndWaiting();
     entry.replicaGone('A');
     expect(await waiting).toEqual(new CallError('closed', 'The tunnel closed (its gateway replica stopped)'));
     await expect(reader.read()).rejects.toEqual(new CallError('closed', 'The tunnel closed (its gateway replica stopped)'));
@@ -440,14 +445,7 @@ describe('a replica gone, Redis gone', () => {
   });
 
   test('failAll ends every exchange as unreachable, on both sides', async () => {
-    const { door, calls } = manualDoor();
-    serving.serveWith('mcp', door);
-    const streaming = handled(entry.forward('A', exchange()));
-    const waiting = entry.forward('A', exchange()).catch((err: unknown) => err);
-    await settle();
-    const { body, state } = handMadeBody();
-    calls[0].respond(new Response(body));
-    const reader = (await streaming).body!.getReader();
+    const { calls, waiting, reader, state } = await streamingAndWaiting();
     entry.failAll();
     expect(await waiting).toEqual(new CallError('unreachable', CLUSTER_UNREACHABLE));
     await expect(reader.read()).rejects.toEqual(new CallError('unreachable', CLUSTER_UNREACHABLE));
@@ -460,8 +458,8 @@ describe('a replica gone, Redis gone', () => {
 });
 
 describe('both ways at once', () => {
-  test('exchanges with the same number in both directions do not disturb each other', async () => {
-    // A serves B's exchange 1 while B serves A's exchange 1.
+  /** B's exchange served by A and A's exchange served by B, both with number 1, both streaming. */
+  async function exchangesBothWays() {
     const atA = manualDoor();
     const atB = manualDoor();
     serving.serveWith('mcp', atA.door);
@@ -473,8 +471,12 @@ describe('both ways at once', () => {
     const fromB = handMadeBody();
     atA.calls[0].respond(new Response(fromA.body));
     atB.calls[0].respond(new Response(fromB.body));
-    const readerAtB = (await bToA).body!.getReader();
-    const readerAtA = (await aToB).body!.getReader();
+    return { atA, fromA, fromB, readerAtB: (await bToA).body!.getReader(), readerAtA: (await aToB).body!.getReader() };
+  }
+
+  test('exchanges with the same number in both directions do not disturb each other', async () => {
+    // A serves B's exchange 1 while B serves A's exchange 1.
+    const { atA, fromA, fromB, readerAtA, readerAtB } = await exchangesBothWays();
 
     // B's door fails its stream for A's exchange: A's response ends with an error...
     fromB.controller.error(new Error('broke'));
@@ -490,19 +492,7 @@ describe('both ways at once', () => {
   }, 5000);
 
   test('an entry side giving up on its exchange stops only that one', async () => {
-    const atA = manualDoor();
-    const atB = manualDoor();
-    serving.serveWith('mcp', atA.door);
-    entry.serveWith('mcp', atB.door);
-    const bToA = handled(entry.forward('A', exchange()));
-    const aToB = handled(serving.forward('B', exchange()));
-    await settle();
-    const fromA = handMadeBody();
-    const fromB = handMadeBody();
-    atA.calls[0].respond(new Response(fromA.body));
-    atB.calls[0].respond(new Response(fromB.body));
-    const readerAtB = (await bToA).body!.getReader();
-    const readerAtA = (await aToB).body!.getReader();
+    const { fromA, fromB, readerAtA, readerAtB } = await exchangesBothWays();
     // B's client goes away: A stops serving B's exchange, and A's own exchange with B goes on.
     await readerAtB.cancel();
     await settle();
