@@ -15,10 +15,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+# npm run build runs scripts/build-if-stale.mjs; pack:client runs scripts/pack-client.mjs.
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 # The client package, from the dist/ just built (esbuild, a devDependency, bundles it): .packs/mcp-tunnel-<version>.tgz
-COPY scripts ./scripts
 RUN npm run --silent pack:client
 
 # Pruned from the tree npm ci installed, so the versions are the lock file's and nothing is downloaded twice.

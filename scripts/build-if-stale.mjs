@@ -5,7 +5,10 @@
  * tsconfig.json or tsconfig.build.json newer than dist/.build-stamp. `npm start`, `npm run token` and
  * `npm run bench` run it first, so a second start costs no compile.
  *
- *   node scripts/build-if-stale.mjs [--root <dir>] [--tsc <path to tsc.js>]
+ *   node scripts/build-if-stale.mjs [--root <dir>] [--tsc <path to tsc.js>] [--force]
+ *
+ * `--force` builds whatever the stamp says (`npm run build`), and stamps like any other build, so a
+ * start or pack right after it does not compile again.
  *
  * Writes nothing on stdout (`$(npm run --silent token ...)` captures the token alone); tsc's output
  * goes to stderr. The stamp is dated when the build started, so an edit made during it is rebuilt next time.
@@ -15,7 +18,7 @@ import { closeSync, lstatSync, openSync, readdirSync, statSync, utimesSync } fro
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { root: { type: 'string' }, tsc: { type: 'string' } } });
+const { values } = parseArgs({ options: { root: { type: 'string' }, tsc: { type: 'string' }, force: { type: 'boolean' } } });
 const root = resolve(values.root ?? process.cwd());
 const tsc = values.tsc ?? join(root, 'node_modules/typescript/bin/tsc');
 const stamp = join(root, 'dist/.build-stamp');
@@ -45,10 +48,10 @@ function stampTime() {
 }
 
 const newestInput = Math.max(...INPUTS.map((input) => newestMtime(join(root, input))));
-if (stampTime() > newestInput) process.exit(0);
+if (!values.force && stampTime() > newestInput) process.exit(0);
 
 const startedAt = new Date();
-process.stderr.write('Building (src/ changed since the last build) ...\n');
+if (!values.force) process.stderr.write('Building (src/ changed since the last build) ...\n');
 const build = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
   cwd: root,
   // tsc reports on stdout: sent to stderr, so stdout stays the caller's.

@@ -6,22 +6,20 @@
  * The client is bundled (esbuild) into one file with no dependencies: installed, it is about 1 MB.
  * As plain dependencies, the MCP SDK alone would bring express, hono, ajv and zod (about 30 MB), while
  * the client uses two of its transports and one constant. The bundle starts from the tsc output
- * (dist/client/cli.js, rebuilt when older than src/), so it is the code the tests run; it stops the
- * pack if the client reaches Nest, a file outside src/client and src/protocol, or a package that is not
- * a runtime dependency of the root package.
+ * (dist/client/cli.js, rebuilt by scripts/build-if-stale.mjs when src/ changed), so it is the code the
+ * tests run; it stops the pack if the client reaches Nest, a file outside src/client and src/protocol,
+ * or a package that is not a runtime dependency of the root package.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the bin is, in dist/ and in the package: cli.js reads its version from ../../package.json. */
 const ENTRY = 'dist/client/cli.js';
-/** The sources the client is built from (dependency-cruiser keeps src/client on src/protocol only). */
-const SOURCE_DIRS = ['src/client', 'src/protocol'];
 const OUT_DIR = join(ROOT, '.packs');
 /** The client's floor: what its code and the packages it bundles ask for (the gateway's is higher). */
 const NODE_ENGINES = '>=20.11';
@@ -44,25 +42,6 @@ class PackError extends Error {}
 
 function fail(message) {
   throw new PackError(message);
-}
-
-function* tsFiles(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* tsFiles(path);
-    else if (entry.name.endsWith('.ts')) yield path;
-  }
-}
-
-/** True when some client source has no compiled file, or one older than itself. */
-function isStale() {
-  for (const dir of SOURCE_DIRS) {
-    for (const source of tsFiles(join(ROOT, dir))) {
-      const built = join(ROOT, 'dist', relative(join(ROOT, 'src'), source)).replace(/\.ts$/, '.js');
-      if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) return true;
-    }
-  }
-  return false;
 }
 
 /** The package folder of a bundled input (`node_modules/a/node_modules/@b/c/x.js` -> `node_modules/a/node_modules/@b/c`). */
@@ -136,10 +115,11 @@ repository's README ("Tunnel a local server").
 }
 
 async function main() {
-  if (isStale()) {
-    process.stderr.write('pack:client: building (dist/ is older than src/)\n');
-    npm(['run', 'build', '--silent'], ROOT);
-  }
+  // dist/ rebuilt when src/ changed since the last build (the script prints nothing on stdout, which is ours).
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts/build-if-stale.mjs'), '--root', ROOT], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (built.status !== 0) fail(`the build failed (${built.status ?? built.signal})`);
   const stage = mkdtempSync(join(tmpdir(), 'mcp-tunnel-pack-'));
   try {
     const bundled = await bundle(join(stage, ENTRY));

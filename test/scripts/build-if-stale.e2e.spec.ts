@@ -40,8 +40,8 @@ function backdate(...paths: string[]): void {
 }
 
 /** Runs the script; returns its exit code, its stdout, and how many times tsc has run so far. */
-function buildIfStale(): { status: number | null; stdout: string; runs: number } {
-  const result = spawnSync(process.execPath, [SCRIPT, '--root', root, '--tsc', join(root, 'fake-tsc.mjs')], { cwd: root });
+function buildIfStale(...extra: string[]): { status: number | null; stdout: string; runs: number } {
+  const result = spawnSync(process.execPath, [SCRIPT, '--root', root, '--tsc', join(root, 'fake-tsc.mjs'), ...extra], { cwd: root });
   let runs = 0;
   try {
     runs = readFileSync(join(root, 'tsc-runs.log'), 'utf8').split('\n').filter(Boolean).length;
@@ -74,5 +74,11 @@ test('a failed build exits non-zero and leaves no stamp: the next run tries agai
   writeFileSync(join(root, 'src/broken.ts'), 'export {};\n');
   const failed = buildIfStale();
   expect([failed.status, failed.runs, failed.stdout]).toEqual([2, 1, '']);
+  expect(buildIfStale().runs).toBe(2);
+});
+
+test('--force (npm run build) builds although nothing changed, and stamps: the next plain run does not build', () => {
+  expect(buildIfStale().runs).toBe(1);
+  expect(buildIfStale('--force').runs).toBe(2);
   expect(buildIfStale().runs).toBe(2);
 });
