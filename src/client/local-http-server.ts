@@ -22,6 +22,11 @@ export class HttpLocalServer implements LocalServer {
 
   private transport: Transport | undefined;
   private ended = false;
+  /**
+   * Errors already accounted for: the SDK reports one failed GET stream twice (its own catch, then
+   * its caller's), and a failed send to onerror as well as to the sender, who reports it.
+   */
+  private readonly reported = new WeakSet<Error>();
   /** Loaded on start: stdio-only runs never pay for the HTTP client stack. */
   private isSessionLost: (err: unknown) => boolean = () => false;
 
@@ -45,8 +50,7 @@ export class HttpLocalServer implements LocalServer {
       this.isSessionLost = (err) => err instanceof StreamableHTTPError && err.code === 404 && transport.sessionId !== undefined;
     }
     transport.onmessage = (message) => this.onmessage?.(message);
-    // Failed sends are reported to the sender by send(); this sees the background stream's trouble.
-    transport.onerror = (error) => this.onoutput?.(`transport: ${error.message}`);
+    transport.onerror = (error) => this.report(error);
     transport.onclose = () => this.end('closed the connection');
     this.transport = transport;
     await transport.start();
@@ -57,6 +61,7 @@ export class HttpLocalServer implements LocalServer {
     try {
       await this.transport.send(message as JSONRPCMessage);
     } catch (err) {
+      if (err instanceof Error) this.reported.add(err);
       if (this.isSessionLost(err)) this.end('lost its session (HTTP 404)');
       throw err;
     }
@@ -76,6 +81,20 @@ export class HttpLocalServer implements LocalServer {
     }
     await transport.close().catch(() => undefined);
     this.onexit?.({ code: null, signal: null, reason: 'was disconnected', stderrTail: [] });
+  }
+
+  /**
+   * Shows the background streams' trouble, once per error. Deferred a turn: the SDK calls onerror
+   * before a failed send's rejection reaches send(), which claims it for its caller.
+   */
+  private report(error: Error): void {
+    // Once ended, the streams our own close aborts are no news (what ended it was reported before).
+    if (this.ended) return;
+    setImmediate(() => {
+      if (this.reported.has(error)) return;
+      this.reported.add(error);
+      this.onoutput?.(`transport: ${error.message}`);
+    });
   }
 
   private end(reason: string): void {
