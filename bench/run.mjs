@@ -7,10 +7,13 @@
  *
  *   BENCH_DURATION=5     seconds per measured run          BENCH_WARMUP=2   seconds of warm-up per case
  *   BENCH_RUNS=3         runs per case (median + min..max) BENCH_CONCURRENCY=1,64
- *   BENCH_PAIRED=2,3     paths set up together and measured in alternating runs (their ratio is a target)
+ *   BENCH_PAIRED=2,3,4h,4s  paths set up together and measured in alternating runs (their ratios are targets)
+ *   BENCH_BASELINE=<another built checkout>: the paired paths of BENCH_BASELINE_PATHS=3,4,4h,4s also run on that
+ *     checkout's gateway, in the same group (runs alternating): a before/after of one run
  *   BENCH_PAIRED_RUNS=5  runs per case for those
- *   BENCH_PATHS=1,1s,2,3,4,4c,5,4h,5h,6   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling;
+ *   BENCH_PATHS=1,1s,2,3,4,4c,5,4h,4s,5h,6   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling;
  *                        4h/5h = paths 4/5 driven by autocannon in one MCP session instead of SDK clients;
+ *                        4s = the stateless 2026-07-28 revision of path 4, driven by autocannon;
  *                        6 = cluster mode: paths 3/4/4h on the replica holding the tunnel and through another one)
  *   BENCH_CLUSTER=3,4,4h  path 6's sub-paths   BENCH_CLUSTER_RUNS=3  runs per case (owner and relay measured alternately)
  *   BENCH_CLUSTER_BASELINE=<another built checkout>: path 6 also runs a second cluster from there, measured alternately
@@ -18,7 +21,7 @@
  *   BENCH_TUNNEL=auto|cli|bench   tunnel client behind paths 2-4 (auto: the CLI once it is on main)
  *   ECHO_IMPL=raw|sdk    echo server behind every path     BENCH_MEM_RUNS=3  BENCH_TUNNELS=1000,10000
  *   BENCH_SSE_SUBSCRIBERS=1000  BENCH_SSE_EVENTS=100  BENCH_SSE_RUNS=3
- *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4|4h|6/3|6/4|6/4h (the path profiled; 6/x: both
+ *   BENCH_PROFILE_DURATION=10 (0 = no profile)   BENCH_PROFILE_PATH=3|4|4h|4s|6/3|6/4|6/4h (the path profiled; 6/x: both
  *     replicas under --cpu-prof while x is relayed from B to A; BENCH_PROFILE_SIDE=owner: while x is served on A)   BENCH_PROFILE_SSE=1: the SSE gateway under --cpu-prof too   BENCH_SOAK=0 (seconds of soak; 300 for the issue's check)
  *   BENCH_ADAPTERS=1 (0 = skip the framework floor: node:http vs Nest on Express vs Nest on Fastify)
  *   BENCH_RESUME_SOAK=300 seconds of the resumption soak (0 = skip): BENCH_RESUME_TUNNELS=200 real tunnel clients in
@@ -88,10 +91,12 @@ const CFG = {
   durationS: num(env.BENCH_DURATION, 5),
   warmupS: num(env.BENCH_WARMUP, 2),
   runs: num(env.BENCH_RUNS, 3),
-  paired: list(env.BENCH_PAIRED, ['2', '3']),
+  paired: list(env.BENCH_PAIRED, ['2', '3', '4h', '4s']),
+  baseline: env.BENCH_BASELINE ? env.BENCH_BASELINE.replace(/\/?$/, '/') : undefined,
+  baselinePaths: list(env.BENCH_BASELINE_PATHS, ['3', '4', '4h', '4s']),
   pairedRuns: num(env.BENCH_PAIRED_RUNS, 5),
   concurrency: list(env.BENCH_CONCURRENCY, ['1', '64']).map(Number),
-  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5', '4h', '5h', '6']),
+  paths: list(env.BENCH_PATHS, ['1', '1s', '2', '3', '4', '4c', '5', '4h', '4s', '5h', '6']),
   cluster: list(env.BENCH_CLUSTER, ['3', '4', '4h']).filter((sub) => sub in CLUSTER_SUBPATHS),
   clusterRuns: num(env.BENCH_CLUSTER_RUNS, 3),
   clusterBaseline: env.BENCH_CLUSTER_BASELINE ? env.BENCH_CLUSTER_BASELINE.replace(/\/?$/, '/') : undefined,
@@ -105,7 +110,7 @@ const CFG = {
   profileS: num(env.BENCH_PROFILE_DURATION, 10),
   profileSse: env.BENCH_PROFILE_SSE === '1',
   profileSide: env.BENCH_PROFILE_SIDE === 'owner' ? 'owner' : 'relay',
-  profilePath: ['4', '4h', '6/3', '6/4', '6/4h'].includes(env.BENCH_PROFILE_PATH) ? env.BENCH_PROFILE_PATH : '3',
+  profilePath: ['4', '4h', '4s', '6/3', '6/4', '6/4h'].includes(env.BENCH_PROFILE_PATH) ? env.BENCH_PROFILE_PATH : '3',
   soakS: num(env.BENCH_SOAK, 0),
   adapters: env.BENCH_ADAPTERS !== '0',
   resumeSoak: {
@@ -299,11 +304,11 @@ const PATHS = {
   2: { title: '2 raw relay (node:http + ws, no auth)', setup: () => rawRelayPath({ impl: CFG.echoImpl, tunnelKind }) },
   3: {
     title: '3 gateway POST /reverse-proxy/sessions/:id/request, auth on',
-    setup: () => gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }),
+    setup: (root) => gatewayRestPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, root }),
   },
   4: {
     title: '4 gateway MCP Streamable HTTP, SDK client, auth on',
-    setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN }),
+    setup: (root) => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, root }),
   },
   5: {
     title: `5 supergateway ${supergatewayVersion()} stdio -> Streamable HTTP --stateful, SDK client`,
@@ -311,7 +316,11 @@ const PATHS = {
   },
   '4h': {
     title: '4h gateway MCP Streamable HTTP, auth on, light load generator (autocannon, one session)',
-    setup: () => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, loadgen: 'http' }),
+    setup: (root) => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, loadgen: 'http', root }),
+  },
+  '4s': {
+    title: '4s gateway MCP stateless 2026-07-28 (no session), auth on, light load generator (autocannon)',
+    setup: (root) => gatewayMcpPath({ impl: CFG.echoImpl, tunnelKind, secret: SECRET, token: TOKEN, loadgen: 'stateless', root }),
   },
   '5h': {
     title: `5h supergateway ${supergatewayVersion()} --stateful, light load generator (autocannon, one session)`,
@@ -368,6 +377,21 @@ async function runCluster(results) {
   }
 }
 
+/** A path's title; `<id>@baseline` is that path on the BENCH_BASELINE checkout. */
+function titleOf(id) {
+  const [path, baseline] = id.split('@');
+  return baseline ? `${PATHS[path].title} [baseline: ${baselineLabel()}]` : PATHS[path].title;
+}
+
+/** The baseline checkout's commit, for the report. */
+function baselineLabel() {
+  try {
+    return `commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: CFG.baseline }).toString().trim()}`;
+  } catch {
+    return CFG.baseline;
+  }
+}
+
 async function runPaths() {
   const results = {};
   // The paths whose ratios are targets are measured side by side; the others one after another.
@@ -391,6 +415,14 @@ async function runPaths() {
             results[id] = { title: def.title, missing: target.missing };
             log(`  not measured: ${target.missing}`);
           } else entries.push({ id, target });
+          // BENCH_BASELINE: the same path on another checkout's gateway, in the same group (runs alternating).
+          if (CFG.baseline && CFG.baselinePaths.includes(id)) {
+            const baseId = `${id}@baseline`;
+            log(`path ${def.title}, baseline gateway from ${CFG.baseline}`);
+            const base = await def.setup(CFG.baseline);
+            if (base.missing) results[baseId] = { title: `${def.title} (baseline)`, missing: base.missing };
+            else entries.push({ id: baseId, target: base });
+          }
         } catch (err) {
           results[id] = { title: def.title, missing: `failed: ${err.message.split('\n')[0]}` };
           log(`  failed: ${err.stack}`);
@@ -399,9 +431,9 @@ async function runPaths() {
       if (entries.length === 0) continue;
       if (entries.length > 1) log(`paths ${entries.map((e) => e.id).join(', ')}: measured side by side, runs alternating`);
       const byId = await measureGroup(entries, entries.length > 1 ? CFG.pairedRuns : CFG.runs);
-      for (const { id } of entries) results[id] = { title: PATHS[id].title, byC: byId[id] };
+      for (const { id } of entries) results[id] = { title: titleOf(id), byC: byId[id] };
     } catch (err) {
-      for (const { id } of entries) results[id] ??= { title: PATHS[id].title, missing: `failed: ${err.message.split('\n')[0]}` };
+      for (const { id } of entries) results[id] ??= { title: titleOf(id), missing: `failed: ${err.message.split('\n')[0]}` };
       log(`  failed: ${err.stack}`);
     } finally {
       for (const { target } of entries) await target.stop?.().catch(() => undefined);
@@ -595,7 +627,7 @@ async function runSse() {
   };
 }
 
-/** Path 3 (or BENCH_PROFILE_PATH=4 / 4h) at the highest concurrency with the gateway under --cpu-prof; summarizes the profile. */
+/** Path 3 (or BENCH_PROFILE_PATH=4 / 4h / 4s) at the highest concurrency with the gateway under --cpu-prof; summarizes the profile. */
 async function runProfile() {
   const dir = `${OUT_DIR}/profiles`;
   rmSync(dir, { recursive: true, force: true });
@@ -604,7 +636,7 @@ async function runProfile() {
   if (CFG.profilePath.startsWith('6/')) return runClusterProfile(dir, c);
   const spawnedAt = performance.now();
   const target = await (CFG.profilePath === '3' ? gatewayRestPath : gatewayMcpPath)({
-    loadgen: CFG.profilePath === '4h' ? 'http' : 'sdk',
+    loadgen: { '4h': 'http', '4s': 'stateless' }[CFG.profilePath] ?? 'sdk',
     impl: CFG.echoImpl,
     tunnelKind,
     secret: SECRET,

@@ -223,8 +223,8 @@ export async function rawRelayPath({ impl, tunnelKind }) {
 }
 
 /** Path 3: the gateway's POST /reverse-proxy/sessions/:id/request, auth on. */
-export async function gatewayRestPath({ impl, tunnelKind, secret, token, nodeArgs = [], probe = false }) {
-  const gw = await startGateway({ secret, nodeArgs, probe });
+export async function gatewayRestPath({ impl, tunnelKind, secret, token, nodeArgs = [], probe = false, root = GATEWAY_ROOT }) {
+  const gw = await startGateway({ secret, nodeArgs, probe, root });
   const tunnel = await startTunnel(tunnelKind, { wsUrl: gw.wsUrl, token, name: 'echo', impl });
   const sessionId = await waitForSession(gw.base, token, 'echo');
   const url = `${gw.base}/reverse-proxy/sessions/${sessionId}/request`;
@@ -338,17 +338,59 @@ function mcpHttpTarget({ url, headers = {}, gatewayPid, extraPids }) {
   };
 }
 
-/** The load generator of an MCP endpoint: c SDK clients ('sdk') or autocannon in one session ('http'). */
-export const mcpTarget = (loadgen) => (loadgen === 'http' ? mcpHttpTarget : mcpClientsTarget);
+/**
+ * The stateless 2026-07-28 revision of the same endpoint, driven by autocannon: no session, every POST
+ * carries its `_meta` envelope and the Mcp-Method / Mcp-Name headers, a fresh JSON-RPC id each.
+ */
+function mcpStatelessTarget({ url, headers = {}, gatewayPid, extraPids }) {
+  const revision = '2026-07-28';
+  const requestHeaders = {
+    accept: 'application/json, text/event-stream',
+    'content-type': 'application/json',
+    'mcp-protocol-version': revision,
+    'mcp-method': 'tools/call',
+    'mcp-name': CALL_PARAMS.name,
+    ...headers,
+  };
+  const envelope = { 'io.modelcontextprotocol/protocolVersion': revision, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const message = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { ...CALL_PARAMS, _meta: envelope } });
+  const body = JSON.stringify(message('[<id>]'));
+  return {
+    gatewayPid,
+    pathPids: () => [gatewayPid, ...descendants(gatewayPid), ...extraPids()],
+    async prepare() {},
+    async check() {
+      const res = await fetch(url, { method: 'POST', headers: requestHeaders, body: JSON.stringify(message('check')) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`stateless tools/call on ${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
+      checkCall(jsonRpcFrom(text).result);
+    },
+    run: (c, durationS) => httpLoad({ url, headers: requestHeaders, body, idReplacement: true, connections: c, durationS }),
+    async release() {},
+  };
+}
+
+/** The load generator of an MCP endpoint: c SDK clients ('sdk'), autocannon in one session ('http'), or stateless 2026-07-28 requests ('stateless'). */
+export const mcpTarget = (loadgen) =>
+  loadgen === 'http' ? mcpHttpTarget : loadgen === 'stateless' ? mcpStatelessTarget : mcpClientsTarget;
 
 /**
  * Path 4: the gateway's MCP Streamable HTTP endpoint. Returns {missing: reason} when the endpoint
  * is not on this branch yet.
  */
-export async function gatewayMcpPath({ impl, tunnelKind, secret, token, nodeArgs = [], probe = false, loadgen = 'sdk' }) {
-  if (!existsSync(`${GATEWAY_ROOT}dist/mcp`))
+export async function gatewayMcpPath({
+  impl,
+  tunnelKind,
+  secret,
+  token,
+  nodeArgs = [],
+  probe = false,
+  loadgen = 'sdk',
+  root = GATEWAY_ROOT,
+}) {
+  if (!existsSync(`${root}dist/mcp`))
     return { missing: 'the MCP Streamable HTTP endpoint (src/mcp, /servers/:name/mcp) is not merged into main yet' };
-  const gw = await startGateway({ secret, nodeArgs, probe });
+  const gw = await startGateway({ secret, nodeArgs, probe, root });
   const tunnel = await startTunnel(tunnelKind, { wsUrl: gw.wsUrl, token, name: 'echo', impl });
   await waitForSession(gw.base, token, 'echo');
   const url = `${gw.base}/servers/echo/mcp`;

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { ReverseProxyModule } from '../reverse-proxy/reverse-proxy.module.js';
+import { DirectAnswers } from './direct-answers.service.js';
 import { CatalogController } from './catalog/catalog.controller.js';
 import { HostGuard } from './http/host.guard.js';
 import { LegacySseController } from './legacy-sse.controller.js';
@@ -35,6 +36,7 @@ import { TunnelRelay } from './tunnel-relay.service.js';
     OriginGuard,
     StatelessMcpDoor,
     StreamableHttpDoor,
+    DirectAnswers,
     SharedSessionState,
   ],
 })

@@ -24,13 +24,12 @@ import { HostGuard } from './http/host.guard.js';
 import { OriginGuard } from './http/origin.guard.js';
 import type { StreamLimits } from './http/slow-reader.js';
 import { abortOnEarlyClose, toWebRequest, webRequestOf, writeWebResponse } from './http/web-exchange.js';
+import { ANSWER_WAIT_MS, DirectAnswers } from './direct-answers.service.js';
 import { StreamableHttpDoor } from './streamable-http-door.service.js';
 import { ExchangeRelay } from '../reverse-proxy/cluster/exchange-relay.js';
 import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
 import { relayedPrincipal } from '../reverse-proxy/cluster/relay-envelope.js';
 
-/** How long a POST's response bytes may wait for its answer so that all leave in one write. */
-const ANSWER_WAIT_MS = 20;
 /** The exchange relay's name for this door. */
 export const STREAMABLE_HTTP_DOOR = 'streamable-http';
 /** Request headers the door and the SDK read; only these travel to another replica (never credentials). */
@@ -69,6 +68,7 @@ export class StreamableHttpController implements OnModuleInit {
 
   constructor(
     private readonly door: StreamableHttpDoor,
+    private readonly direct: DirectAnswers,
     private readonly registry: SessionRegistry,
     @Optional() @Inject(ExchangeRelay) private readonly exchanges: ExchangeRelay | null,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -107,7 +107,6 @@ export class StreamableHttpController implements OnModuleInit {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     reply.hijack();
-    holdResponseWrites(reply.raw, ANSWER_WAIT_MS);
     await this.serve(name, principal, request.raw, reply.raw, request.body);
   }
 
@@ -154,10 +153,14 @@ export class StreamableHttpController implements OnModuleInit {
    * written through the same bounded writer.
    */
   private async serve(name: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const tunnel = this.registry.readyByName(name);
+    const home = tunnel && this.exchanges ? this.registry.remoteReplicaOf(tunnel) : undefined;
+    // The common exchange (one request in a session held here) skips the SDK's transport.
+    if (home === undefined && this.direct.serve(name, principal, req, res, body)) return;
+    // The SDK writes a POST's SSE answer in pieces: hold them so that a quick one leaves in one write.
+    if (req.method === 'POST') holdResponseWrites(res, ANSWER_WAIT_MS);
     const early = abortOnEarlyClose(res);
     try {
-      const tunnel = this.registry.readyByName(name);
-      const home = tunnel && this.exchanges ? this.registry.remoteReplicaOf(tunnel) : undefined;
       const response =
         home === undefined || !this.exchanges
           ? await this.door.serve(name, principal, toWebRequest(req, early.signal), body)

@@ -154,13 +154,18 @@ describe('a POST answered over SSE', () => {
     const { id } = await open(gw, 'slow', token, version);
     const headers = { 'mcp-session-id': id!, 'mcp-protocol-version': version };
     await post(gw, 'slow', token, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
-    const res = await post(
+    // A call still running after the answer wait gets an SSE stream (a quick one is answered as JSON).
+    const responding = post(
       gw,
       'slow',
       token,
-      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(10_000) } } },
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hold', arguments: {} } },
       headers,
     );
+    const held = await test_.nextHeld();
+    const res = await responding;
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    held.release('x'.repeat(10_000));
     const text = await res.text();
     const eventIds = [...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]);
     expect(eventIds.length).toBeGreaterThanOrEqual(2); // the priming event and the answer

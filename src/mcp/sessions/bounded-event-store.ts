@@ -55,6 +55,11 @@ export class BoundedEventStore implements EventStore {
   }
 
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+    return this.store(streamId, message);
+  }
+
+  /** Keeps `message` as the next event of `streamId` (when the bounds allow) and returns its id; storeEvent without the promise. */
+  store(streamId: StreamId, message: object): EventId {
     const eventId = `${this.epoch}_${++this.seq}`;
     if (this.closed) return eventId;
     const json = jsonOf(message);
@@ -80,7 +85,28 @@ export class BoundedEventStore implements EventStore {
   }
 
   async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
+    return this.streamOf(eventId);
+  }
+
+  /** The stream a kept event belongs to. */
+  streamOf(eventId: EventId): StreamId | undefined {
     return this.events.get(eventId)?.streamId;
+  }
+
+  /** The events of `eventId`'s stream kept after it, in order, priming events left out (for a resumed stream). */
+  *eventsAfter(eventId: EventId): Generator<[EventId, string]> {
+    const last = this.events.get(eventId);
+    if (!last) return;
+    const after = seqOf(eventId);
+    for (const id of [...(this.byStream.get(last.streamId) ?? [])]) {
+      const event = this.events.get(id);
+      if (seqOf(id) > after && event && event.json !== '{}') yield [id, event.json];
+    }
+  }
+
+  /** A stream delivered whole: nobody will resume it, so its events go. */
+  forgetStream(streamId: StreamId): void {
+    this.dropStream(streamId);
   }
 
   /** Whether `eventId` is one of the events kept here (a resumption from it can be served). */
@@ -100,13 +126,7 @@ export class BoundedEventStore implements EventStore {
   ): Promise<StreamId> {
     const last = this.events.get(lastEventId);
     if (!last) throw new Error('Unknown or expired event id');
-    const after = seqOf(lastEventId);
-    for (const eventId of [...(this.byStream.get(last.streamId) ?? [])]) {
-      if (seqOf(eventId) <= after) continue;
-      const event = this.events.get(eventId);
-      if (!event || event.json === '{}') continue;
-      await send(eventId, JSON.parse(event.json) as JSONRPCMessage);
-    }
+    for (const [eventId, json] of this.eventsAfter(lastEventId)) await send(eventId, JSON.parse(json) as JSONRPCMessage);
     return last.streamId;
   }
 
@@ -158,7 +178,7 @@ export class BoundedEventStore implements EventStore {
  * every session of its server as the same object).
  */
 const jsonCache = new WeakMap<object, string>();
-function jsonOf(message: JSONRPCMessage): string {
+function jsonOf(message: object): string {
   let json = jsonCache.get(message);
   if (json === undefined) {
     json = JSON.stringify(message);
@@ -172,7 +192,7 @@ function seqOf(eventId: EventId): number {
   return Number(eventId.slice(eventId.indexOf('_') + 1));
 }
 
-function responseIdOf(message: JSONRPCMessage): RequestId | undefined {
+function responseIdOf(message: object): RequestId | undefined {
   if (!('id' in message) || 'method' in message) return undefined;
   const id = (message as { id?: unknown }).id;
   return typeof id === 'string' || typeof id === 'number' ? id : undefined;

@@ -12,6 +12,21 @@ export const SESSION_ENDED = 'The MCP client session ended';
 
 export type McpTransportKind = 'streamable-http' | 'sse';
 
+/**
+ * Where the messages of one request go when its POST was answered past the SDK's transport
+ * (`DirectExchange`): its answer, and the progress and server requests related to it.
+ */
+export interface AnswerRoute {
+  /** The route's stream in the session's event log. */
+  readonly streamId: string;
+  /** Whether a client is connected to it (a resume must wait until it is not). */
+  readonly isAttached: boolean;
+  /** Takes one message for the request; false once the route is over. */
+  deliver(message: JsonRpcMessage): boolean;
+  /** The session ended. */
+  close(): void;
+}
+
 export interface McpClientSessionLimits {
   /** Server-to-client requests this client may have unanswered at once. */
   maxAsks: number;
@@ -36,6 +51,8 @@ export class McpClientSession implements TunnelCaller {
 
   /** Requests from the server awaiting this client's answer, under ids this client cannot confuse. */
   private readonly asks: PendingCalls;
+  /** Requests answered past the SDK's transport, by the client's request id. */
+  private readonly routes = new Map<JsonRpcId, AnswerRoute>();
   private closing = false;
 
   constructor(
@@ -133,12 +150,51 @@ export class McpClientSession implements TunnelCaller {
    */
   async send(message: JsonRpcMessage, relatedRequestId?: JsonRpcId): Promise<boolean> {
     if (this.closing) return false;
+    if (this.routes.size > 0) {
+      // Like the SDK's transport: an answer goes by its own id, anything else by the request it relates to.
+      const key = 'method' in message ? relatedRequestId : ((message as JsonRpcResponse).id ?? undefined);
+      const route = key === undefined ? undefined : this.routes.get(key);
+      if (route) return route.deliver(message);
+    }
     try {
       await this.transport.send(message as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId });
       return true;
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The messages of request `requestId` go to `route` until `unroute`; false (nothing changed) when a
+   * request of the same id is routed already or the session is over.
+   */
+  route(requestId: JsonRpcId, route: AnswerRoute): boolean {
+    if (this.closing || this.routes.has(requestId)) return false;
+    this.routes.set(requestId, route);
+    return true;
+  }
+
+  /** Whether request `requestId` has a route (is in flight past the SDK's transport). */
+  isRouted(requestId: JsonRpcId): boolean {
+    return this.routes.has(requestId);
+  }
+
+  /** Request `requestId`'s route is over. */
+  unroute(requestId: JsonRpcId, route: AnswerRoute): void {
+    if (this.routes.get(requestId) === route) this.routes.delete(requestId);
+  }
+
+  /** The route whose stream gave out `eventId`, while it is open (a client resuming that stream). */
+  routeOfEvent(eventId: string): AnswerRoute | undefined {
+    const streamId = this.eventStore?.streamOf(eventId);
+    if (streamId === undefined) return undefined;
+    for (const route of this.routes.values()) if (route.streamId === streamId) return route;
+    return undefined;
+  }
+
+  /** The session's resumption store (Streamable HTTP only). */
+  get eventLog(): BoundedEventStore | undefined {
+    return this.eventStore;
   }
 
   /** Whether `eventId` was given out by another replica that held this session before (cluster mode): its events are not here. */
@@ -155,6 +211,8 @@ export class McpClientSession implements TunnelCaller {
   markClosed(): void {
     this.closing = true;
     this.asks.failAll(new CallError('closed', SESSION_ENDED));
+    for (const route of [...this.routes.values()]) route.close();
+    this.routes.clear();
     this.eventStore?.close();
   }
 

@@ -32,14 +32,15 @@ export class McpSessionBridge {
   /** Starts bridging: the session's transport now delivers to the gateway, and its close ends the session. */
   attach(session: McpClientSession): void {
     const { transport } = session;
-    transport.onmessage = (message) => this.fromClient(session, message);
+    transport.onmessage = (message) => this.receive(session, message);
     // Transport errors are per-request (bad headers, a stream gone); the session lives on.
     transport.onerror = (error) => this.logger.debug({ msg: 'MCP transport error', sessionId: session.id, error: error.message });
     transport.onclose = () => this.end(session);
     this.sessions.add(session);
   }
 
-  private fromClient(session: McpClientSession, message: unknown): void {
+  /** One message from the session's client: by its transport, or straight from the door (`DirectAnswers`). */
+  receive(session: McpClientSession, message: unknown): void {
     session.touch();
     switch (classifyJsonRpc(message)) {
       case 'request':

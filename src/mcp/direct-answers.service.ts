@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { JsonRpcId, JsonRpcRequest } from '../protocol/json-rpc.js';
+import { DirectExchange, type DirectExchangeLimits } from './http/direct-exchange.js';
+import { replyJsonRpcError } from './http/mcp-http-replies.js';
+import { McpSessionBridge } from './sessions/mcp-session-bridge.service.js';
+import { McpSessionOpener } from './sessions/mcp-session-opener.service.js';
+import { SharedSessionState } from './sessions/shared-session-state.service.js';
+
+/** How long a POST's answer may take and still leave as one JSON body (past it: an SSE stream, resumable). */
+export const ANSWER_WAIT_MS = 20;
+/** The first revision whose clients read priming events (and so can resume a POST's stream). */
+const PRIMING_REVISION = '2025-11-25';
+/** The keys a JSON-RPC request may have (the SDK's schema is strict). */
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+
+/**
+ * The MCP door's common exchange, served at the cost of the REST door: a POST carrying one request
+ * in an existing Streamable HTTP session goes straight to the session's bridge, and its answer
+ * straight to the Node response (`DirectExchange`: JSON when quick, else the SSE stream the SDK
+ * would have written). Only requests the SDK's transport would accept as they are take this way
+ * (its header, session and message rules checked here first); anything else (initialize, batches,
+ * notifications, answers, an unusual header or message) returns false and goes through the
+ * transport, which applies and answers those rules itself. A GET resuming such a stream while its
+ * call runs is served here too.
+ */
+@Injectable()
+export class DirectAnswers {
+  private readonly limits: DirectExchangeLimits;
+  private streams = 0;
+
+  constructor(
+    private readonly opener: McpSessionOpener,
+    private readonly bridge: McpSessionBridge,
+    private readonly shared: SharedSessionState,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.limits = {
+      maxBufferedBytes: config.http.streamMaxBufferedBytes,
+      maxBacklog: config.sse.maxBacklog,
+      answerWaitMs: ANSWER_WAIT_MS,
+      keepaliveMs: config.sse.keepaliveMs,
+    };
+  }
+
+  /**
+   * Serves `req` on `res` when it is a POST of one request in an existing session of `principal`'s on
+   * server `name`, or a GET resuming such a request's stream; false (nothing written) otherwise.
+   * Throws the door's refusals (403) like the transport path.
+   */
+  serve(name: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): boolean {
+    const headers = req.headers;
+    const sessionId = headers['mcp-session-id'];
+    if (typeof sessionId !== 'string' || !supportedVersion(headers)) return false;
+    if (req.method === 'POST') return this.post(name, principal, sessionId, headers, res, body);
+    if (req.method === 'GET') return this.resume(name, principal, sessionId, headers, res);
+    return false;
+  }
+
+  private post(
+    name: string,
+    principal: Principal,
+    sessionId: string,
+    headers: IncomingHttpHeaders,
+    res: ServerResponse,
+    body: unknown,
+  ): boolean {
+    if (!isPlainRequest(body) || headers['content-type'] !== 'application/json' || !accepts(headers, 'application/json')) return false;
+    if (!accepts(headers, 'text/event-stream')) return false;
+    const session = this.opener.find(sessionId, name, principal, 'streamable-http');
+    if (!session?.initialized) return false;
+    const requestId: JsonRpcId = body.id;
+    if (session.isRouted(requestId)) {
+      // JSON-RPC ids are unique among a session's requests in flight; two answers could not be told apart.
+      replyJsonRpcError(res, 400, -32600, 'Invalid Request: a request with this id is already in flight in this session');
+      return true;
+    }
+    const version = (headers['mcp-protocol-version'] as string | undefined) ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+    const log = session.eventLog;
+    const exchange: DirectExchange = new DirectExchange(res, {
+      sessionId,
+      requestId,
+      streamId: `direct-${++this.streams}`,
+      priming: log !== undefined && version >= PRIMING_REVISION,
+      log,
+      limits: this.limits,
+      onEnd: () => {
+        session.unroute(requestId, exchange);
+        session.endExchange();
+      },
+    });
+    session.route(requestId, exchange);
+    session.beginExchange();
+    this.shared.touch(session);
+    this.bridge.receive(session, body);
+    return true;
+  }
+
+  /** A GET with `Last-Event-ID` of a stream served here whose call still runs: the rest of it, on this response. */
+  private resume(name: string, principal: Principal, sessionId: string, headers: IncomingHttpHeaders, res: ServerResponse): boolean {
+    const lastEventId = headers['last-event-id'];
+    if (typeof lastEventId !== 'string' || !accepts(headers, 'text/event-stream')) return false;
+    const session = this.opener.find(sessionId, name, principal, 'streamable-http');
+    const route = session?.routeOfEvent(lastEventId);
+    if (!(route instanceof DirectExchange)) return false;
+    if (route.isAttached) {
+      replyJsonRpcError(res, 409, -32000, 'Conflict: Stream already has an active connection');
+      return true;
+    }
+    route.resume(res, lastEventId);
+    return true;
+  }
+}
+
+/** A JSON-RPC request the SDK's message schema accepts as it is (else the transport decides), other than initialize. */
+function isPlainRequest(body: unknown): body is JsonRpcRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const message = body as Record<string, unknown>;
+  for (const key in message) if (!REQUEST_KEYS.has(key)) return false;
+  const { id, method, params } = message;
+  if (message.jsonrpc !== '2.0' || typeof method !== 'string' || method === 'initialize') return false;
+  if (typeof id !== 'string' && !Number.isInteger(id)) return false;
+  if (params === undefined) return true;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return false;
+  const meta = (params as Record<string, unknown>)._meta;
+  if (meta === undefined) return true;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return false;
+  const { progressToken } = meta as Record<string, unknown>;
+  const tokenOk = progressToken === undefined || typeof progressToken === 'string' || Number.isInteger(progressToken);
+  // The task key has a schema of its own: leave such requests to the transport.
+  return tokenOk && !('io.modelcontextprotocol/related-task' in meta);
+}
+
+/** Whether the Accept header names `type` (a substring check, as the SDK's transport makes it). */
+function accepts(headers: IncomingHttpHeaders, type: string): boolean {
+  return headers.accept?.includes(type) === true;
+}
+
+/** An absent MCP-Protocol-Version, or one the SDK's transport supports (else it answers 400 itself). */
+function supportedVersion(headers: IncomingHttpHeaders): boolean {
+  const version = headers['mcp-protocol-version'];
+  return version === undefined || (typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+}
