@@ -242,6 +242,7 @@ export function writeReport(results, file) {
         : 'the server itself stays below 0.5 × path 2: see "What the profiles showed"',
     ]);
   }
+  t.push(...mcpDoorTargets(paths, cLow, cHigh, verdict));
   const big = mem?.points?.[Math.max(...c.tunnelCounts)];
   if (big) {
     const kb = big.rssPerTunnelKiB.median * 1.024;
@@ -270,8 +271,9 @@ export function writeReport(results, file) {
       'not measured in this run',
     ]);
   t.push(...resumeSoakTargets(results));
+  baselineSection(paths, cLow, cHigh, p);
   p(
-    '## Targets of issue 5 (ratios from this run)',
+    '## Targets of issues 5 and 16 (ratios from this run)',
     '',
     '| target | measured | verdict |',
     '|---|---|---|',
@@ -523,4 +525,80 @@ function resumeSoakTargets(results) {
       verdict(r.sessionsUnchanged === r.tunnels && r.sessionsAtEnd === r.tunnels),
     ],
   ];
+}
+
+/**
+ * Issue 16's targets: the MCP door (path 4h, a 2025-11-25 session) against the raw relay and the REST
+ * door, measured side by side; path 4 (the SDK client) against supergateway; the stateless door
+ * (path 4s) against the same bars, as context.
+ */
+function mcpDoorTargets(paths, cLow, cHigh, verdict) {
+  const rows = [];
+  const at = (id, c) => paths[id]?.byC?.[c];
+  for (const [id, what, isTarget] of [
+    ['4h', 'MCP door (path 4h, 2025-11-25 session)', true],
+    ['4s', 'stateless 2026-07-28 door (path 4s)', false],
+  ]) {
+    const mark = (ok) => (isTarget ? verdict(ok) : ok === undefined ? 'n/a' : ok ? 'context: met' : 'context: not met');
+    const high = at(id, cHigh);
+    const raw = at(2, cHigh);
+    const rest = at(3, cHigh);
+    const ratio = high && raw ? high.rps.median / raw.rps.median : undefined;
+    rows.push([
+      `${what} throughput ≥ 0.8 × path 2 at c=${cHigh}`,
+      ratio === undefined ? 'n/a' : `${fix(ratio, 2)} × (${fix(high.rps.median, 0)} / ${fix(raw.rps.median, 0)} req/s)`,
+      mark(ratio === undefined ? undefined : ratio >= 0.8),
+    ]);
+    const cpu = high && rest ? high.gatewayCpuPer1k.median / rest.gatewayCpuPer1k.median : undefined;
+    rows.push([
+      `${what} gateway CPU per 1,000 calls ≤ 1.5 × path 3's at c=${cHigh}`,
+      cpu === undefined ? 'n/a' : `${fix(cpu, 2)} × (${fix(high.gatewayCpuPer1k.median, 0)} / ${fix(rest.gatewayCpuPer1k.median, 0)} ms)`,
+      mark(cpu === undefined ? undefined : cpu <= 1.5),
+    ]);
+    const low = at(id, cLow);
+    const restLow = at(3, cLow);
+    const added = low && restLow ? low.p50.median - restLow.p50.median : undefined;
+    rows.push([
+      `${what} p50 within +0.2 ms of path 3 at c=${cLow}`,
+      added === undefined
+        ? 'n/a'
+        : `${added >= 0 ? '+' : '−'}${fix(Math.abs(added), 3)} ms (${fix(low.p50.median, 3)} vs ${fix(restLow.p50.median, 3)} ms)`,
+      mark(added === undefined ? undefined : added <= 0.2),
+    ]);
+  }
+  const sdk = at(4, cLow);
+  const sg = at(5, cLow);
+  rows.push([
+    `path 4 (SDK client) p50 ≤ path 5 (supergateway) at c=${cLow}`,
+    sdk && sg ? `${fix(sdk.p50.median, 3)} vs ${fix(sg.p50.median, 3)} ms` : 'n/a',
+    verdict(sdk && sg ? sdk.p50.median <= sg.p50.median : undefined),
+  ]);
+  return rows;
+}
+
+/** BENCH_BASELINE: each path measured on that checkout's gateway and on this one, in the same group of alternating runs. */
+function baselineSection(paths, cLow, cHigh, p) {
+  const ids = Object.keys(paths).filter((id) => id.endsWith('@baseline') && paths[id.slice(0, -'@baseline'.length)]?.byC);
+  if (ids.length === 0) return;
+  const rows = [];
+  for (const baseId of ids) {
+    const id = baseId.slice(0, -'@baseline'.length);
+    const before = paths[baseId];
+    const after = paths[id];
+    if (!before.byC) continue;
+    const cells = (r) =>
+      [r.byC[cLow]?.p50, r.byC[cHigh]?.rps, r.byC[cHigh]?.p50, r.byC[cHigh]?.gatewayCpuPer1k].map((v, i) => cell(v, [3, 0, 2, 0][i]));
+    rows.push(`| ${id} | before | ${cells(before).join(' | ')} |`, `| | after | ${cells(after).join(' | ')} |`);
+  }
+  p(
+    '## Before and after (BENCH_BASELINE)',
+    '',
+    `Each path on the baseline checkout's gateway (${ids.map((id) => paths[id].title.replace(/^.*\[baseline: (.*)\]$/, '$1'))[0]}) and on this one, set up together and measured in`,
+    'alternating runs of one group with paths 2 and 3, so the machine weighs on both alike.',
+    '',
+    `| path | gateway | c=${cLow} p50 ms | c=${cHigh} req/s | c=${cHigh} p50 ms | gateway CPU ms per 1k at c=${cHigh} |`,
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  );
 }

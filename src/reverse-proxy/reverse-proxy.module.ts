@@ -7,6 +7,7 @@ import { CLUSTER, createCluster, createSessionRegistry, exchangeRelayOf } from '
 import { ExchangeRelay } from './cluster/exchange-relay.js';
 import { OwnershipGuard } from './admin/ownership.guard.js';
 import { SessionRegistry } from './tunnel/session-registry.js';
+import { SessionStatsReader } from './admin/session-stats-reader.js';
 import { SessionsController } from './admin/sessions.controller.js';
 import { ResumeTokens } from './tunnel/resume-tokens.js';
 import { TunnelAdmission } from './tunnel/tunnel-admission.js';
@@ -32,6 +33,7 @@ import { TunnelGateway } from './tunnel/tunnel.gateway.js';
     TunnelProtocolService,
     TunnelGateway,
     OwnershipGuard,
+    SessionStatsReader,
     // Which Host names the gateway: the tunnel endpoint and the MCP doors share the one instance.
     HostAllowList,
   ],

@@ -84,10 +84,13 @@ describe('with auth', () => {
         connected_at: expect.any(String),
         last_activity: expect.any(String),
         message_count: 3,
+        messages_in: 1,
+        messages_out: 2,
         bytes_transferred: expect.any(Number),
         bytes_in: expect.any(Number),
         bytes_out: expect.any(Number),
         pending_requests: 0,
+        suspended: false,
         role: 'owner',
         access: { users: [], groups: [], everyone: false },
       });

@@ -2,16 +2,12 @@ import { Logger, type MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { SessionEvent } from '../tunnel/session-event.js';
 import type { SessionHandle } from '../tunnel/tunnel-handle.js';
+import { boundedSender, keepalive, type SseStreamOptions } from './sse-backlog.js';
 
 const logger = new Logger('SessionStream');
 
-export interface SessionStreamOptions {
-  keepaliveMs: number;
-  /** Events handed over in a row while the client is not draining before the stream gives up on it. */
-  maxBacklog: number;
-  /** True while the HTTP response is backed up (the client is not reading as fast as events come). */
-  isBackedUp: () => boolean;
-}
+/** How the stream paces its client. */
+export type SessionStreamOptions = SseStreamOptions;
 
 /**
  * A session's SSE feed: `connected` first, then every session event as it happens, `keepalive`
@@ -27,17 +23,11 @@ export function sessionStream(session: SessionHandle, options: SessionStreamOpti
       return undefined;
     }
     const unfollow = session.addStreamSubscriber();
-    let backlog = 0;
-    const push = (message: MessageEvent): void => {
-      backlog = options.isBackedUp() ? backlog + 1 : 0;
-      if (backlog > options.maxBacklog) {
-        subscriber.next({ type: 'dropped', data: { sessionId: session.id, reason: 'The client did not keep up with the events' } });
-        subscriber.complete();
-        return;
-      }
-      subscriber.next(message);
-    };
-    const keepalive = setInterval(() => push({ type: 'keepalive', data: { timestamp: new Date().toISOString() } }), options.keepaliveMs);
+    const push = boundedSender(subscriber, options, {
+      type: 'dropped',
+      data: { sessionId: session.id, reason: 'The client did not keep up with the events' },
+    });
+    const stopKeepalive = keepalive(push, options.keepaliveMs);
     let failed = false;
     const events = session.events$.subscribe({
       next: (event) => {
@@ -53,7 +43,7 @@ export function sessionStream(session: SessionHandle, options: SessionStreamOpti
     });
     return () => {
       unfollow();
-      clearInterval(keepalive);
+      stopKeepalive();
       events.unsubscribe();
     };
   });

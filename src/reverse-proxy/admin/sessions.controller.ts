@@ -51,6 +51,7 @@ import { ACCESS_RULES_EXAMPLES, AccessRulesDto, SessionAccessDto } from './dto/a
 import { JsonRpcMessageDto, SEND_MESSAGE_ANSWER_EXAMPLE, SEND_MESSAGE_EXAMPLES } from './dto/json-rpc-message.dto.js';
 import { SendRequestQueryDto } from './dto/send-request-query.dto.js';
 import { DisconnectResultDto, SentResultDto } from './dto/session-result.dto.js';
+import { SessionStatsDto } from './dto/session-stats.dto.js';
 import { SessionDto, SessionListDto } from './dto/session.dto.js';
 import { OwnershipGuard, SessionAccess } from './ownership.guard.js';
 import { ParseJsonRpcMessagePipe, type RestMessage } from './parse-json-rpc-message.pipe.js';
@@ -58,6 +59,8 @@ import { RestCaller, type RestCancelRefusal } from './rest-caller.js';
 import { SendRequestQueryPipe } from './send-request-query.pipe.js';
 import { SessionRegistry } from '../tunnel/session-registry.js';
 import { sessionRole } from '../tunnel/session-access.js';
+import { sessionListStream } from './session-list-stream.js';
+import { SessionStatsReader } from './session-stats-reader.js';
 import { sessionStream } from './session-stream.js';
 import type { SessionHandle } from '../tunnel/tunnel-handle.js';
 
@@ -71,16 +74,15 @@ export class SessionsController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: GatewayMetrics,
     private readonly audit: AccessAudit,
+    private readonly stats: SessionStatsReader,
   ) {
     // The bytes of events that may wait for an SSE client that does not read before Nest drops it
     // (backstop to SSE_MAX_BACKLOG): STREAM_MAX_BUFFERED_BYTES, like every streamed response. @Sse
-    // options are static, so the configured value is set here, before Nest reads it to register the route.
-    Reflect.defineMetadata(
-      SSE_OPTIONS_METADATA,
-      { maxPendingDataLength: config.http.streamMaxBufferedBytes },
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- the method is only the metadata's target, never called from here
-      SessionsController.prototype.stream,
-    );
+    // options are static, so the configured value is set here, before Nest reads it to register the routes.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the methods are only the metadata's targets, never called from here
+    for (const route of [SessionsController.prototype.stream, SessionsController.prototype.listStream]) {
+      Reflect.defineMetadata(SSE_OPTIONS_METADATA, { maxPendingDataLength: config.http.streamMaxBufferedBytes }, route);
+    }
   }
 
   /** Lists sessions: admins see all, others their own, those shared with them and anonymous ones, each with the caller's role. */
@@ -107,6 +109,28 @@ export class SessionsController {
   @ApiForbiddenResponse({ description: 'Not authorized for this session', type: ErrorResponseDto })
   get(@CurrentSession() session: SessionHandle, @CurrentRole() role: Role): SessionDto {
     return SessionDto.from(session, role);
+  }
+
+  /** Calls per 10 s over the last 10 minutes, with errors and p50/p99 latency: from the tunnel here, or from the replica holding it. */
+  @Get('sessions/:id/stats')
+  @UseGuards(OwnershipGuard)
+  @SessionAccess('use', 'details')
+  @ApiOperation({
+    summary:
+      "A session's calls over the last 10 minutes: calls, errors and p50/p99 latency per 10 s (owner, admins, users it is shared with)",
+    description:
+      'Every call sent down the tunnel that expects an answer counts, from every door (REST, MCP Streamable HTTP, legacy SSE, stateless, other replicas). An error is a call that failed (timeout, tunnel closed, cancelled, busy) or was answered with a JSON-RPC error. Latency runs from sending down the tunnel to the answer. In cluster mode the replica holding the tunnel answers.',
+  })
+  @ApiParam({ name: 'id', description: 'Session id' })
+  @ApiOkResponse({ type: SessionStatsDto })
+  @ApiNotFoundResponse({ description: 'Session <id> not found', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Not authorized for this session', type: ErrorResponseDto })
+  @ApiServiceUnavailableResponse({
+    description: '(Cluster mode) the replica holding the tunnel cannot be reached.',
+    type: ErrorResponseDto,
+  })
+  callStats(@CurrentSession() session: SessionHandle, @CurrentPrincipal() principal: Principal): Promise<SessionStatsDto> {
+    return this.stats.read(session, principal);
   }
 
   /** Closes the tunnel; calls in flight on it fail at once. */
@@ -245,6 +269,24 @@ export class SessionsController {
       return sent;
     }
     return answer;
+  }
+
+  /** Streams the list of sessions the caller may see: a snapshot, then sessions added, updated and removed. */
+  @Sse('sse')
+  @ApiOperation({
+    summary: 'Stream the list of sessions the caller may use (who sees what as for GET /reverse-proxy/sessions)',
+    description:
+      'Events: snapshot {sessions: Session[]} first; then added (Session) when a session appears or is shared with the caller, updated (Session) when its state changes (registered, ready, suspended, resumed) or its access rules are replaced, removed {session_id} when it closes or is no longer shared with the caller; keepalive {timestamp}. Counters (messages, bytes, calls in flight) are not pushed: read them from GET /reverse-proxy/sessions. A client that does not keep up gets dropped {reason} and the stream ends.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream' })
+  listStream(@CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Observable<MessageEvent> {
+    const socket = req.raw.socket;
+    return sessionListStream(this.registry, principal, {
+      keepaliveMs: this.config.sse.keepaliveMs,
+      maxBacklog: this.config.sse.maxBacklog,
+      isBackedUp: () => socket.writableNeedDrain,
+    });
   }
 
   /** Streams the session's events as Server-Sent Events until it closes. */

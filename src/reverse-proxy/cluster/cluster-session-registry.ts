@@ -351,11 +351,16 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     }
     const before = known.state;
     const nameBefore = known.name;
+    const suspendedBefore = known.suspended;
+    const rulesBefore = JSON.stringify(known.access.toJSON());
     known.update(record);
     if (known.name !== nameBefore) this.indexName(known, nameBefore);
     // Registration completes once per connection: from `connected` straight to `ready` (or `registered`, handshake failed).
     if (before === 'connected' && (record.state === 'ready' || record.state === 'registered')) {
       this.remoteChanges.next({ type: 'registered', session: known });
+    } else if (known.suspended !== suspendedBefore || JSON.stringify(known.access.toJSON()) !== rulesBefore) {
+      // Records are re-read every third of the lease with fresh counters: only what the list shows is a change.
+      this.remoteChanges.next({ type: 'updated', session: known });
     }
   }
 
@@ -385,8 +390,9 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     if (holders?.size === 0) this.remoteByName.delete(name);
   }
 
+  /** The inner registry announces it (`updated`), which publishes the record (publishOwn). */
   override markSuspended(session: TunnelSession): void {
-    if (this.own.get(session.id)) this.publishRecord(session);
+    this.own.markSuspended(session);
   }
 
   /** Suspended sessions of this owner on every replica: a resume may land on any of them (tunnel-admission.ts). */
@@ -396,10 +402,14 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     return count;
   }
 
+  /**
+   * This replica's session: the inner registry replaces the rules and announces it (`updated`, which
+   * publishes the record). Another replica's: the rules go there, and are in effect here at once.
+   */
   override share(session: SessionHandle, rules: AccessRules): boolean {
+    if (this.own.get(session.id) === session) return this.own.share(session, rules);
     if (!super.share(session, rules)) return false;
-    const own = this.own.get(session.id);
-    if (own) this.publishRecord(own);
+    this.remoteChanges.next({ type: 'updated', session });
     return true;
   }
 
@@ -413,8 +423,7 @@ export class ClusterSessionRegistry extends SessionRegistry implements OnModuleI
     } catch {
       return;
     }
-    session.share(rules);
-    this.publishRecord(session);
+    this.own.share(session, rules);
   }
 
   /** This replica's sessions go to the directory and every other replica at once. */

@@ -115,6 +115,7 @@ export class RemoteTunnel implements SessionHandle {
       bytesIn: counters.bytesIn,
       bytesOut: counters.bytesOut,
       pendingCount: this.pendingCount,
+      suspended: this.suspended,
     };
   }
 

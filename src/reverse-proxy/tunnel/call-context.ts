@@ -27,6 +27,8 @@ export interface CallContext {
   progressToken?: string | number;
   /** For requests the gateway relays to a client: the tunnel session that sent it. */
   origin?: string;
+  /** When the request was sent (the call stats' clock, epoch ms); set by a table that records its calls. */
+  sentAt?: number;
 }
 
 /** One call in flight, as seen by routers choosing who should answer a server-to-client request. */

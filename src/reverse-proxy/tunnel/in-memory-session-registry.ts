@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Subject } from 'rxjs';
+import type { AccessRules } from '../../auth/access-rules.js';
 import { type NameClaim, type RegistryChange, SessionRegistry } from './session-registry.js';
+import type { SessionHandle } from './tunnel-handle.js';
 import type { TunnelSession } from './tunnel-session.js';
 
 /** The default registry: this process's sessions, indexed by id, name and owner. */
@@ -16,8 +18,14 @@ export class InMemorySessionRegistry extends SessionRegistry {
     this.sessions.set(session.id, session);
     this.ownerCounts.set(session.owner, (this.ownerCounts.get(session.owner) ?? 0) + 1);
     this.changes.next({ type: 'added', session });
-    // A session that closes, for whatever reason, leaves the registry by itself.
-    session.events$.subscribe({ complete: () => this.remove(session.id) });
+    session.events$.subscribe({
+      // A resume reaches the session through the protocol service; the registry learns of it here.
+      next: (event) => {
+        if (event.type === 'resumed') this.updated(session);
+      },
+      // A session that closes, for whatever reason, leaves the registry by itself.
+      complete: () => this.remove(session.id),
+    });
   }
 
   get(id: string): TunnelSession | undefined {
@@ -72,5 +80,20 @@ export class InMemorySessionRegistry extends SessionRegistry {
 
   markRegistered(session: TunnelSession): void {
     this.changes.next({ type: 'registered', session });
+  }
+
+  override markSuspended(session: TunnelSession): void {
+    this.updated(session);
+  }
+
+  /** Replaces the rules (SessionRegistry.share) and announces the change for one of its sessions. */
+  override share(session: SessionHandle, rules: AccessRules): boolean {
+    if (!super.share(session, rules)) return false;
+    this.updated(session);
+    return true;
+  }
+
+  private updated(session: SessionHandle): void {
+    if (this.sessions.get(session.id) === session) this.changes.next({ type: 'updated', session });
   }
 }

@@ -44,9 +44,14 @@ export interface RelayedAsk {
 /** Answers a RelayedAsk through its caller (the MCP door); the answer goes back to the tunnel through `reply`. */
 export type RelayedAskHandler = (ask: RelayedAsk, reply: (answer: JsonRpcResponse) => void) => void;
 
-/** A change in the set of sessions, for doors that keep per-name state (MCP, catalog). */
+/**
+ * A change in the set of sessions, for doors that keep per-name state (MCP, catalog) and the admin
+ * API's session list stream: `added` (connected), `registered` (registration completed: ready, or
+ * registered with a failed handshake), `updated` (suspended, resumed, access rules replaced),
+ * `removed`. Counters (frames, bytes, calls in flight) are not changes.
+ */
 export interface RegistryChange {
-  type: 'added' | 'registered' | 'removed';
+  type: 'added' | 'registered' | 'updated' | 'removed';
   session: SessionHandle;
 }
 
@@ -60,7 +65,7 @@ export interface RegistryChange {
  * never a `TunnelSession`, so a cluster registry can hand out handles that relay to another replica.
  */
 export abstract class SessionRegistry {
-  /** Emits every add, register and remove. */
+  /** Emits every add, register, update and remove (RegistryChange). */
   abstract readonly changes$: Observable<RegistryChange>;
   /** Adds a freshly connected session. */
   abstract add(session: TunnelSession): void;

@@ -4,6 +4,7 @@ import type { RegisteredServer } from '../../protocol/envelopes.js';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../protocol/json-rpc.js';
 import type { TunnelCaller } from './call-context.js';
 import type { CallError } from './call-error.js';
+import type { CallStatsSnapshot } from './call-stats.js';
 import type { ServerRequestRouter } from './server-request-router.js';
 import type { SessionEvent } from './session-event.js';
 
@@ -27,6 +28,8 @@ export interface TunnelInfo {
   bytesOut: number;
   /** Calls sent down the tunnel still waiting for their answer. */
   pendingCount: number;
+  /** Its connection dropped and it waits for the client to resume (resumable tunnels only). */
+  suspended: boolean;
   /** Who besides the owner may use it; absent where unknown (another replica's session): only the owner. */
   access?: AccessRules;
 }
@@ -64,6 +67,11 @@ export interface SessionHandle {
   isReady(): this is TunnelHandle;
   /** Counters and description, for the admin API. */
   info(): TunnelInfo;
+  /**
+   * The calls of the last minutes, per interval, with latency percentiles: known only where the tunnel
+   * is (absent on another replica's session, whose replica answers it).
+   */
+  callStats?(): CallStatsSnapshot;
 
   /**
    * Sends a request and resolves with its answer, carrying the caller's own id; rejects (or throws

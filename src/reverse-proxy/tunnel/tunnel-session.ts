@@ -13,6 +13,7 @@ import {
 } from '../../protocol/json-rpc.js';
 import { ResumeWindow, type Arrival, type ResumeWindowLimits } from '../../protocol/resume-window.js';
 import type { CallContext, InFlightCall, TunnelCaller } from './call-context.js';
+import { CallStats, preciseNow, type CallStatsSnapshot } from './call-stats.js';
 import { CallError, PendingCalls } from './pending-calls.js';
 import { SendBacklog, type SendBacklogLimits } from './send-backlog.js';
 import { publishAsEvent, type RequestingTunnel, type ServerRequestRouter } from './server-request-router.js';
@@ -109,6 +110,8 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
   private expiry: TokenExpiry | undefined;
 
   private readonly pending: PendingCalls;
+  /** Calls per interval and their latency, recorded by `pending` as each call ends. */
+  private readonly stats = new CallStats();
   private readonly backlog: SendBacklog | undefined;
   private readonly meter: SessionMeter | undefined;
   /** The connection now carrying the tunnel; undefined while a resumable session waits for its client. */
@@ -131,10 +134,11 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
     readonly owner: string | null,
     socket: TunnelSocket,
     limits: SessionLimits,
-    now: () => number = Date.now,
+    /** Epoch ms, for the send backlog's deadlines and the call stats. */
+    private readonly now: () => number = preciseNow,
   ) {
     this.socket = socket;
-    this.pending = new PendingCalls(limits.maxPending);
+    this.pending = new PendingCalls(limits.maxPending, 'gw-', 'the tunnel', { stats: this.stats, clock: now });
     this.backlog = limits.backlog && new SendBacklog(limits.backlog, now);
     this.meter = limits.meter;
   }
@@ -277,8 +281,14 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
       bytesIn: this.bytesReceived,
       bytesOut: this.bytesSent,
       pendingCount: this.pending.size,
+      suspended: this.suspended,
       access: this.accessRules,
     };
+  }
+
+  /** The calls of the last minutes, per interval, with their latency percentiles. */
+  callStats(): CallStatsSnapshot {
+    return this.stats.snapshot(this.now());
   }
 
   /**

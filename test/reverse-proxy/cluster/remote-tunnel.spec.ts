@@ -88,6 +88,7 @@ describe('description, from the directory record', () => {
       bytesIn: 300,
       bytesOut: 400,
       pendingCount: 0,
+      suspended: false,
     });
   });
 

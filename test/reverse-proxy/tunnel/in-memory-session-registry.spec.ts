@@ -1,3 +1,4 @@
+import { AccessRules } from '../../../src/auth/access-rules.js';
 import { InMemorySessionRegistry } from '../../../src/reverse-proxy/tunnel/in-memory-session-registry.js';
 import type { RegistryChange } from '../../../src/reverse-proxy/tunnel/session-registry.js';
 import { TunnelSession } from '../../../src/reverse-proxy/tunnel/tunnel-session.js';
@@ -139,4 +140,27 @@ test('claimName resolves with what claimNow decides', async () => {
   registry.add(b);
   await expect(registry.claimName(a, 'db')).resolves.toEqual({ ok: true });
   await expect(registry.claimName(b, 'db')).resolves.toEqual({ ok: false, message: 'Server name "db" is already in use by another user' });
+});
+
+test('suspension, resume and new access rules announce the session as updated; counters do not', () => {
+  const a = session('alice');
+  registry.add(a);
+  a.recordInbound(100);
+  a.publish({ type: 'notification', payload: { jsonrpc: '2.0', method: 'notifications/message' } });
+  registry.markSuspended(a);
+  a.publish({ type: 'resumed' });
+  expect(registry.share(a, AccessRules.from({ users: ['bob'] }))).toBe(true);
+  expect(a.access.toJSON()).toEqual({ users: ['bob'], groups: [], everyone: false });
+  expect(changes).toEqual([
+    { type: 'added', id: a.id },
+    { type: 'updated', id: a.id },
+    { type: 'updated', id: a.id },
+    { type: 'updated', id: a.id },
+  ]);
+});
+
+test('new rules for a session it does not hold are applied but not announced', () => {
+  const stranger = session('alice');
+  expect(registry.share(stranger, AccessRules.from({ everyone: true }))).toBe(true);
+  expect(changes).toEqual([]);
 });

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { CallStats } from '../../../src/reverse-proxy/tunnel/call-stats.js';
 import { CallError, PendingCalls } from '../../../src/reverse-proxy/tunnel/pending-calls.js';
 
 const noop = () => undefined;
@@ -143,4 +144,66 @@ test('failAll rejects every call in flight with the given error and clears the t
   expect(results.map((r) => (r.status === 'rejected' ? r.reason : r.value))).toEqual([error, error, error]);
   jest.advanceTimersByTime(1000);
   expect(onTimeout).not.toHaveBeenCalled();
+});
+
+describe('with a recorder, every call end is counted once in the call stats', () => {
+  const T0 = 1_767_225_600_000;
+  let clock: number;
+  let stats: CallStats;
+  let calls: PendingCalls;
+  const last = () => stats.snapshot(clock).points.at(-1)!;
+
+  beforeEach(() => {
+    clock = T0;
+    stats = new CallStats();
+    calls = new PendingCalls(2, 'gw-', 'the tunnel', { stats, clock: () => clock });
+  });
+
+  test('an answer counts with its latency from open to settle; a JSON-RPC error answer counts as an error', async () => {
+    const a = calls.open(1, 1000, noop);
+    const b = calls.open(2, 1000, noop);
+    clock += 40;
+    calls.settle({ jsonrpc: '2.0', id: a.tunnelId, result: {} });
+    clock += 60;
+    calls.settle({ jsonrpc: '2.0', id: b.tunnelId, error: { code: -32601, message: 'no such method' } });
+    // An answer nobody waits for is not a call.
+    calls.settle({ jsonrpc: '2.0', id: a.tunnelId, result: {} });
+    expect(last()).toEqual({ t: T0, calls: 2, errors: 1, p50Ms: 40, p99Ms: 100 });
+    await Promise.all([a.answer, b.answer]);
+  });
+
+  test('a timeout, a cancel (fail) and a close (failAll) count as errors with their latency', async () => {
+    jest.useFakeTimers();
+    const timedOut = calls.open(1, 100, noop);
+    clock += 100;
+    jest.advanceTimersByTime(100);
+    const cancelled = calls.open(2, 1000, noop);
+    expect(calls.fail(cancelled.tunnelId, new CallError('cancelled', 'x'))).toBe(true);
+    expect(calls.fail(cancelled.tunnelId, new CallError('cancelled', 'x'))).toBe(false);
+    const closed = calls.open(3, 1000, noop);
+    clock += 5;
+    calls.failAll(new CallError('closed', 'gone'));
+    expect(last()).toMatchObject({ calls: 3, errors: 3, p99Ms: 100 });
+    await Promise.allSettled([timedOut.answer, cancelled.answer, closed.answer]);
+  });
+
+  test('a call refused as busy counts as an error; a dropped one (never sent) does not count', async () => {
+    const a = calls.open(1, 1000, noop);
+    const b = calls.open(2, 1000, noop);
+    expect(() => calls.open(3, 1000, noop)).toThrow(CallError);
+    calls.drop(a.tunnelId);
+    expect(last()).toEqual({ t: T0, calls: 1, errors: 1, p50Ms: null, p99Ms: null });
+    calls.failAll(new CallError('closed', 'end'));
+    await Promise.allSettled([b.answer]);
+    expect(stats.snapshot(clock).callsTotal).toBe(2);
+  });
+});
+
+test('without a recorder nothing is timed (the MCP client direction)', () => {
+  const calls = new PendingCalls(10, 'gw-s-', 'the MCP client');
+  const context: { sentAt?: number } = {};
+  const { tunnelId, answer } = calls.open(1, 1000, noop, context);
+  calls.settle({ jsonrpc: '2.0', id: tunnelId, result: {} });
+  expect(context.sentAt).toBeUndefined();
+  return answer;
 });

@@ -264,3 +264,25 @@ test('tryForward sends, and ignores a closed tunnel', () => {
   expect(session.tryForward(note)).toBe(false);
   expect(() => session.forward(note)).toThrow(CallError);
 });
+
+test('callStats counts the calls of the session by their end, on its clock', async () => {
+  let clock = 1_767_225_600_000;
+  const timed = new TunnelSession('sid-stats', 'alice', new FakeSocket(), { maxPending: 1 }, () => clock);
+  const ok = timed.call({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, 1000);
+  // The one slot is taken: a second call is refused as busy.
+  expect(() => timed.call({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, 1000)).toThrow(CallError);
+  clock += 25;
+  timed.receive({ jsonrpc: '2.0', id: 'gw-1', result: {} });
+  await ok;
+  const failing = timed.call({ jsonrpc: '2.0', id: 3, method: 'tools/call' }, 1000);
+  timed.receive({ jsonrpc: '2.0', id: 'gw-2', error: { code: -32602, message: 'bad arguments' } });
+  await failing;
+  const cut = timed.call({ jsonrpc: '2.0', id: 4, method: 'slow' }, 1000);
+  timed.close('bye');
+  await expect(cut).rejects.toThrow(CallError);
+  const stats = timed.callStats();
+  expect([stats.callsTotal, stats.errorsTotal]).toEqual([4, 3]);
+  expect(stats.points.at(-1)).toMatchObject({ t: 1_767_225_600_000, calls: 4, errors: 3, p99Ms: 25 });
+  // Two of the three timed calls took no time: the median is in the first bin (up to 0.25 ms).
+  expect(stats.points.at(-1)!.p50Ms).toBeLessThanOrEqual(0.25);
+});

@@ -32,8 +32,14 @@ export class SessionDto {
   @ApiProperty({ description: 'Last frame sent or received (ISO 8601).' })
   last_activity!: string;
 
-  @ApiProperty({ description: 'Frames received from and sent to the tunnel.' })
+  @ApiProperty({ description: 'Frames received from and sent to the tunnel (messages_in + messages_out).' })
   message_count!: number;
+
+  @ApiProperty({ description: 'Frames received from the tunnel.' })
+  messages_in!: number;
+
+  @ApiProperty({ description: 'Frames sent to the tunnel.' })
+  messages_out!: number;
 
   @ApiProperty({ description: 'Bytes received from and sent to the tunnel.' })
   bytes_transferred!: number;
@@ -46,6 +52,12 @@ export class SessionDto {
 
   @ApiProperty({ description: 'Calls sent down the tunnel still waiting for an answer.' })
   pending_requests!: number;
+
+  @ApiProperty({
+    description: 'True while the tunnel lost its connection and the session waits for its client to resume it (calls wait meanwhile).',
+    example: false,
+  })
+  suspended!: boolean;
 
   @ApiProperty({
     description: "The caller's role: owner, admin, or user (the owner shared the server with the caller, who may use it, not manage it).",
@@ -73,10 +85,13 @@ export class SessionDto {
     dto.connected_at = info.connectedAt.toISOString();
     dto.last_activity = new Date(info.lastActivity).toISOString();
     dto.message_count = info.messagesIn + info.messagesOut;
+    dto.messages_in = info.messagesIn;
+    dto.messages_out = info.messagesOut;
     dto.bytes_in = info.bytesIn;
     dto.bytes_out = info.bytesOut;
     dto.bytes_transferred = info.bytesIn + info.bytesOut;
     dto.pending_requests = info.pendingCount;
+    dto.suspended = info.suspended;
     dto.role = role;
     if (role !== 'user') dto.access = (info.access ?? AccessRules.ONLY_OWNER).toJSON();
     return dto;
