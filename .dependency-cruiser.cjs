@@ -1,7 +1,8 @@
 /**
  * Layer rules of docs/architecture.md ("Layers"): each layer imports only from the layers below it.
  * 1 src/protocol · 2 src/config, src/auth, src/metrics · 3 src/reverse-proxy · 4 src/mcp · 5 wiring (src/health,
- * src/lifecycle, src/common, src/*.ts). src/client (the tunnel CLI) stands aside and uses protocol only.
+ * src/lifecycle, src/common, src/console, src/*.ts). src/client (the tunnel CLI) stands aside and uses protocol only;
+ * so does console/src (the admin console's browser code), which the gateway never imports.
  * `npm run check:layers`; CI runs it (.ci/run).
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -104,6 +105,20 @@ module.exports = {
       comment: 'The gateway never loads the tunnel client CLI (or the token tool).',
       from: { path: '^src/', pathNot: '^src/(client|tools)/' },
       to: { path: '^src/(client|tools)/' },
+    },
+    {
+      name: 'console-ui-imports-protocol-only',
+      severity: 'error',
+      comment: "The console's browser code (console/src) is built on src/protocol only: nothing of the gateway or the CLI in the page.",
+      from: { path: '^console/src/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/protocol/' },
+    },
+    {
+      name: 'gateway-not-console-ui',
+      severity: 'error',
+      comment: 'The gateway serves the built console (dist/console-ui) and never imports its source.',
+      from: { path: '^src/' },
+      to: { path: '^console/' },
     },
     {
       name: 'src-not-tests',

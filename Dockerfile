@@ -15,9 +15,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
-# npm run build runs scripts/build-if-stale.mjs; pack:client runs scripts/pack-client.mjs.
+# npm run build runs scripts/build-if-stale.mjs (the gateway, then the admin console from console/ into
+# dist/console-ui); pack:client runs scripts/pack-client.mjs.
 COPY scripts ./scripts
 COPY src ./src
+COPY console ./console
 RUN npm run build
 # The client package, from the dist/ just built (esbuild, a devDependency, bundles it): .packs/mcp-tunnel-<version>.tgz
 RUN npm run --silent pack:client

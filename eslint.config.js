@@ -8,10 +8,11 @@ import tseslint from 'typescript-eslint';
 export default defineConfig(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'bench/**', '*.js', '*.cjs', '*.mjs'] },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'console/src/**/*.{ts,tsx}'],
     extends: [eslint.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      // tsconfig.json covers src/, test/ and bench/, so one type-checked program serves every file.
+      // tsconfig.json covers src/, test/ and bench/, so one type-checked program serves every file; the
+      // console's browser code has its own (console/tsconfig.json), which the project service finds.
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {

@@ -3,12 +3,7 @@
  * for the common clients, ready to paste. Built from the URL the gateway reported
  * (register_ack.mcpUrl), never from a guess: without it, the text says so.
  */
-
-/** Hosts mcp-remote talks plain http to without `--allow-http`. */
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Where the token for MCP clients goes in the snippets; never the tunnel's own token. */
-const TOKEN_PLACEHOLDER = '<token>';
+import { clientSnippets, TOKEN_PLACEHOLDER_NOTE } from '../protocol/client-snippets.js';
 
 /** The lines printed after the first registration of `name`. */
 export function onlineBanner(name: string, mcpUrl: string | undefined): string[] {
@@ -18,23 +13,17 @@ export function onlineBanner(name: string, mcpUrl: string | undefined): string[]
         ` the URL is <the gateway's public URL>/servers/${name}/mcp`,
     ];
   }
-  const bearer = `Bearer ${TOKEN_PLACEHOLDER}`;
-  const remoteArgs = ['-y', 'mcp-remote', mcpUrl];
-  if (new URL(mcpUrl).protocol === 'http:' && !LOOPBACK_HOSTS.has(new URL(mcpUrl).hostname)) remoteArgs.push('--allow-http');
-  // The header goes through an environment variable: some platforms split `args` at spaces.
-  remoteArgs.push('--header', 'Authorization:${GATEWAY_AUTH}');
-  const claudeDesktop = { mcpServers: { [name]: { command: 'npx', args: remoteArgs, env: { GATEWAY_AUTH: bearer } } } };
-  const mcpJson = { servers: { [name]: { type: 'http', url: mcpUrl, headers: { Authorization: bearer } } } };
+  const snippets = clientSnippets(name, mcpUrl);
   return [
     `"${name}" is online; MCP clients connect to`,
     `  ${mcpUrl}`,
-    `(${TOKEN_PLACEHOLDER}: a token of the gateway for the MCP client; leave the header out if the gateway runs without auth)`,
+    `(${TOKEN_PLACEHOLDER_NOTE})`,
     '  MCP Inspector:',
-    `    npx @modelcontextprotocol/inspector --cli ${mcpUrl} --transport http --header "Authorization: ${bearer}" --method tools/list`,
+    `    ${snippets.inspector}`,
     '  Claude Desktop (claude_desktop_config.json, through mcp-remote):',
-    `    ${JSON.stringify(claudeDesktop)}`,
+    `    ${snippets.claudeDesktop}`,
     '  mcp.json / .vscode/mcp.json:',
-    `    ${JSON.stringify(mcpJson)}`,
+    `    ${snippets.mcpJson}`,
   ];
 }
 

@@ -2,13 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/auth.service.js';
 import { PROTECTED_RESOURCE_METADATA_PATH, type ProtectedResource } from '../auth/oauth/protected-resource.js';
 import { setRequestPrincipal } from '../auth/request-principal.js';
+import { isConsoleRoute } from '../console/serve-console.js';
 import { authRefusal } from '../auth/www-authenticate.js';
 import { gatewayErrorBody } from './http-exception.filter.js';
 
 /**
- * Route patterns anyone may call: the probes, the API docs, the OAuth protected resource metadata
- * (what a client refused here reads to log in), and /metrics (guarded by METRICS_TOKEN instead,
- * metrics/metrics-token.guard.ts). Everything else, unknown routes included, needs auth.
+ * Route patterns anyone may call: the probes, the API docs, the admin console's files (its API calls
+ * carry the token), the OAuth protected resource metadata (what a client refused here reads to log
+ * in), and /metrics (guarded by METRICS_TOKEN instead, metrics/metrics-token.guard.ts). Everything
+ * else, unknown routes included, needs auth.
  */
 function isPublicRoute(route: string | undefined): boolean {
   if (route === undefined) return false;
@@ -20,6 +22,7 @@ function isPublicRoute(route: string | undefined): boolean {
     route.startsWith('/docs/') ||
     route === '/docs-json' ||
     route === '/docs-yaml' ||
+    isConsoleRoute(route) ||
     route === PROTECTED_RESOURCE_METADATA_PATH ||
     route.startsWith(`${PROTECTED_RESOURCE_METADATA_PATH}/`)
   );

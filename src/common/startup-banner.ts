@@ -18,7 +18,7 @@ export interface StartupFacts {
 }
 
 /**
- * The block printed once the gateway listens: where it listens, the API docs, the tunnel endpoint,
+ * The block printed once the gateway listens: where it listens, the API docs, the console, the tunnel endpoint,
  * the MCP URL pattern, the auth mode and how to mint a token. Links use PUBLIC_URL when set, else
  * the bound address (a wildcard address shown as localhost).
  */
@@ -27,6 +27,7 @@ export function startupBanner(config: AppConfig, facts: StartupFacts): StartupBa
   const fields: Record<string, string> = {
     listening: `http://${urlHost(config.host)}:${facts.port}`,
     docs: `${base}/docs`,
+    ...(config.console.enabled ? { console: `${base}/console` } : {}),
     tunnel: `${base.replace(/^http/, 'ws')}${TUNNEL_PATH}`,
     mcp: `${base}/servers/<name>/mcp`,
     auth: authMode(config),
@@ -37,6 +38,7 @@ export function startupBanner(config: AppConfig, facts: StartupFacts): StartupBa
   };
   const rows: [string, string][] = [
     ['API docs', fields.docs],
+    ...(fields.console ? [['Console', fields.console] as [string, string]] : []),
     ['Tunnel', `${fields.tunnel}  (mcp-tunnel --gateway ${base.replace(/^http/, 'ws')})`],
     ['MCP servers', `${fields.mcp}  (legacy SSE: …/sse)`],
     ['Auth', fields.auth],

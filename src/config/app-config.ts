@@ -127,6 +127,10 @@ export interface AppConfig {
     /** Bearer token `GET /metrics` requires; undefined: the endpoint is open. */
     token: string | undefined;
   };
+  console: {
+    /** Whether the admin console's page is served at /console (its data comes from the API, with a token). */
+    enabled: boolean;
+  };
 }
 
 /** Signature algorithms the gateway can verify; `none` is never one. */
@@ -264,6 +268,7 @@ export const CONFIG_DEFAULTS = {
   OAUTH_AUTHORIZATION_SERVERS: '',
   OAUTH_SCOPES: '',
   OAUTH_RESOURCE_DOCUMENTATION: '',
+  CONSOLE_ENABLED: 'true',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -561,6 +566,7 @@ export function loadConfig(env: Env): AppConfig {
     cluster: readCluster(r),
     metrics: { token: r.optional('METRICS_TOKEN') },
     oauth: readOAuth(r),
+    console: { enabled: r.bool('CONSOLE_ENABLED') },
   };
   if (config.auth.required && !config.auth.jwtSecret && !config.auth.jwksUrl) {
     r.problems.push(

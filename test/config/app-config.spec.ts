@@ -76,6 +76,7 @@ test('defaults a user would expect', () => {
     },
     cluster: undefined,
     metrics: { token: undefined },
+    console: { enabled: true },
   });
 });
 
@@ -128,6 +129,7 @@ test('reads every setting', () => {
     MCP_EVENT_STORE_MAX_EVENTS: '50',
     MCP_ALLOWED_ORIGINS: ' http://localhost:6274, ,https://app.example ',
     METRICS_TOKEN: 'scrape-token-0123456789',
+    CONSOLE_ENABLED: 'false',
   });
   expect(config).toEqual({
     port: 8080,
@@ -191,6 +193,7 @@ test('reads every setting', () => {
     },
     cluster: undefined,
     metrics: { token: 'scrape-token-0123456789' },
+    console: { enabled: false },
   });
 });
 

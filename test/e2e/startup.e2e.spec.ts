@@ -88,6 +88,7 @@ test('.env in the working directory is read, the environment wins over it, and t
   expect(gw.stdout).toContain(`is listening on http://127.0.0.1:${envPort}`);
   for (const line of [
     `API docs     http://127.0.0.1:${envPort}/docs`,
+    `Console      http://127.0.0.1:${envPort}/console`,
     `Tunnel       ws://127.0.0.1:${envPort}/reverse-proxy/ws`,
     `MCP servers  http://127.0.0.1:${envPort}/servers/<name>/mcp`,
     'Auth         required: Authorization: Bearer <JWT, HS256>',
@@ -120,6 +121,7 @@ test('auth off on a network address: a loud warning and the block says it is ope
   expect(records.find((r) => r.message.msg === 'Gateway listening')?.message).toMatchObject({
     listening: `http://0.0.0.0:${port}`,
     docs: `http://localhost:${port}/docs`,
+    console: `http://localhost:${port}/console`,
     auth: expect.stringContaining('OPEN TO THE NETWORK'),
     token: 'none needed (auth off, no JWT_SECRET)',
   });

@@ -27,7 +27,14 @@ describe('npm pack of the root package', () => {
 
     expect(packed.name).toBe('mcp-tunnel-gateway');
     expect(files).toEqual(
-      expect.arrayContaining(['package.json', 'README.md', 'dist/main.js', 'dist/client/cli.js', 'dist/tools/token.js']),
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'dist/main.js',
+        'dist/client/cli.js',
+        'dist/tools/token.js',
+        'dist/console-ui/index.html',
+      ]),
     );
     expect(files.filter((f) => f !== 'package.json' && f !== 'README.md' && !f.startsWith('dist/'))).toEqual([]);
     expect(files.filter((f) => /^dist\/(src|test|bench)\/|\.tsbuildinfo$|\.spec\./.test(f))).toEqual([]);

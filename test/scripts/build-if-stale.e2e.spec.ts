@@ -82,3 +82,33 @@ test('--force (npm run build) builds although nothing changed, and stamps: the n
   expect(buildIfStale('--force').runs).toBe(2);
   expect(buildIfStale().runs).toBe(2);
 });
+
+test("with a console/ folder, the project's console build runs after tsc, and a console source change rebuilds", () => {
+  mkdirSync(join(root, 'console/src'), { recursive: true });
+  mkdirSync(join(root, 'scripts'));
+  writeFileSync(join(root, 'console/src/main.tsx'), 'export {};\n');
+  // A stand-in for scripts/build-console.mjs: logs its run, fails when the project says so.
+  writeFileSync(
+    join(root, 'scripts/build-console.mjs'),
+    "import { appendFileSync, existsSync } from 'node:fs'; appendFileSync('tsc-runs.log', 'console\\n'); if (existsSync('console/broken')) process.exit(3);\n",
+  );
+  backdate('console/src/main.tsx', 'console/src', 'console', 'scripts/build-console.mjs', 'scripts');
+  const consoleRuns = () =>
+    readFileSync(join(root, 'tsc-runs.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l === 'console').length;
+
+  expect(buildIfStale().runs).toBe(2);
+  expect(consoleRuns()).toBe(1);
+  expect(buildIfStale().runs).toBe(2);
+
+  writeFileSync(join(root, 'console/src/main.tsx'), 'export const changed = 1;\n');
+  expect(buildIfStale().runs).toBe(4);
+  expect(consoleRuns()).toBe(2);
+
+  writeFileSync(join(root, 'console/broken'), '');
+  const failed = buildIfStale();
+  expect(failed.status).toBe(3);
+  // No stamp after a failed console build: the next run builds again.
+  expect(buildIfStale().runs).toBe(failed.runs + 2);
+});

@@ -152,7 +152,7 @@ export class McpClientSession implements TunnelCaller {
     if (this.closing) return false;
     if (this.routes.size > 0) {
       // Like the SDK's transport: an answer goes by its own id, anything else by the request it relates to.
-      const key = 'method' in message ? relatedRequestId : ((message as JsonRpcResponse).id ?? undefined);
+      const key = 'method' in message ? relatedRequestId : (message.id ?? undefined);
       const route = key === undefined ? undefined : this.routes.get(key);
       if (route) return route.deliver(message);
     }
