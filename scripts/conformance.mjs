@@ -21,11 +21,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { classifyClientScenarios, DRIVER_OK, parseClientList, TIMED_CLIENT_SCENARIOS } from './conformance-client-scenarios.mjs';
 import { formatTable, parseModes, readResults } from './conformance-report.mjs';
+import { freePort } from './free-port.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const NODE22_DIR = join(root, 'scripts/conformance-node');
@@ -45,18 +45,6 @@ const started = Date.now();
 function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.signal ?? r.status})`);
-}
-
-/** A port nothing listens on right now. */
-function freePort() {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
 }
 
 /** Starts a child in its own process group (killAll ends it with all it started); its output is kept (last 20 000 chars). */

@@ -5,7 +5,7 @@ import { AuthService } from './auth/auth.service.js';
 import { ProtectedResource } from './auth/oauth/protected-resource.js';
 import { registerAuthHook } from './common/auth-hook.js';
 import { warnIfOpenWithoutAuth } from './common/exposure-warning.js';
-import { serveConsole } from './console/serve-console.js';
+import { consoleOptionsOf, serveConsole } from './console/serve-console.js';
 import { applyHttpLimits } from './common/http-limits.js';
 import { registerRequestLog } from './common/request-log.js';
 import { logUnhandledRxjsErrors } from './common/rxjs-backstop.js';
@@ -35,7 +35,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   // After the request log's hook, so refusals carry X-Request-ID too; a draining gateway refuses before it verifies.
   refuseWhileDraining(app.getHttpAdapter().getInstance(), shutdown);
   registerAuthHook(app.getHttpAdapter().getInstance(), app.get(AuthService), app.get(ProtectedResource));
-  if (config.console.enabled && !serveConsole(app.getHttpAdapter().getInstance())) {
+  if (config.console.enabled && !serveConsole(app.getHttpAdapter().getInstance(), consoleOptionsOf(config))) {
     new Logger('Console').warn('The console is not built (no dist/console-ui): npm run build builds it; /console is not served');
   }
   applyHttpLimits(app.getHttpServer(), config.http);

@@ -130,6 +130,8 @@ export interface AppConfig {
   console: {
     /** Whether the admin console's page is served at /console (its data comes from the API, with a token). */
     enabled: boolean;
+    /** The console's public OAuth client at the first authorization server (sign-in with PKCE); undefined: token paste only. */
+    oauthClientId: string | undefined;
   };
 }
 
@@ -269,6 +271,7 @@ export const CONFIG_DEFAULTS = {
   OAUTH_SCOPES: '',
   OAUTH_RESOURCE_DOCUMENTATION: '',
   CONSOLE_ENABLED: 'true',
+  CONSOLE_OAUTH_CLIENT_ID: '',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -381,6 +384,9 @@ function readCluster(r: Reader): ClusterConfig | undefined {
 
 /** An RFC 6749 scope-token: printable ASCII but space, `"` and `\\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** An OAuth client id: printable ASCII without spaces (RFC 6749 allows spaces; no provider issues them). */
+const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 
 /** An http(s) URL with no credentials, query or fragment (an issuer, a documentation page); undefined when it is not one. */
 function plainHttpUrl(value: string): string | undefined {
@@ -566,7 +572,7 @@ export function loadConfig(env: Env): AppConfig {
     cluster: readCluster(r),
     metrics: { token: r.optional('METRICS_TOKEN') },
     oauth: readOAuth(r),
-    console: { enabled: r.bool('CONSOLE_ENABLED') },
+    console: { enabled: r.bool('CONSOLE_ENABLED'), oauthClientId: r.optional('CONSOLE_OAUTH_CLIENT_ID') },
   };
   if (config.auth.required && !config.auth.jwtSecret && !config.auth.jwksUrl) {
     r.problems.push(
@@ -595,6 +601,13 @@ export function loadConfig(env: Env): AppConfig {
   }
   if (config.oauth && !config.auth.required) {
     r.problems.push('OAUTH_AUTHORIZATION_SERVERS needs authentication on (AUTH_REQUIRED=true or MCP_CLIENT_AUTH_ENABLED=true)');
+  }
+  const consoleClientId = config.console.oauthClientId;
+  if (consoleClientId !== undefined && !CLIENT_ID.test(consoleClientId)) {
+    r.problems.push('CONSOLE_OAUTH_CLIENT_ID must be a client id of at most 255 printable characters, without spaces');
+  }
+  if (consoleClientId !== undefined && !config.oauth) {
+    r.problems.push('CONSOLE_OAUTH_CLIENT_ID needs OAUTH_AUTHORIZATION_SERVERS: the console signs in at the first of them');
   }
   if (config.tunnel.idleTimeoutMs <= config.tunnel.pingIntervalMs) {
     r.problems.push('IDLE_TIMEOUT_MS must be longer than PING_INTERVAL_MS');

@@ -76,7 +76,7 @@ test('defaults a user would expect', () => {
     },
     cluster: undefined,
     metrics: { token: undefined },
-    console: { enabled: true },
+    console: { enabled: true, oauthClientId: undefined },
   });
 });
 
@@ -410,5 +410,29 @@ describe('identity provider tokens (JWKS)', () => {
       adminRole: 'gateway-admin',
       groups: 'https://example.com/groups',
     });
+  });
+});
+
+describe('console sign-in with the identity provider', () => {
+  const oauth = { JWT_SECRET: SECRET, PUBLIC_URL: 'https://mcp.example.com', OAUTH_AUTHORIZATION_SERVERS: 'https://login.example.com' };
+
+  test("CONSOLE_OAUTH_CLIENT_ID names the console's public client; unset, the console offers the token field only", () => {
+    expect(loadConfig({ ...oauth, CONSOLE_OAUTH_CLIENT_ID: ' mcp-console ' }).console).toEqual({
+      enabled: true,
+      oauthClientId: 'mcp-console',
+    });
+    expect(loadConfig(oauth).console.oauthClientId).toBeUndefined();
+  });
+
+  test('it needs OAUTH_AUTHORIZATION_SERVERS: the console signs in at the first of them', () => {
+    expect(problems({ JWT_SECRET: SECRET, CONSOLE_OAUTH_CLIENT_ID: 'mcp-console' })).toEqual([
+      'CONSOLE_OAUTH_CLIENT_ID needs OAUTH_AUTHORIZATION_SERVERS: the console signs in at the first of them',
+    ]);
+  });
+
+  test.each(['has space', 'x'.repeat(256), 'tab\there', 'é'])('it refuses %j', (value) => {
+    expect(problems({ ...oauth, CONSOLE_OAUTH_CLIENT_ID: value })).toEqual([
+      'CONSOLE_OAUTH_CLIENT_ID must be a client id of at most 255 printable characters, without spaces',
+    ]);
   });
 });

@@ -3,7 +3,15 @@ import Fastify from 'fastify';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONSOLE_CSP, isConsoleRoute, serveConsole } from '../../src/console/serve-console.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import {
+  CONSOLE_CSP,
+  consoleCsp,
+  consoleOptionsOf,
+  isConsoleRoute,
+  serveConsole,
+  type ConsoleOptions,
+} from '../../src/console/serve-console.js';
 
 let root: string;
 beforeEach(() => {
@@ -16,9 +24,9 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 /** Fastify with the console on a real loopback port (light-my-request's inject needs an ESM-only module jest cannot load). */
-async function serve(dir: string) {
+async function serve(dir: string, options: ConsoleOptions = {}) {
   const fastify = Fastify();
-  const served = serveConsole(fastify, dir);
+  const served = serveConsole(fastify, options, dir);
   const base = await fastify.listen({ port: 0, host: '127.0.0.1' });
   const get = async (path: string) => {
     const res = await fetch(base + path, { redirect: 'manual' });
@@ -72,4 +80,43 @@ test('a folder without a built console serves nothing', async () => {
 test("the console's routes are /console and what is below it, nothing else", () => {
   expect(['/console', '/console/', '/console/*'].every(isConsoleRoute)).toBe(true);
   expect(['/consolex', '/reverse-proxy/console', '/'].some(isConsoleRoute)).toBe(false);
+});
+
+test('/console/config.json: {} without a console client, so the page offers the token field only', async () => {
+  const { fastify, get } = await serve(root);
+  const res = await get('/console/config.json');
+  expect([res.statusCode, res.headers['content-type'], JSON.parse(res.body)]).toEqual([200, 'application/json; charset=utf-8', {}]);
+  expect(res.headers['content-security-policy']).toBe(CONSOLE_CSP);
+  await fastify.close();
+});
+
+test("with a console client: config.json names it, and connect-src adds the authorization servers' origins, nothing else", async () => {
+  // A file of that name in the build must not shadow the configured answer.
+  writeFileSync(join(root, 'config.json'), '{"oauthClientId":"from-a-file"}');
+  const { fastify, get } = await serve(root, {
+    oauthClientId: 'mcp-console',
+    authorizationServers: ['https://login.example.com/realms/mcp', 'https://login.example.com/realms/other', 'http://127.0.0.1:8080'],
+  });
+  const config = await get('/console/config.json');
+  expect(JSON.parse(config.body)).toEqual({ oauthClientId: 'mcp-console' });
+  const widened = "connect-src 'self' https://login.example.com http://127.0.0.1:8080";
+  for (const res of [config, await get('/console/'), await get('/console/console.js')]) {
+    const csp = res.headers['content-security-policy'];
+    expect(csp).toContain(`; ${widened}; `);
+    // Every other directive as without OAuth.
+    expect(csp.replace(widened, "connect-src 'self'")).toBe(CONSOLE_CSP);
+  }
+  await fastify.close();
+});
+
+test('consoleOptionsOf: OAuth sign-in only with a console client and authorization servers', () => {
+  const base = { JWT_SECRET: 'a-secret-of-sixteen+', PUBLIC_URL: 'https://mcp.example.com' };
+  const servers = { OAUTH_AUTHORIZATION_SERVERS: 'https://login.example.com/realms/mcp' };
+  expect(consoleOptionsOf(loadConfig(base))).toEqual({});
+  expect(consoleOptionsOf(loadConfig({ ...base, ...servers }))).toEqual({});
+  expect(consoleOptionsOf(loadConfig({ ...base, ...servers, CONSOLE_OAUTH_CLIENT_ID: 'mcp-console' }))).toEqual({
+    oauthClientId: 'mcp-console',
+    authorizationServers: ['https://login.example.com/realms/mcp'],
+  });
+  expect(consoleCsp([])).toBe(CONSOLE_CSP);
 });

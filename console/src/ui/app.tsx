@@ -4,6 +4,7 @@ import { ApiError, GatewayApi } from '../lib/api.js';
 import { summarizeToken } from '../lib/token-claims.js';
 import { TokenStore } from '../lib/token-store.js';
 import { useRoute } from './hooks.js';
+import { takeCallbackFromLocation } from './oauth-sign-in.js';
 import { SignIn } from './sign-in.js';
 import { TunnelView } from './tunnel-view.js';
 import { TunnelsView } from './tunnels-view.js';
@@ -15,12 +16,15 @@ export function App() {
   const store = useMemo(() => new TokenStore(sessionStorage), []);
   const [token, setToken] = useState(() => store.get());
   const [notice, setNotice] = useState<string>();
+  // Read once, at start: the provider's redirect back, finished by the sign-in page.
+  const [callback, setCallback] = useState(takeCallbackFromLocation);
   const route = useRoute();
   const api = useMemo(() => (token ? new GatewayApi(token, pageFetch) : undefined), [token]);
 
   const signOut = useCallback(
     (why?: string) => {
       store.clear();
+      setCallback(undefined);
       setToken(undefined);
       setNotice(why);
     },
@@ -38,7 +42,9 @@ export function App() {
     return (
       <SignIn
         notice={notice}
+        callback={callback}
         onSignedIn={(t) => {
+          setCallback(undefined);
           store.set(t);
           setNotice(undefined);
           setToken(store.get());

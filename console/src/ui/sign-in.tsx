@@ -1,9 +1,14 @@
-/** Sign-in: paste a token; it is checked against the gateway before it is kept (in this tab only). */
+/**
+ * Sign-in: at the gateway's identity provider when it offers one (oauth-sign-in.tsx), or by pasting a
+ * token; either is checked against the gateway before it is kept (in this tab only).
+ */
 import { useState } from 'preact/hooks';
 import { ApiError, GatewayApi } from '../lib/api.js';
+import type { Callback } from '../lib/oauth-callback.js';
 import { normalizeToken } from '../lib/token-store.js';
+import { OAuthSignIn } from './oauth-sign-in.js';
 
-export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (token: string) => void }) {
+export function SignIn({ notice, callback, onSignedIn }: { notice?: string; callback?: Callback; onSignedIn: (token: string) => void }) {
   const [value, setValue] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -36,6 +41,7 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (t
           {notice}
         </p>
       )}
+      <OAuthSignIn callback={callback} onSignedIn={onSignedIn} />
       <form onSubmit={(e) => void submit(e)}>
         <label for="token">Token</label>
         <input

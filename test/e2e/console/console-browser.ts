@@ -1,28 +1,12 @@
 /**
  * The console's browser for the e2e tests: Debian's Chromium (/usr/bin/chromium, which .ci/run
- * installs) driven by playwright-core, headless, with a fresh profile per launch. Pages record every
- * request they make, so a test can tell that nothing left the gateway.
+ * installs) driven by playwright-core, headless (scripts/chromium.mjs, shared with the screenshots
+ * script), with a fresh profile per launch. Pages record every request they make, so a test can
+ * tell that nothing left the gateway.
  */
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
-
-/** Starts headless Chromium (no sandbox: CI runs as root; nothing in the background that calls home). */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+export { launchChromium as launchBrowser } from '../../../scripts/chromium.mjs';
 
 /** A page of its own context (its own session storage), at 1280x800, with what it requested and logged. */
 export interface ConsolePage {
