@@ -5,6 +5,9 @@ import { APP_CONFIG } from './config.module.js';
 /** Names that always reach the gateway from its own machine (the SDK's localhostHostValidation list). */
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
+/** How many `Host` answers are remembered, and for names up to which length. */
+const HOST_VERDICTS = { maxEntries: 256, maxHostLength: 255 } as const;
+
 /** A host name with the port it must come with; no port means any. */
 interface HostRule {
   hostname: string;
@@ -39,6 +42,8 @@ export class HostAllowList {
   private readonly origins: Set<string>;
   private readonly anyOrigin: boolean;
   private readonly publicUrl: string | undefined;
+  /** allowsHost's answers by Host value: bounded, so made-up names can only flush it. */
+  private readonly hostVerdicts = new Map<string, boolean>();
 
   constructor(
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'port' | 'publicUrl' | 'allowedHosts'> & { mcp: Pick<AppConfig['mcp'], 'allowedOrigins'> },
@@ -74,9 +79,18 @@ export class HostAllowList {
   /** Whether a `Host` header names the gateway; a missing or malformed one does not. */
   allowsHost(host: string | undefined): boolean {
     if (this.anyHost) return host !== undefined && host !== '';
-    const parsed = host ? parseHost(host) : undefined;
+    if (!host) return false;
+    // Every request of the MCP doors asks, nearly always about the same few names: parsing one is a URL.
+    const known = this.hostVerdicts.get(host);
+    if (known !== undefined) return known;
+    const parsed = parseHost(host);
     // A Host without a port means the default one: the gateway itself speaks plain HTTP.
-    return parsed !== undefined && this.matches(parsed.hostname, parsed.port ?? 80);
+    const allowed = parsed !== undefined && this.matches(parsed.hostname, parsed.port ?? 80);
+    if (host.length <= HOST_VERDICTS.maxHostLength) {
+      if (this.hostVerdicts.size >= HOST_VERDICTS.maxEntries) this.hostVerdicts.clear();
+      this.hostVerdicts.set(host, allowed);
+    }
+    return allowed;
   }
 
   /** Whether a browser `Origin` belongs to the gateway or is listed as allowed. */

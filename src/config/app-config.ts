@@ -114,6 +114,8 @@ export interface AppConfig {
     eventStoreMaxBytes: number;
     /** Bytes of events kept for resumption, all MCP sessions together. */
     eventStoreTotalBytes: number;
+    /** How long a POST's answer may take and still come back as one JSON body; past it, an SSE stream (0: always SSE). */
+    answerWaitMs: number;
     /** MCP client sessions one user may hold at once. */
     maxSessionsPerUser: number;
     /** Browser origins allowed besides the gateway's own; `*` allows any. */
@@ -259,6 +261,7 @@ export const CONFIG_DEFAULTS = {
   MCP_EVENT_STORE_MAX_EVENTS: '1000',
   MCP_EVENT_STORE_MAX_BYTES: String(4 * 1024 * 1024),
   MCP_EVENT_STORE_TOTAL_BYTES: String(256 * 1024 * 1024),
+  MCP_ANSWER_WAIT_MS: '1000',
   MCP_MAX_SESSIONS_PER_USER: '100',
   MCP_ALLOWED_ORIGINS: '',
   REDIS_URL: '',
@@ -566,6 +569,7 @@ export function loadConfig(env: Env): AppConfig {
       eventStoreMaxEvents: r.int('MCP_EVENT_STORE_MAX_EVENTS', 10, 1_000_000),
       eventStoreMaxBytes: r.int('MCP_EVENT_STORE_MAX_BYTES', 1024),
       eventStoreTotalBytes: r.int('MCP_EVENT_STORE_TOTAL_BYTES', 1024),
+      answerWaitMs: r.int('MCP_ANSWER_WAIT_MS', 0, 60_000),
       maxSessionsPerUser: r.int('MCP_MAX_SESSIONS_PER_USER', 1),
       allowedOrigins: r.list('MCP_ALLOWED_ORIGINS'),
     },

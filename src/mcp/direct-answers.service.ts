@@ -11,8 +11,6 @@ import { McpSessionBridge } from './sessions/mcp-session-bridge.service.js';
 import { McpSessionOpener } from './sessions/mcp-session-opener.service.js';
 import { SharedSessionState } from './sessions/shared-session-state.service.js';
 
-/** How long a POST's answer may take and still leave as one JSON body (past it: an SSE stream, resumable). */
-export const ANSWER_WAIT_MS = 20;
 /** The first revision whose clients read priming events (and so can resume a POST's stream). */
 const PRIMING_REVISION = '2025-11-25';
 /** The keys a JSON-RPC request may have (the SDK's schema is strict). */
@@ -42,7 +40,7 @@ export class DirectAnswers {
     this.limits = {
       maxBufferedBytes: config.http.streamMaxBufferedBytes,
       maxBacklog: config.sse.maxBacklog,
-      answerWaitMs: ANSWER_WAIT_MS,
+      answerWaitMs: config.mcp.answerWaitMs,
       keepaliveMs: config.sse.keepaliveMs,
     };
   }

@@ -24,12 +24,14 @@ import { HostGuard } from './http/host.guard.js';
 import { OriginGuard } from './http/origin.guard.js';
 import type { StreamLimits } from './http/slow-reader.js';
 import { abortOnEarlyClose, toWebRequest, webRequestOf, writeWebResponse } from './http/web-exchange.js';
-import { ANSWER_WAIT_MS, DirectAnswers } from './direct-answers.service.js';
+import { DirectAnswers } from './direct-answers.service.js';
 import { StreamableHttpDoor } from './streamable-http-door.service.js';
 import { ExchangeRelay } from '../reverse-proxy/cluster/exchange-relay.js';
 import { SessionRegistry } from '../reverse-proxy/tunnel/session-registry.js';
 import { relayedPrincipal } from '../reverse-proxy/cluster/relay-envelope.js';
 
+/** How long the transport's POST answers are held in their socket so that a quick one leaves in one write. */
+const HOLD_WRITES_MS = 20;
 /** The exchange relay's name for this door. */
 export const STREAMABLE_HTTP_DOOR = 'streamable-http';
 /** Request headers the door and the SDK read; only these travel to another replica (never credentials). */
@@ -158,7 +160,7 @@ export class StreamableHttpController implements OnModuleInit {
     // The common exchange (one request in a session held here) skips the SDK's transport.
     if (home === undefined && this.direct.serve(name, principal, req, res, body)) return;
     // The SDK writes a POST's SSE answer in pieces: hold them so that a quick one leaves in one write.
-    if (req.method === 'POST') holdResponseWrites(res, ANSWER_WAIT_MS);
+    if (req.method === 'POST') holdResponseWrites(res, HOLD_WRITES_MS);
     const early = abortOnEarlyClose(res);
     try {
       const response =

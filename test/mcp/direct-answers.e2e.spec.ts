@@ -15,7 +15,7 @@ let tunnelled: TunnelledServer;
 let url: string;
 
 beforeAll(async () => {
-  gw = await startGateway({ SSE_KEEPALIVE_MS: '600000' });
+  gw = await startGateway({ SSE_KEEPALIVE_MS: '600000', MCP_ANSWER_WAIT_MS: '50' });
   token = gw.mintToken('direct@example.com');
   fixture = createTestServer();
   tunnelled = await serveThroughTunnel(gw.tunnelUrl, token, 'direct', fixture.server);
@@ -178,5 +178,47 @@ describe('what the direct way does not take is answered by the transport, by its
     const headers = await session();
     const res = await post({ ...headers, 'Mcp-Session-Id': 'no-such-session' }, call(1, 'echo', { text: 'a' }));
     expect(res.status).toBe(404);
+  });
+});
+
+describe('with MCP_ANSWER_WAIT_MS=0', () => {
+  let always: RunningGateway;
+  let alwaysTunnel: TunnelledServer;
+  beforeAll(async () => {
+    always = await startGateway({ MCP_ANSWER_WAIT_MS: '0' });
+    alwaysTunnel = await serveThroughTunnel(always.tunnelUrl, always.mintToken('direct@example.com'), 'direct', createTestServer().server);
+  });
+  afterAll(async () => {
+    await alwaysTunnel.close();
+    await always.close();
+  });
+
+  test('every answer is an SSE stream with a priming event, even a quick one', async () => {
+    const token = always.mintToken('direct@example.com');
+    const init = await fetch(`${always.httpUrl}/servers/direct/mcp`, {
+      method: 'POST',
+      headers: streamableHeaders(token),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
+    });
+    await init.text();
+    const sessionHeaders = {
+      ...streamableHeaders(token),
+      'Mcp-Session-Id': init.headers.get('mcp-session-id')!,
+      'MCP-Protocol-Version': '2025-11-25',
+    };
+    const res = await fetch(`${always.httpUrl}/servers/direct/mcp`, {
+      method: 'POST',
+      headers: sessionHeaders,
+      body: JSON.stringify(call(1, 'echo', { text: 'sse' })),
+    });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const text = await res.text();
+    expect(text.startsWith('id: ')).toBe(true);
+    expect(messagesOf(text)).toEqual([{ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'sse' }] } }]);
   });
 });

@@ -113,7 +113,7 @@ describe('a POST answered over SSE', () => {
 
   beforeAll(async () => {
     // No keep-alive comment during the test, which would carry the headers out after its interval.
-    gw = await startGateway({ SSE_KEEPALIVE_MS: '600000' });
+    gw = await startGateway({ SSE_KEEPALIVE_MS: '600000', MCP_ANSWER_WAIT_MS: '50' });
     token = gw.mintToken('slowtool@example.com');
     test_ = createTestServer();
     tunnelled = await serveThroughTunnel(gw.tunnelUrl, token, 'slow', test_.server);

@@ -13,7 +13,7 @@ export interface ExchangeEventLog {
 }
 
 export interface DirectExchangeLimits extends StreamLimits {
-  /** How long the answer may take and still leave as one JSON body; past it the response becomes an SSE stream. */
+  /** How long the answer may take and still leave as one JSON body; past it the response becomes an SSE stream (0: SSE at once). */
   answerWaitMs: number;
   /** Interval of SSE keep-alive comments while the call runs (0: none). */
   keepaliveMs: number;
@@ -79,15 +79,17 @@ export class DirectExchange {
   private waitTimer: unknown;
   private keepaliveTimer: unknown;
   private readonly clock: ExchangeClock;
-  private readonly onClose = (): void => this.detach();
+  /** Listens for the client leaving a stream; none while a JSON answer is awaited (its writer checks instead). */
+  private onClose: (() => void) | undefined;
 
   constructor(
     res: ServerResponse,
     private readonly options: DirectExchangeOptions,
   ) {
     this.clock = options.clock ?? NODE_CLOCK;
-    this.attach(res);
-    this.waitTimer = this.clock.setTimeout(() => this.startStream(), options.limits.answerWaitMs);
+    this.res = res;
+    if (options.limits.answerWaitMs > 0) this.waitTimer = this.clock.setTimeout(() => this.startStream(), options.limits.answerWaitMs);
+    else this.startStream();
   }
 
   get streamId(): string {
@@ -151,9 +153,11 @@ export class DirectExchange {
     res.end();
   }
 
+  /** `res` carries the stream from now on: watched for its client leaving or falling behind. */
   private attach(res: ServerResponse): void {
     this.res = res;
     this.guard = new SlowReaderGuard(res, this.options.limits);
+    this.onClose ??= () => this.detach();
     res.once('close', this.onClose);
     if (res.destroyed) queueMicrotask(this.onClose);
   }
@@ -180,7 +184,13 @@ export class DirectExchange {
     if (this.state !== 'waiting') return;
     this.clock.clearTimeout(this.waitTimer);
     const res = this.res!;
+    if (res.destroyed) {
+      // Gone before it got anything: nothing it could resume from.
+      this.state = 'detached';
+      return;
+    }
     this.state = 'streaming';
+    this.attach(res);
     res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.options.sessionId });
     if (this.options.priming && this.options.log) {
       const eventId = this.options.log.store(this.options.streamId, {});
@@ -220,18 +230,22 @@ export class DirectExchange {
 
   /** The client went away: what follows is kept for its resumption. */
   private detach(): void {
-    if (this.state !== 'waiting' && this.state !== 'streaming') return;
+    if (this.state !== 'streaming') return;
     this.stopTimers();
-    this.res?.off('close', this.onClose);
+    this.unwatch();
     this.state = 'detached';
   }
 
   private finish(delivered: boolean): void {
     if (this.state === 'over') return;
     this.stopTimers();
-    this.res?.off('close', this.onClose);
+    this.unwatch();
     this.state = 'over';
     this.options.onEnd(delivered);
+  }
+
+  private unwatch(): void {
+    if (this.onClose) this.res?.off('close', this.onClose);
   }
 
   private stopTimers(): void {

@@ -185,8 +185,8 @@ test('clients before 2025-11-25 get no priming event: the headers are flushed in
 test('a client that leaves before it got an event id cannot resume: the rest is dropped, not kept', () => {
   const { res, log, ends, exchange } = setup();
   res.leave();
-  expect(exchange.isAttached).toBe(false);
   expect(exchange.deliver(progress(1))).toBe(true);
+  expect(exchange.isAttached).toBe(false);
   exchange.deliver(answer(7));
   expect(log.size).toBe(0);
   expect(ends).toEqual([false]);
@@ -248,4 +248,22 @@ test('a client too far behind is cut off (and may resume) rather than have its b
   expect(res.destroyed).toBe(true);
   expect(exchange.isAttached).toBe(false);
   expect(exchange.isOpen).toBe(true);
+});
+
+test('with no answer wait, the response is an SSE stream from the start, as the SDK transport writes it', () => {
+  const { res, exchange, clock } = setup({ limits: { answerWaitMs: 0 } });
+  expect(clock.timeouts.size).toBe(0);
+  expect(res.headers['content-type']).toBe('text/event-stream');
+  exchange.deliver(answer(7));
+  expect(res.events.map((e) => e.data)).toEqual(['', JSON.stringify(answer(7))]);
+  expect(res.ended).toBe(true);
+});
+
+test('a JSON answer for a client that already left is not written, and the exchange ends undelivered', () => {
+  const { res, ends, exchange } = setup();
+  res.leave();
+  exchange.deliver(answer(7));
+  expect(res.chunks).toEqual([]);
+  expect(res.headersSent).toBe(false);
+  expect(ends).toEqual([false]);
 });

@@ -107,3 +107,16 @@ test('HostAllowList: an origin with a default port matches a rule for that port'
   expect(list.allowsOrigin('http://localhost')).toBe(false);
   expect(list.allowsHost('localhost:443')).toBe(true);
 });
+
+test('HostAllowList remembers its answers per Host, the same on every ask, and stays bounded under made-up names', () => {
+  const list = hosts();
+  for (let round = 0; round < 2; round++) {
+    expect(list.allowsHost('localhost:3000')).toBe(true);
+    expect(list.allowsHost('evil.example:3000')).toBe(false);
+    expect(list.allowsHost('localhost:3000/path')).toBe(false);
+  }
+  for (let i = 0; i < 1000; i++) expect(list.allowsHost(`rebound-${i}.example:3000`)).toBe(false);
+  expect((list as unknown as { hostVerdicts: Map<string, boolean> }).hostVerdicts.size).toBeLessThanOrEqual(256);
+  expect(list.allowsHost('localhost:3000')).toBe(true);
+  expect(list.allowsHost(`${'a'.repeat(300)}:3000`)).toBe(false);
+});
