@@ -8,8 +8,8 @@
  *   BENCH_DURATION=5     seconds per measured run          BENCH_WARMUP=2   seconds of warm-up per case
  *   BENCH_RUNS=3         runs per case (median + min..max) BENCH_CONCURRENCY=1,64
  *   BENCH_PAIRED=2,3,4h,4s  paths set up together and measured in alternating runs (their ratios are targets)
- *   BENCH_BASELINE=<another built checkout>: the paired paths of BENCH_BASELINE_PATHS=3,4,4h,4s also run on that
- *     checkout's gateway, in the same group (runs alternating): a before/after of one run
+ *   BENCH_BASELINE=<another built checkout>: each path of BENCH_BASELINE_PATHS=3,4,4h,4s also runs on that checkout's
+ *     gateway, beside this one's in a pair of its own (runs alternating): a before/after of one run
  *   BENCH_PAIRED_RUNS=5  runs per case for those
  *   BENCH_PATHS=1,1s,2,3,4,4c,5,4h,4s,5h,6   which paths (1s = direct with the SDK echo server; 4c = the SDK client's own ceiling;
  *                        4h/5h = paths 4/5 driven by autocannon in one MCP session instead of SDK clients;
@@ -377,10 +377,11 @@ async function runCluster(results) {
   }
 }
 
-/** A path's title; `<id>@baseline` is that path on the BENCH_BASELINE checkout. */
+/** A path's title; `<id>@baseline` is that path on the BENCH_BASELINE checkout, `<id>@after` this build measured beside it. */
 function titleOf(id) {
-  const [path, baseline] = id.split('@');
-  return baseline ? `${PATHS[path].title} [baseline: ${baselineLabel()}]` : PATHS[path].title;
+  const [path, side] = id.split('@');
+  if (side === 'baseline') return `${PATHS[path].title} [baseline: ${baselineLabel()}]`;
+  return side === 'after' ? `${PATHS[path].title} [this build, beside the baseline]` : PATHS[path].title;
 }
 
 /** The baseline checkout's commit, for the report. */
@@ -415,14 +416,6 @@ async function runPaths() {
             results[id] = { title: def.title, missing: target.missing };
             log(`  not measured: ${target.missing}`);
           } else entries.push({ id, target });
-          // BENCH_BASELINE: the same path on another checkout's gateway, in the same group (runs alternating).
-          if (CFG.baseline && CFG.baselinePaths.includes(id)) {
-            const baseId = `${id}@baseline`;
-            log(`path ${def.title}, baseline gateway from ${CFG.baseline}`);
-            const base = await def.setup(CFG.baseline);
-            if (base.missing) results[baseId] = { title: `${def.title} (baseline)`, missing: base.missing };
-            else entries.push({ id: baseId, target: base });
-          }
         } catch (err) {
           results[id] = { title: def.title, missing: `failed: ${err.message.split('\n')[0]}` };
           log(`  failed: ${err.stack}`);
@@ -439,8 +432,39 @@ async function runPaths() {
       for (const { target } of entries) await target.stop?.().catch(() => undefined);
     }
   }
+  if (CFG.baseline) await runBaselines(results);
   if (CFG.paths.includes('6')) await runCluster(results);
   return results;
+}
+
+/**
+ * BENCH_BASELINE: each path of BENCH_BASELINE_PATHS set up twice, on this checkout's gateway
+ * (`<id>@after`) and on the baseline's (`<id>@baseline`), and the two measured in alternating runs of
+ * their own group, apart from the groups above so that their ratios are not measured among more processes.
+ */
+async function runBaselines(results) {
+  for (const id of CFG.baselinePaths.filter((p) => CFG.paths.includes(p) && PATHS[p]?.setup)) {
+    const entries = [];
+    try {
+      log(`path ${PATHS[id].title}: this gateway and the baseline's from ${CFG.baseline}, side by side`);
+      for (const [suffix, root] of [
+        ['after', undefined],
+        ['baseline', CFG.baseline],
+      ]) {
+        const target = await PATHS[id].setup(root);
+        if (target.missing) results[`${id}@${suffix}`] = { title: titleOf(`${id}@${suffix}`), missing: target.missing };
+        else entries.push({ id: `${id}@${suffix}`, target });
+      }
+      if (entries.length < 2) continue;
+      const byId = await measureGroup(entries, CFG.pairedRuns);
+      for (const e of entries) results[e.id] = { title: titleOf(e.id), byC: byId[e.id] };
+    } catch (err) {
+      for (const e of entries) results[e.id] ??= { title: titleOf(e.id), missing: `failed: ${err.message.split('\n')[0]}` };
+      log(`  failed: ${err.stack}`);
+    } finally {
+      for (const { target } of entries) await target.stop?.().catch(() => undefined);
+    }
+  }
 }
 
 /** RSS and heap growth per idle tunnel at each count, and the time for the first batch to register all at once. */

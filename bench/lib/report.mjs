@@ -578,13 +578,13 @@ function mcpDoorTargets(paths, cLow, cHigh, verdict) {
 
 /** BENCH_BASELINE: each path measured on that checkout's gateway and on this one, in the same group of alternating runs. */
 function baselineSection(paths, cLow, cHigh, p) {
-  const ids = Object.keys(paths).filter((id) => id.endsWith('@baseline') && paths[id.slice(0, -'@baseline'.length)]?.byC);
+  const ids = Object.keys(paths).filter((id) => id.endsWith('@baseline') && paths[`${id.slice(0, -'@baseline'.length)}@after`]?.byC);
   if (ids.length === 0) return;
   const rows = [];
   for (const baseId of ids) {
     const id = baseId.slice(0, -'@baseline'.length);
     const before = paths[baseId];
-    const after = paths[id];
+    const after = paths[`${id}@after`];
     if (!before.byC) continue;
     const cells = (r) =>
       [r.byC[cLow]?.p50, r.byC[cHigh]?.rps, r.byC[cHigh]?.p50, r.byC[cHigh]?.gatewayCpuPer1k].map((v, i) => cell(v, [3, 0, 2, 0][i]));
@@ -593,8 +593,8 @@ function baselineSection(paths, cLow, cHigh, p) {
   p(
     '## Before and after (BENCH_BASELINE)',
     '',
-    `Each path on the baseline checkout's gateway (${ids.map((id) => paths[id].title.replace(/^.*\[baseline: (.*)\]$/, '$1'))[0]}) and on this one, set up together and measured in`,
-    'alternating runs of one group with paths 2 and 3, so the machine weighs on both alike.',
+    `Each path on the baseline checkout's gateway (${ids.map((id) => paths[id].title.replace(/^.*\[baseline: (.*)\]$/, '$1'))[0]}) and on this one, the two set up together and measured in`,
+    'alternating runs of a pair of their own, so a drift of the machine weighs on both alike.',
     '',
     `| path | gateway | c=${cLow} p50 ms | c=${cHigh} req/s | c=${cHigh} p50 ms | gateway CPU ms per 1k at c=${cHigh} |`,
     '|---|---|---|---|---|---|',
