@@ -41,6 +41,22 @@ const LIMITS = { startMs: 30_000, suiteMs: 5 * 60_000, clientMs: 30_000, clientS
 const children = [];
 const started = Date.now();
 
+/** Starts dist/main.js on a free loopback port, auth off (the suite sends no token), with `env` on top; resolves with its URL once it answers. */
+async function startGateway(base, env = {}) {
+  const port = await freePort();
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const gateway = start(process.execPath, ['dist/main.js'], {
+    ...base,
+    AUTH_REQUIRED: 'false',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+  await waitFor(() => fetch(`${httpUrl}/health`).then((r) => r.ok), 'gateway start', gateway);
+  return httpUrl;
+}
+
 /** Runs a command to completion with inherited output; throws on a non-zero exit. */
 function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
@@ -95,24 +111,24 @@ function killAll() {
 }
 
 /** Every server scenario against the fixture behind the tunnel CLI; one row each. */
-async function serverPart(httpUrl, base, outDir) {
+async function serverPart(httpUrl, base, outDir, mode = 'server') {
   const fixture = `"${process.execPath}" "${join(root, 'test/fixtures/conformance-server.mjs')}"`;
   const cli = start(process.execPath, ['dist/client/cli.js', '--local-stdio', fixture, '--gateway', httpUrl, '--name', SERVER_NAME], base);
   await waitFor(async () => cli.output.includes(`registered as "${SERVER_NAME}"`), 'tunnel registration', cli);
 
   const url = `${httpUrl}/servers/${SERVER_NAME}/mcp`;
-  console.log(`conformance: all server scenarios against ${url} (tunnel CLI + test/fixtures/conformance-server.mjs)`);
+  console.log(`conformance: all server scenarios against ${url} (tunnel CLI + test/fixtures/conformance-server.mjs), ${mode}`);
   const suite = spawnSync(NODE22, [SUITE, 'server', '--url', url, '--suite', 'all', '-o', outDir], {
     cwd: root,
     encoding: 'utf8',
     timeout: LIMITS.suiteMs,
   });
   killGroup(cli);
-  const rows = readResults(outDir, { mode: 'server' });
+  const rows = readResults(outDir, { mode });
   if (rows.length === 0) throw new Error(`the server suite produced no results (exit ${suite.status}):\n${suite.stdout}\n${suite.stderr}`);
   // The suite's exit also counts: a failure it saw outside the checks must not pass unnoticed.
   if (suite.status !== 0 && !rows.some((r) => r.failed)) {
-    rows.push({ mode: 'server', scenario: '(suite)', result: `FAIL (the suite exited ${suite.status ?? suite.signal})`, failed: true });
+    rows.push({ mode, scenario: '(suite)', result: `FAIL (the suite exited ${suite.status ?? suite.signal})`, failed: true });
     console.log(`${suite.stdout.slice(-4000)}\n${suite.stderr.slice(-4000)}`);
   }
   return rows;
@@ -165,29 +181,24 @@ async function main() {
   run(process.execPath, ['scripts/build-if-stale.mjs']);
   if (!existsSync(NODE22)) run('npm', ['ci', '--no-audit', '--no-fund', '--silent'], { cwd: NODE22_DIR });
 
-  const port = await freePort();
-  const httpUrl = `http://127.0.0.1:${port}`;
   const base = { PATH: process.env.PATH, HOME: process.env.HOME ?? tmpdir() };
-  const gateway = start(process.execPath, ['dist/main.js'], {
-    ...base,
-    AUTH_REQUIRED: 'false',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'error',
-  });
-  await waitFor(() => fetch(`${httpUrl}/health`).then((r) => r.ok), 'gateway start', gateway);
+  const httpUrl = await startGateway(base);
+  // The server part again on a gateway that answers every POST with an SSE stream (MCP_ANSWER_WAIT_MS=0):
+  // the default answers quick calls with JSON, so the stream form is judged on its own too.
+  const sseUrl = modes.server ? await startGateway(base, { MCP_ANSWER_WAIT_MS: '0' }) : undefined;
 
   const outDir = mkdtempSync(join(tmpdir(), 'conformance-'));
   const rows = [];
   const seconds = {};
   try {
-    for (const [mode, part] of [
-      ['server', serverPart],
-      ['client', clientPart],
+    for (const [mode, part, url] of [
+      ['server', serverPart, httpUrl],
+      ['server, SSE answers', (u, b, o) => serverPart(u, b, o, 'server, SSE answers'), sseUrl],
+      ['client', clientPart, httpUrl],
     ]) {
-      if (!modes[mode]) continue;
+      if (!modes[mode.split(',')[0]]) continue;
       const t0 = Date.now();
-      rows.push(...(await part(httpUrl, base, join(outDir, mode))));
+      rows.push(...(await part(url, base, join(outDir, mode.replace(/\W+/g, '-')))));
       seconds[mode] = ((Date.now() - t0) / 1000).toFixed(1);
     }
   } finally {
