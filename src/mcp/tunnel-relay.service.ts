@@ -53,7 +53,10 @@ export class TunnelRelay {
     } catch (err) {
       if (!(err instanceof CallError)) throw err;
       // The client withdrew the request; MCP says no answer follows a cancellation.
-      if (err.reason === 'cancelled') return undefined;
+      if (err.reason === 'cancelled') {
+        session.endWithoutAnswer(request.id);
+        return undefined;
+      }
       await session.send(jsonRpcError(request.id, CALL_FAILURES[err.reason].jsonRpcCode, err.message));
       return undefined;
     }

@@ -146,6 +146,18 @@ test('ending the session ends a call stream still open, and the server is told t
   await held.aborted;
 });
 
+test('a call the client cancels ends its stream without an answer, and the server is told to stop', async () => {
+  const headers = await session();
+  const pending = post(headers, call('gone', 'hold'));
+  const held = await fixture.nextHeld();
+  const res = await pending;
+  const cancel = await post(headers, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'gone' } });
+  expect(cancel.status).toBe(202);
+  await held.aborted;
+  // MCP: no answer follows a cancellation; the stream ends rather than stay open for nothing.
+  expect(messagesOf(await res.text())).toEqual([]);
+});
+
 describe('what the direct way does not take is answered by the transport, by its rules', () => {
   test('a batch of two requests: both answers, on one stream', async () => {
     const headers = await session();

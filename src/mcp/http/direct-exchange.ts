@@ -79,16 +79,15 @@ export class DirectExchange {
   private waitTimer: unknown;
   private keepaliveTimer: unknown;
   private readonly clock: ExchangeClock;
-  /** Listens for the client leaving a stream; none while a JSON answer is awaited (its writer checks instead). */
-  private onClose: (() => void) | undefined;
+  private readonly onClose = (): void => this.detach();
 
   constructor(
     res: ServerResponse,
     private readonly options: DirectExchangeOptions,
   ) {
     this.clock = options.clock ?? NODE_CLOCK;
-    this.res = res;
-    if (options.limits.answerWaitMs > 0) this.waitTimer = this.clock.setTimeout(() => this.startStream(), options.limits.answerWaitMs);
+    this.attach(res);
+    if (options.limits.answerWaitMs > 0) this.waitTimer = this.clock.setTimeout(() => void this.startStream(), options.limits.answerWaitMs);
     else this.startStream();
   }
 
@@ -108,19 +107,16 @@ export class DirectExchange {
 
   /**
    * A message for the exchange's request (its answer, progress, a server request). False once the
-   * exchange is over; a message for a client that left is kept for its resumption.
+   * exchange is over (its client left before it could resume); a message for a client that left
+   * after an event id is kept for its resumption.
    */
   deliver(message: JsonRpcMessage): boolean {
     if (this.state === 'over') return false;
     const isAnswer = !('method' in message) && 'id' in message && message.id === this.options.requestId;
     if (this.state === 'waiting') {
       if (isAnswer) return this.answerAsJson(message);
-      this.startStream();
-    }
-    if (this.state === 'detached' && !this.resumable) {
-      // The client left before it was given an event id to resume from: nobody will ask for the rest.
-      if (isAnswer) this.finish(false);
-      return true;
+      // The client was gone already: nobody to tell (a server request then takes the session's own stream).
+      if (!this.startStream()) return false;
     }
     const eventId = this.options.log?.store(this.options.streamId, message);
     if (this.state === 'streaming') this.write(sseEvent(message, eventId), eventId !== undefined);
@@ -142,7 +138,7 @@ export class DirectExchange {
     this.startKeepalive();
   }
 
-  /** The session ended: the response ends with it, empty (no answer follows). */
+  /** No answer will come (the session ended, or the call was given up): the response ends, without one. */
   close(): void {
     if (this.state === 'over') return;
     const res = this.isAttached ? this.res : undefined;
@@ -153,11 +149,10 @@ export class DirectExchange {
     res.end();
   }
 
-  /** `res` carries the stream from now on: watched for its client leaving or falling behind. */
+  /** `res` carries the exchange from now on: watched for its client leaving. */
   private attach(res: ServerResponse): void {
     this.res = res;
-    this.guard = new SlowReaderGuard(res, this.options.limits);
-    this.onClose ??= () => this.detach();
+    this.guard = undefined;
     res.once('close', this.onClose);
     if (res.destroyed) queueMicrotask(this.onClose);
   }
@@ -179,18 +174,19 @@ export class DirectExchange {
     return true;
   }
 
-  /** From here on the response is an SSE stream: headers, and a priming event the client can resume from. */
-  private startStream(): void {
-    if (this.state !== 'waiting') return;
+  /**
+   * From here on the response is an SSE stream: headers, and a priming event the client can resume
+   * from. False when its client is gone (the exchange is then over).
+   */
+  private startStream(): boolean {
+    if (this.state !== 'waiting') return this.state === 'streaming';
     this.clock.clearTimeout(this.waitTimer);
     const res = this.res!;
     if (res.destroyed) {
-      // Gone before it got anything: nothing it could resume from.
-      this.state = 'detached';
-      return;
+      this.detach();
+      return false;
     }
     this.state = 'streaming';
-    this.attach(res);
     res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.options.sessionId });
     if (this.options.priming && this.options.log) {
       const eventId = this.options.log.store(this.options.streamId, {});
@@ -199,6 +195,7 @@ export class DirectExchange {
       res.flushHeaders();
     }
     this.startKeepalive();
+    return true;
   }
 
   private startKeepalive(): void {
@@ -211,7 +208,8 @@ export class DirectExchange {
   private write(chunk: string, carriesId = false): void {
     const res = this.res;
     if (this.state !== 'streaming' || !res || res.destroyed) return;
-    if (this.guard!.isTooFarBehind()) {
+    this.guard ??= new SlowReaderGuard(res, this.options.limits);
+    if (this.guard.isTooFarBehind()) {
       cutOff(res);
       return;
     }
@@ -228,9 +226,13 @@ export class DirectExchange {
     return true;
   }
 
-  /** The client went away: what follows is kept for its resumption. */
+  /**
+   * The client went away: what follows is kept for its resumption, once it was given an event id to
+   * resume from; before that nobody can ask for the rest, and the exchange is over.
+   */
   private detach(): void {
-    if (this.state !== 'streaming') return;
+    if (this.state !== 'waiting' && this.state !== 'streaming') return;
+    if (!this.resumable) return this.finish(false);
     this.stopTimers();
     this.unwatch();
     this.state = 'detached';
@@ -245,7 +247,7 @@ export class DirectExchange {
   }
 
   private unwatch(): void {
-    if (this.onClose) this.res?.off('close', this.onClose);
+    this.res?.off('close', this.onClose);
   }
 
   private stopTimers(): void {

@@ -23,7 +23,7 @@ export interface AnswerRoute {
   readonly isAttached: boolean;
   /** Takes one message for the request; false once the route is over. */
   deliver(message: JsonRpcMessage): boolean;
-  /** The session ended. */
+  /** No answer will come: the session ended, or the call was given up. */
   close(): void;
 }
 
@@ -172,6 +172,11 @@ export class McpClientSession implements TunnelCaller {
     if (this.closing || this.routes.has(requestId)) return false;
     this.routes.set(requestId, route);
     return true;
+  }
+
+  /** Request `requestId` ended without an answer (the client cancelled it): its route, if any, ends too. */
+  endWithoutAnswer(requestId: JsonRpcId): void {
+    this.routes.get(requestId)?.close();
   }
 
   /** Whether request `requestId` has a route (is in flight past the SDK's transport). */

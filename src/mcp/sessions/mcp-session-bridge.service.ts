@@ -44,9 +44,10 @@ export class McpSessionBridge {
     session.touch();
     switch (classifyJsonRpc(message)) {
       case 'request':
-        this.onRequest(session, message as JsonRpcRequest).catch((err: unknown) =>
-          this.logger.error({ msg: 'MCP request failed', sessionId: session.id, error: String(err) }),
-        );
+        this.onRequest(session, message as JsonRpcRequest).catch((err: unknown) => {
+          this.logger.error({ msg: 'MCP request failed', sessionId: session.id, error: String(err) });
+          session.endWithoutAnswer((message as JsonRpcRequest).id);
+        });
         return;
       case 'notification':
         this.onNotification(session, message as JsonRpcNotification);

@@ -182,15 +182,35 @@ test('clients before 2025-11-25 get no priming event: the headers are flushed in
   expect(res.events[0].id).toEqual(expect.any(String));
 });
 
-test('a client that leaves before it got an event id cannot resume: the rest is dropped, not kept', () => {
-  const { res, log, ends, exchange } = setup();
+test('a client that leaves before it got an event id cannot resume: the exchange is over at once, nothing is kept', () => {
+  const { res, log, ends, exchange, clock } = setup();
   res.leave();
-  expect(exchange.deliver(progress(1))).toBe(true);
-  expect(exchange.isAttached).toBe(false);
-  exchange.deliver(answer(7));
-  expect(log.size).toBe(0);
   expect(ends).toEqual([false]);
+  expect(exchange.isOpen).toBe(false);
+  expect(clock.timeouts.size).toBe(0);
+  // A server request for it then takes the session's own stream (false), and the answer goes nowhere.
+  expect(exchange.deliver(progress(1))).toBe(false);
+  expect(exchange.deliver(answer(7))).toBe(false);
+  expect(log.size).toBe(0);
   expect(res.chunks).toEqual([]);
+});
+
+test('a client that leaves mid-stream, after its event ids, leaves the exchange open for its resumption', () => {
+  const { res, ends, exchange, clock } = setup();
+  clock.expireWait();
+  res.leave();
+  expect(ends).toEqual([]);
+  expect(exchange.isOpen).toBe(true);
+  expect(exchange.isAttached).toBe(false);
+});
+
+test('a call given up without an answer (the client cancelled it) ends the stream', () => {
+  const { res, ends, exchange, clock } = setup();
+  clock.expireWait();
+  exchange.close();
+  expect(res.ended).toBe(true);
+  expect(ends).toEqual([false]);
+  expect(clock.intervals.size).toBe(0);
 });
 
 test('a client cut off mid-stream resumes after its last event id: the events it missed, then the answer', () => {
@@ -259,10 +279,10 @@ test('with no answer wait, the response is an SSE stream from the start, as the 
   expect(res.ended).toBe(true);
 });
 
-test('a JSON answer for a client that already left is not written, and the exchange ends undelivered', () => {
+test('an answer for a client that already left is not written, and the exchange ends undelivered', () => {
   const { res, ends, exchange } = setup();
   res.leave();
-  exchange.deliver(answer(7));
+  expect(exchange.deliver(answer(7))).toBe(false);
   expect(res.chunks).toEqual([]);
   expect(res.headersSent).toBe(false);
   expect(ends).toEqual([false]);
