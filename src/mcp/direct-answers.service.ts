@@ -67,7 +67,7 @@ export class DirectAnswers {
     res: ServerResponse,
     body: unknown,
   ): boolean {
-    if (!isPlainRequest(body) || headers['content-type'] !== 'application/json' || !accepts(headers, 'application/json')) return false;
+    if (!isPlainRequest(body) || !isJson(headers['content-type']) || !accepts(headers, 'application/json')) return false;
     if (!accepts(headers, 'text/event-stream')) return false;
     const session = this.opener.find(sessionId, name, principal, 'streamable-http');
     if (!session?.initialized) return false;
@@ -131,6 +131,11 @@ function isPlainRequest(body: unknown): body is JsonRpcRequest {
   const tokenOk = progressToken === undefined || typeof progressToken === 'string' || Number.isInteger(progressToken);
   // The task key has a schema of its own: leave such requests to the transport.
   return tokenOk && !('io.modelcontextprotocol/related-task' in meta);
+}
+
+/** `application/json`, bare or with parameters, as clients send it; any other spelling is left to the transport's own parser. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType === 'application/json' || contentType?.startsWith('application/json;') === true;
 }
 
 /** Whether the Accept header names `type` (a substring check, as the SDK's transport makes it). */

@@ -81,6 +81,13 @@ test('a quick answer is one JSON body with the id the client gave, numeric or st
   }
 });
 
+test('a Content-Type with a charset takes the direct way too', async () => {
+  const headers = await session();
+  const res = await post({ ...headers, 'Content-Type': 'application/json; charset=utf-8' }, call(5, 'echo', { text: 'utf-8' }));
+  expect(res.headers.get('content-type')).toBe('application/json');
+  expect(await res.json()).toMatchObject({ id: 5, result: { content: [{ text: 'utf-8' }] } });
+});
+
 test('progress turns the answer into an SSE stream: priming event, progress under the client token, the answer last', async () => {
   const headers = await session();
   const res = await post(headers, call(3, 'progress', { steps: 3 }, { progressToken: 'mine' }));
