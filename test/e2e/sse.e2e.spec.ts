@@ -68,6 +68,9 @@ test('response, notification and request events carry the JSON-RPC payloads from
   });
   expect(sent.status).toBe(202);
   const req = await tunnel.next((f) => f.type === 'request');
+  // The call itself, as its caller sent it, then its answer.
+  const call = await sse.next(notKeepalive);
+  expect([call.event, json(call)]).toEqual(['call', { jsonrpc: '2.0', id: 77, method: 'tools/list' }]);
   tunnel.send({ type: 'response', payload: { jsonrpc: '2.0', id: req.payload.id, result: { tools: [{ name: 'echo' }] } } });
   const answer = await sse.next(notKeepalive);
   expect([answer.event, json(answer)]).toEqual(['response', { jsonrpc: '2.0', id: 77, result: { tools: [{ name: 'echo' }] } }]);

@@ -296,7 +296,7 @@ export class SessionsController {
   @ApiOperation({
     summary: "Stream a session's events (owner or admin)",
     description:
-      "Every caller's answers travel on this stream, so only the owner and admins may follow it; users the server is shared with get 403. Events: connected {sessionId, serverInfo}, then response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last; a client that does not keep up gets dropped {sessionId, reason} and the stream ends.",
+      "Every caller's answers travel on this stream, so only the owner and admins may follow it; users the server is shared with get 403. Events: connected {sessionId, serverInfo}, then call (a request a caller sent down the tunnel, with the caller's own id) and response / notification / request (JSON-RPC payloads from the server), keepalive {timestamp}, and closed {sessionId, reason} last; a client that does not keep up gets dropped {sessionId, reason} and the stream ends.",
   })
   @ApiParam({ name: 'id', description: 'Session id' })
   @ApiProduces('text/event-stream')

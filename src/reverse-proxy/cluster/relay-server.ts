@@ -171,7 +171,7 @@ export class RelayServer {
   }
 
   private fanOut(sessionId: string, levels: Map<string, Level>, event: SessionEvent): void {
-    const minor = event.type === 'response' || event.type === 'request';
+    const minor = event.type === 'response' || event.type === 'request' || event.type === 'call';
     for (const [replica, level] of levels) {
       if (minor && level !== 'all') continue;
       this.bus.send(replica, { t: 'event', session: sessionId, event });

@@ -541,6 +541,8 @@ export class TunnelSession implements SessionHandle, RequestingTunnel {
       this.pending.drop(tunnelId);
       return Promise.reject(err);
     }
+    // Who asked what, for the session's followers (the console's log); nobody follows most sessions.
+    if (this.streamSubscribers > 0) this.publish({ type: 'call', payload: request });
     return answer;
   }
 

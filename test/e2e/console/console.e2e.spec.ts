@@ -168,7 +168,9 @@ test('one tunnel: its server, what it offers, a live event when a call is made, 
     params: { name: 'echo', arguments: { text: 'seen in the log' } },
   });
   expect(answer.result.content[0].text).toBe('seen in the log');
-  const entry = page.locator('.log-entry', { hasText: 'id from-the-test' });
+  // The call itself shows up as it was sent, then its answer.
+  await page.locator('.log-entry.type-call', { hasText: 'id from-the-test' }).waitFor();
+  const entry = page.locator('.log-entry.type-response', { hasText: 'id from-the-test' });
   await entry.waitFor();
   await entry.locator('summary').first().click();
   const text = entry.getByText('"seen in the log"');
@@ -191,7 +193,7 @@ test('one tunnel: its server, what it offers, a live event when a call is made, 
   await page.getByText(/new while paused/).waitFor();
   expect(await page.locator('.log-entry').count()).toBe(shown);
   await page.getByRole('button', { name: 'Resume' }).click();
-  await page.locator('.log-entry', { hasText: 'id while-paused' }).waitFor();
+  await page.locator('.log-entry.type-response', { hasText: 'id while-paused' }).waitFor();
 });
 
 test('tool output with markup is shown as text: no script runs, no element is made', async () => {
@@ -209,7 +211,7 @@ test('tool output with markup is shown as text: no script runs, no element is ma
   await result.waitFor();
   expect(await result.textContent()).toBe(markup);
   // The same answer reached the event log, as text too.
-  const entry = page.locator('.log-entry', { hasText: '__pwned' });
+  const entry = page.locator('.log-entry.type-response', { hasText: '__pwned' });
   await entry.waitFor();
   expect(await entry.locator('.json-string').allTextContents()).toContain(JSON.stringify(markup));
 

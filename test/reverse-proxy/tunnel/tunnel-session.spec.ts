@@ -75,6 +75,23 @@ test('call rewrites the id on the way down and restores it on the way back', asy
   expect(events).toEqual([{ type: 'response', payload: { jsonrpc: '2.0', id: 42, result: { tools: [] } } }]);
 });
 
+test('while an SSE stream follows the session, each call is published as the caller sent it, before its answer', async () => {
+  const request = { jsonrpc: '2.0' as const, id: 'mine', method: 'tools/call', params: { name: 'echo', arguments: {} } };
+  const unfollow = session.addStreamSubscriber();
+  const answer = session.call(request, 1000);
+  session.receive({ jsonrpc: '2.0', id: socket.sent[0].payload.id, result: {} });
+  await answer;
+  expect(events.map((e) => e.type)).toEqual(['call', 'response']);
+  expect(events[0]).toEqual({ type: 'call', payload: request });
+  unfollow();
+  events.length = 0;
+  const unfollowed = session.call({ ...request, id: 'later' }, 1000);
+  session.receive({ jsonrpc: '2.0', id: socket.sent[1].payload.id, result: {} });
+  await unfollowed;
+  // Nobody follows: nothing is published for the call (its answer still is, for the doors).
+  expect(events.map((e) => e.type)).toEqual(['response']);
+});
+
 test('calls with the same id each get their own answer', async () => {
   const first = session.call({ jsonrpc: '2.0', id: 1, method: 'a' }, 1000);
   const second = session.call({ jsonrpc: '2.0', id: 1, method: 'b' }, 1000);
