@@ -122,13 +122,13 @@ test('a dropped connection shows as an update (suspended), and so does the resum
   const sessionId = ack.sessionId as string;
   await sse.next((e) => about(sessionId)(e) && json(e).state === 'ready');
   tunnel.ws.terminate();
-  const suspended = await sse.next(about(sessionId));
+  const suspended = await sse.next((e) => about(sessionId)(e) && json(e).suspended === true);
   expect([suspended.event, json(suspended)]).toEqual(['updated', expect.objectContaining({ state: 'ready', suspended: true })]);
   const back = await FakeTunnel.connect(gw.tunnelUrl, as(alice));
   tunnels.push(back);
   back.send({ type: 'register', server: { name: 'list-resumable' }, resume: { token: ack.resumeToken, lastReceived: 0 } });
   expect(await back.next((f) => f.type === 'register_ack')).toMatchObject({ status: 'success', resumed: true, sessionId });
-  const resumed = await sse.next(about(sessionId));
+  const resumed = await sse.next((e) => about(sessionId)(e) && json(e).suspended === false);
   expect([resumed.event, json(resumed)]).toEqual(['updated', expect.objectContaining({ suspended: false })]);
 });
 
