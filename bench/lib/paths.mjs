@@ -11,6 +11,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { callLoad, httpLoad } from './load.mjs';
 import { freePort, startProcess, waitForHttp } from './proc.mjs';
+import { jsonRpcFrom } from './resume-load.mjs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 /**
@@ -280,15 +281,6 @@ function mcpClientsTarget({ url, headers = {}, gatewayPid, extraPids }) {
     },
     run: (c, durationS) => callLoad({ callers: c, durationS, call: (i) => clients[i].client.callTool(CALL_PARAMS) }),
   };
-}
-
-/** The last `data:` line of an SSE body, or the body itself when it is plain JSON. */
-function jsonRpcFrom(text) {
-  const data = text
-    .split('\n')
-    .filter((line) => line.startsWith('data:'))
-    .pop();
-  return JSON.parse(data === undefined ? text : data.slice(5));
 }
 
 /**

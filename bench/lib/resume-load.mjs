@@ -13,7 +13,7 @@ const MCP_ACCEPT = 'application/json, text/event-stream';
 const PROTOCOL_VERSION = '2025-11-25';
 
 /** The last `data:` line of an SSE body, or the body itself when it is plain JSON. */
-function jsonRpcFrom(text) {
+export function jsonRpcFrom(text) {
   const data = text
     .split('\n')
     .filter((line) => line.startsWith('data:'))

@@ -1,17 +1,7 @@
-import { ConfigError, loadConfig } from '../../src/config/app-config.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import { configProblems as problems } from '../support/config-problems.js';
 
 const SECRET = 'a-secret-of-sixteen+';
-
-/** The problems loadConfig reports for an environment (fails when it does not throw). */
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected loadConfig to refuse this environment');
-}
 
 test('defaults a user would expect', () => {
   expect(loadConfig({ JWT_SECRET: SECRET })).toEqual({

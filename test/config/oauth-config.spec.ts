@@ -1,17 +1,7 @@
-import { ConfigError, loadConfig } from '../../src/config/app-config.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import { configProblems as problems } from '../support/config-problems.js';
 
 const BASE = { JWT_SECRET: 'a-secret-of-sixteen+', PUBLIC_URL: 'https://mcp.example.com' };
-
-/** The problems loadConfig reports for an environment (fails when it does not throw). */
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected loadConfig to refuse this environment');
-}
 
 test('no OAUTH_AUTHORIZATION_SERVERS: no metadata, whatever the other OAUTH_* say', () => {
   expect(loadConfig({ ...BASE, OAUTH_SCOPES: 'mcp' }).oauth).toBeUndefined();
