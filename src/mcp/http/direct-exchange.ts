@@ -4,8 +4,8 @@ import { cutOff, SlowReaderGuard, type StreamLimits } from './slow-reader.js';
 
 /** Where a direct exchange keeps the events of its SSE form, for a client that resumes with `Last-Event-ID`. */
 export interface ExchangeEventLog {
-  /** Keeps `message` (`{}`: a priming event) as the next event of `streamId` and returns its id. */
-  store(streamId: string, message: object): string;
+  /** Keeps `message` (`{}`: a priming event), whose JSON is `json` when given, as the next event of `streamId`; returns its id. */
+  store(streamId: string, message: object, json?: string): string;
   /** The kept events of `eventId`'s stream after it, as `[id, json]`, priming events left out. */
   eventsAfter(eventId: string): Iterable<[string, string]>;
   /** The stream reached its client whole: its events need not be kept. */
@@ -118,8 +118,9 @@ export class DirectExchange {
       // The client was gone already: nobody to tell (a server request then takes the session's own stream).
       if (!this.startStream()) return false;
     }
-    const eventId = this.options.log?.store(this.options.streamId, message);
-    if (this.state === 'streaming') this.write(sseEvent(message, eventId), eventId !== undefined);
+    const json = JSON.stringify(message);
+    const eventId = this.options.log?.store(this.options.streamId, message, json);
+    if (this.state === 'streaming') this.write(sseEventOf(json, eventId), eventId !== undefined);
     if (isAnswer) this.finish(this.endStream());
     return true;
   }
@@ -255,10 +256,6 @@ export class DirectExchange {
     if (this.keepaliveTimer !== undefined) this.clock.clearInterval(this.keepaliveTimer);
     this.keepaliveTimer = undefined;
   }
-}
-
-function sseEvent(message: JsonRpcMessage, eventId: string | undefined): string {
-  return sseEventOf(JSON.stringify(message), eventId);
 }
 
 /** One message as the SDK's transport writes it. */

@@ -58,11 +58,13 @@ export class BoundedEventStore implements EventStore {
     return this.store(streamId, message);
   }
 
-  /** Keeps `message` as the next event of `streamId` (when the bounds allow) and returns its id; storeEvent without the promise. */
-  store(streamId: StreamId, message: object): EventId {
+  /**
+   * Keeps `message` as the next event of `streamId` (when the bounds allow) and returns its id;
+   * storeEvent without the promise. `json`: the message's JSON when the caller has made it already.
+   */
+  store(streamId: StreamId, message: object, json: string = jsonOf(message)): EventId {
     const eventId = `${this.epoch}_${++this.seq}`;
     if (this.closed) return eventId;
-    const json = jsonOf(message);
     const cost = json.length;
     // Larger than this session may keep at all: not kept (its stream delivers it once, unresumable).
     if (cost > this.limits.maxBytes) return eventId;
