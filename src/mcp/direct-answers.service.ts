@@ -10,6 +10,8 @@ import { replyJsonRpcError } from './http/mcp-http-replies.js';
 import { McpSessionBridge } from './sessions/mcp-session-bridge.service.js';
 import { McpSessionOpener } from './sessions/mcp-session-opener.service.js';
 import { SharedSessionState } from './sessions/shared-session-state.service.js';
+import { directStatelessRoute } from './stateless/direct-route.js';
+import { StatelessMcpDoor } from './stateless/stateless-mcp-door.service.js';
 
 /** The first revision whose clients read priming events (and so can resume a POST's stream). */
 const PRIMING_REVISION = '2025-11-25';
@@ -24,7 +26,8 @@ const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
  * (its header, session and message rules checked here first); anything else (initialize, batches,
  * notifications, answers, an unusual header or message) returns false and goes through the
  * transport, which applies and answers those rules itself. A GET resuming such a stream while its
- * call runs is served here too.
+ * call runs is served here too. So is the stateless revision's common exchange: a 2026-07-28 POST of
+ * one relayed request that the SDK's entry would take as it is (`directStatelessRoute`).
  */
 @Injectable()
 export class DirectAnswers {
@@ -35,6 +38,7 @@ export class DirectAnswers {
     private readonly opener: McpSessionOpener,
     private readonly bridge: McpSessionBridge,
     private readonly shared: SharedSessionState,
+    private readonly stateless: StatelessMcpDoor,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.limits = {
@@ -47,12 +51,13 @@ export class DirectAnswers {
 
   /**
    * Serves `req` on `res` when it is a POST of one request in an existing session of `principal`'s on
-   * server `name`, or a GET resuming such a request's stream; false (nothing written) otherwise.
-   * Throws the door's refusals (403) like the transport path.
+   * server `name`, a GET resuming such a request's stream, or a stateless POST the SDK would take as
+   * it is; false (nothing written) otherwise. Throws the door's refusals (404, 403) like the SDK path.
    */
   serve(name: string, principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): boolean {
     const headers = req.headers;
     const sessionId = headers['mcp-session-id'];
+    if (sessionId === undefined && req.method === 'POST') return this.statelessPost(name, principal, headers, res, body);
     if (typeof sessionId !== 'string' || !supportedVersion(headers)) return false;
     if (req.method === 'POST') return this.post(name, principal, sessionId, headers, res, body);
     if (req.method === 'GET') return this.resume(name, principal, sessionId, headers, res);
@@ -95,6 +100,13 @@ export class DirectAnswers {
     session.beginExchange();
     this.shared.touch(session);
     this.bridge.receive(session, body);
+    return true;
+  }
+
+  private statelessPost(name: string, principal: Principal, headers: IncomingHttpHeaders, res: ServerResponse, body: unknown): boolean {
+    const route = directStatelessRoute(headers, body);
+    if (!route) return false;
+    this.stateless.serveDirect(this.opener.reachable(name, principal), principal, res, route);
     return true;
   }
 

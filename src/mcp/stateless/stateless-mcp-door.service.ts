@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   createMcpHandler,
   ProtocolError,
   Server,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type AuthInfo,
   type InputRequiredResult,
   type JSONRPCRequest,
@@ -32,14 +34,28 @@ import { initializeResult } from '../sessions/initialize-result.js';
 import { ServerCatalog } from '../catalog/server-catalog.service.js';
 import { StatelessCaller } from './stateless-caller.js';
 import { watchBody } from '../http/web-exchange.js';
+import { STATELESS_REVISION, type DirectStatelessRoute } from './direct-route.js';
+import { ExchangeTransport } from './exchange-transport.js';
+import { StatelessExchange, type StatelessExchangeLimits } from './stateless-exchange.js';
 
-/** The revision this door serves; it is the only stateless one so far. */
-export const STATELESS_REVISION = '2026-07-28';
+export { STATELESS_REVISION };
 
-/** What the door hands the SDK's per-request server factory (through `authInfo.extra`, the SDK's pass-through). */
+/** What the door hands its SDK servers with each request (through `authInfo.extra`, the SDK's pass-through). */
 interface StatelessRequestContext {
   tunnel: TunnelHandle;
   principal: Principal;
+  /** A direct exchange's: calls `cancel` once if its client leaves before the answer (else the SDK's request signal says so). */
+  onGone?: (cancel: () => void) => void;
+}
+
+/** The one SDK server of a name answering its direct exchanges, and the registration it was built from. */
+interface SharedServer {
+  name: string;
+  server: Server;
+  transport: ExchangeTransport;
+  registered: TunnelHandle['server'];
+  /** Replaced or its name gone: it closes once its last request has its answer. */
+  retired: boolean;
 }
 
 interface HandlerEntry {
@@ -69,6 +85,9 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('McpStateless');
   /** One SDK handler per server name: its `subscriptions/listen` bus carries that name's changes only. */
   private readonly handlers = new Map<string, HandlerEntry>();
+  /** One shared server per name for the direct exchanges. */
+  private readonly shared = new Map<string, SharedServer>();
+  private readonly exchangeLimits: StatelessExchangeLimits;
   private changes: Subscription | undefined;
 
   constructor(
@@ -76,7 +95,13 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     private readonly catalog: ServerCatalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: GatewayMetrics,
-  ) {}
+  ) {
+    this.exchangeLimits = {
+      maxBufferedBytes: config.http.streamMaxBufferedBytes,
+      maxBacklog: config.sse.maxBacklog,
+      keepaliveMs: config.sse.keepaliveMs,
+    };
+  }
 
   onModuleInit(): void {
     // A name nobody serves any more drops its handler (and its listen streams): state stays bounded.
@@ -88,7 +113,25 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.changes?.unsubscribe();
-    await Promise.all([...this.handlers.keys()].map((name) => this.drop(name, true)));
+    const shared = [...this.shared.values()];
+    this.shared.clear();
+    await Promise.all([
+      ...[...this.handlers.keys()].map((name) => this.drop(name, true)),
+      ...shared.map((entry) => entry.server.close().catch(() => undefined)),
+    ]);
+  }
+
+  /**
+   * Serves one POST that `directStatelessRoute` admitted, for a caller already allowed to reach
+   * `tunnel`, straight on the Node response: the name's shared SDK server takes the request (the same
+   * relay as `serve`'s per-request servers, the same SDK rules and encoding) and `StatelessExchange`
+   * writes what it says, as the SDK's per-request transport would.
+   */
+  serveDirect(tunnel: TunnelHandle, principal: Principal, res: ServerResponse, route: DirectStatelessRoute): void {
+    const shared = this.sharedServerFor(tunnel);
+    const exchange = new StatelessExchange(res, { requestId: route.message.id, limits: this.exchangeLimits, onEnd: () => undefined });
+    const context: StatelessRequestContext = { tunnel, principal, onGone: (cancel) => exchange.onGone(cancel) };
+    shared.transport.deliver(route.message, route.classification, authInfoOf(context), exchange);
   }
 
   /**
@@ -96,8 +139,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
    * a web Response; `request.signal` aborting means the client left before the answer was over.
    */
   async serve(tunnel: TunnelHandle, principal: Principal, request: Request, body: unknown): Promise<Response> {
-    const context: StatelessRequestContext = { tunnel, principal };
-    const authInfo: AuthInfo = { token: '', clientId: principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
+    const authInfo = authInfoOf({ tunnel, principal });
     const entry = this.handlerFor(tunnel.name);
     const counted = (body as { method?: unknown } | undefined)?.method !== 'subscriptions/listen';
     if (counted) entry.active++;
@@ -147,6 +189,8 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
    * once the requests it is answering have had their answers, e.g. the error of a dropped tunnel.
    */
   private async drop(name: string, now = false): Promise<void> {
+    const shared = this.shared.get(name);
+    if (shared) this.retire(shared);
     const entry = this.handlers.get(name);
     if (!entry) return;
     this.handlers.delete(name);
@@ -158,28 +202,63 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     await entry.handler.close().catch(() => undefined);
   }
 
-  /** The per-request SDK server: the registered identity, and a relay for every method it does not answer itself. */
+  /**
+   * The name's shared server, built anew when the tunnel behind the name registered something else
+   * (the old one retires). Connected to an ExchangeTransport, which binds it to the revision.
+   */
+  private sharedServerFor(tunnel: TunnelHandle): SharedServer {
+    const name = tunnel.name;
+    const current = this.shared.get(name);
+    if (current?.registered === tunnel.server) return current;
+    if (current) this.retire(current);
+    const server = this.serverOf(tunnel, [...SUPPORTED_PROTOCOL_VERSIONS, STATELESS_REVISION]);
+    server.onerror = (error) => this.logger.debug({ msg: 'Stateless MCP request refused or failed', server: name, error: error.message });
+    const transport = new ExchangeTransport({ era: 'modern', revision: STATELESS_REVISION });
+    const shared: SharedServer = { name, server, transport, registered: tunnel.server, retired: false };
+    transport.onDrained = () => {
+      if (shared.retired) void server.close().catch(() => undefined);
+    };
+    // Connecting sets the server's message handler before its first await, so the server takes requests at once.
+    void server
+      .connect(transport)
+      .catch((error: unknown) => this.logger.warn({ msg: 'Stateless MCP server did not connect', error: String(error) }));
+    this.shared.set(name, shared);
+    return shared;
+  }
+
+  private retire(shared: SharedServer): void {
+    if (shared.retired) return;
+    shared.retired = true;
+    if (this.shared.get(shared.name) === shared) this.shared.delete(shared.name);
+    if (shared.transport.inFlight === 0) void shared.server.close().catch(() => undefined);
+  }
+
+  /** The per-request SDK server of `serve`. */
   private serverFor(ctx: McpRequestContext): Server {
-    const { tunnel, principal } = (ctx.authInfo?.extra as { gateway: StatelessRequestContext }).gateway;
+    return this.serverOf((ctx.authInfo?.extra as { gateway: StatelessRequestContext }).gateway.tunnel);
+  }
+
+  /**
+   * An SDK server with the tunnel's registered identity, relaying every method it does not answer
+   * itself; the caller and tunnel of each request come with the request.
+   */
+  private serverOf(tunnel: TunnelHandle, supportedProtocolVersions?: string[]): Server {
     const registered = initializeResult(tunnel.server, STATELESS_REVISION);
     const server = new Server(registered.serverInfo as { name: string; version: string }, {
       capabilities: registered.capabilities as Record<string, unknown>,
       ...(typeof registered.instructions === 'string' ? { instructions: registered.instructions } : {}),
+      ...(supportedProtocolVersions ? { supportedProtocolVersions } : {}),
     });
-    server.fallbackRequestHandler = (request, handlerCtx) => this.relay(tunnel, principal, request, handlerCtx);
+    server.fallbackRequestHandler = (request, handlerCtx) => this.relay(contextOf(handlerCtx), request, handlerCtx);
     // 2026-era clients send no notification the server needs (cancelling is closing the stream).
     server.fallbackNotificationHandler = async () => undefined;
     return server;
   }
 
-  private async relay(
-    tunnel: TunnelHandle,
-    principal: Principal,
-    request: JSONRPCRequest,
-    ctx: ServerContext,
-  ): Promise<Record<string, unknown>> {
+  private async relay(context: StatelessRequestContext, request: JSONRPCRequest, ctx: ServerContext): Promise<Record<string, unknown>> {
+    const { tunnel, principal } = context;
     const state = ctx.mcpReq.requestState();
-    if (typeof state === 'string') return this.resume(tunnel, principal, request, ctx, state);
+    if (typeof state === 'string') return this.resume(context, request, ctx, state);
     if (!tunnel.isOpen) {
       throw protocolErrorFor('closed', `Server "${tunnel.name}" is not connected to the gateway`);
     }
@@ -209,17 +288,17 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
           tunnel.tryForward(jsonRpcError(ask.request.id, JsonRpcErrorCode.InternalError, 'The request this input was for has ended'));
         }
       });
-    return this.round(tunnel, caller, ctx);
+    return this.round(context, caller, ctx);
   }
 
   /** A retry carrying `requestState`: hand the client's answers to the server and wait on the same call. */
   private async resume(
-    tunnel: TunnelHandle,
-    principal: Principal,
+    context: StatelessRequestContext,
     request: JSONRPCRequest,
     ctx: ServerContext,
     state: string,
   ): Promise<Record<string, unknown>> {
+    const { tunnel, principal } = context;
     const caller = tunnel.findCaller(state);
     if (!(caller instanceof StatelessCaller) || caller.user !== principal.user || caller.method !== request.method) {
       throw new ProtocolError(JsonRpcErrorCode.InvalidParams, 'Invalid params: unknown or expired requestState');
@@ -229,14 +308,15 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
       const ask = caller.take(key);
       if (ask) tunnel.tryForward({ jsonrpc: '2.0', id: ask.request.id, result: result as Record<string, unknown> });
     }
-    return this.round(tunnel, caller, ctx);
+    return this.round(context, caller, ctx);
   }
 
   /**
    * One round of a call: resolves with the server's result, or with `input_required` when the
    * server asks the client something first. A stream that closes before either cancels the call.
    */
-  private async round(tunnel: TunnelHandle, caller: StatelessCaller, ctx: ServerContext): Promise<Record<string, unknown>> {
+  private async round(context: StatelessRequestContext, caller: StatelessCaller, ctx: ServerContext): Promise<Record<string, unknown>> {
+    const tunnel = context.tunnel;
     const answer = caller.answer!;
     const exchange = { notify: (n: JsonRpcNotification) => ctx.mcpReq.notify(n as Notification) };
     caller.attach(exchange);
@@ -244,7 +324,8 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     const cancel = () => {
       if (caller.carriedBy(exchange)) tunnel.cancelCallsOf(caller.key, 'The client closed the request stream');
     };
-    if (ctx.mcpReq.signal.aborted) cancel();
+    if (context.onGone) context.onGone(cancel);
+    else if (ctx.mcpReq.signal.aborted) cancel();
     else ctx.mcpReq.signal.addEventListener('abort', cancel, { once: true });
     const outcome = await Promise.race([
       answer.then(
@@ -272,6 +353,15 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
     if ('error' in response) throw new ProtocolError(response.error.code, response.error.message, response.error.data);
     return response.result as Record<string, unknown>;
   }
+}
+
+/** The door's context of a request, as `authInfo` carries it to the SDK's server (the SDK passes it through). */
+function authInfoOf(context: StatelessRequestContext): AuthInfo {
+  return { token: '', clientId: context.principal.user ?? 'anonymous', scopes: [], extra: { gateway: context } };
+}
+
+function contextOf(ctx: ServerContext): StatelessRequestContext {
+  return (ctx.http?.authInfo?.extra as { gateway: StatelessRequestContext }).gateway;
 }
 
 /** A failed call as the stateless revision reports it: its column of the one table (call-error.ts). */
