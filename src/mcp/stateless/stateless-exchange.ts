@@ -54,12 +54,15 @@ export class StatelessExchange {
   private goneListeners: (() => void)[] | undefined;
   private readonly clock: KeepaliveClock;
   private readonly onClose = (): void => this.leave();
+  /** The client's response; let go once the exchange is over (see `finish`). */
+  private res: ServerResponse | undefined;
 
   constructor(
-    private readonly res: ServerResponse,
+    res: ServerResponse,
     private readonly options: StatelessExchangeOptions,
   ) {
     this.clock = options.clock ?? NODE_CLOCK;
+    this.res = res;
     res.once('close', this.onClose);
     if (res.destroyed) queueMicrotask(this.onClose);
   }
@@ -83,16 +86,17 @@ export class StatelessExchange {
   answer(message: object, status: number): void {
     if (this.state === 'over') return;
     const json = JSON.stringify(message);
+    const res = this.res!;
     if (this.state === 'waiting') {
-      const delivered = !this.res.destroyed;
+      const delivered = !res.destroyed;
       if (delivered) {
-        this.res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-        this.res.end(json);
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+        res.end(json);
       }
       return this.finish(delivered);
     }
     const delivered = this.write(frameOf(json));
-    if (delivered) this.res.end();
+    if (delivered) res.end();
     this.finish(delivered);
   }
 
@@ -108,14 +112,15 @@ export class StatelessExchange {
     if (this.state === 'waiting') {
       return this.answer({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: this.options.requestId }, 500);
     }
-    if (this.state === 'streaming' && !this.res.destroyed) this.res.end();
+    if (this.state === 'streaming' && !this.res!.destroyed) this.res!.end();
     this.finish(false);
   }
 
   private startStream(): void {
     this.state = 'streaming';
-    if (this.res.destroyed) return;
-    this.res.writeHead(200, SSE_HEADERS);
+    const res = this.res!;
+    if (res.destroyed) return;
+    res.writeHead(200, SSE_HEADERS);
     if (this.options.limits.keepaliveMs > 0) {
       this.keepaliveTimer = this.clock.setInterval(() => this.write(': keepalive\n\n'), this.options.limits.keepaliveMs);
     }
@@ -124,7 +129,7 @@ export class StatelessExchange {
   /** Writes one frame, or cuts off a client that has fallen too far behind; true when written. */
   private write(chunk: string): boolean {
     const res = this.res;
-    if (this.state !== 'streaming' || res.destroyed) return false;
+    if (this.state !== 'streaming' || !res || res.destroyed) return false;
     this.guard ??= new SlowReaderGuard(res, this.options.limits);
     if (this.guard.isTooFarBehind()) {
       cutOff(res);
@@ -148,7 +153,11 @@ export class StatelessExchange {
     this.state = 'over';
     if (this.keepaliveTimer !== undefined) this.clock.clearInterval(this.keepaliveTimer);
     this.keepaliveTimer = undefined;
-    this.res.off('close', this.onClose);
+    // Let go of the response and its request: V8 may have put this exchange in the old generation,
+    // where, dead but not yet collected, it would keep them alive through every young GC.
+    this.res?.off('close', this.onClose);
+    this.res = undefined;
+    this.guard = undefined;
     this.goneListeners = undefined;
     this.options.onEnd(delivered);
   }
