@@ -4,19 +4,18 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Principal } from '../auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { JsonRpcId, JsonRpcRequest } from '../protocol/json-rpc.js';
+import type { JsonRpcId } from '../protocol/json-rpc.js';
 import { DirectExchange, type DirectExchangeLimits } from './http/direct-exchange.js';
 import { replyJsonRpcError } from './http/mcp-http-replies.js';
 import { McpSessionBridge } from './sessions/mcp-session-bridge.service.js';
 import { McpSessionOpener } from './sessions/mcp-session-opener.service.js';
 import { SharedSessionState } from './sessions/shared-session-state.service.js';
-import { directStatelessRoute } from './stateless/direct-route.js';
+import { isPlainRequest } from './http/plain-request.js';
+import { AcceptedEnvelopes, directStatelessRoute } from './stateless/direct-route.js';
 import { StatelessMcpDoor } from './stateless/stateless-mcp-door.service.js';
 
 /** The first revision whose clients read priming events (and so can resume a POST's stream). */
 const PRIMING_REVISION = '2025-11-25';
-/** The keys a JSON-RPC request may have (the SDK's schema is strict). */
-const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 
 /**
  * The MCP door's common exchange, served at the cost of the REST door: a POST carrying one request
@@ -32,6 +31,7 @@ const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 @Injectable()
 export class DirectAnswers {
   private readonly limits: DirectExchangeLimits;
+  private readonly envelopes = new AcceptedEnvelopes();
   private streams = 0;
 
   constructor(
@@ -104,7 +104,7 @@ export class DirectAnswers {
   }
 
   private statelessPost(name: string, principal: Principal, headers: IncomingHttpHeaders, res: ServerResponse, body: unknown): boolean {
-    const route = directStatelessRoute(headers, body);
+    const route = directStatelessRoute(headers, body, this.envelopes);
     if (!route) return false;
     this.stateless.serveDirect(this.opener.reachable(name, principal), principal, res, route);
     return true;
@@ -124,25 +124,6 @@ export class DirectAnswers {
     route.resume(res, lastEventId);
     return true;
   }
-}
-
-/** A JSON-RPC request the SDK's message schema accepts as it is (else the transport decides), other than initialize. */
-function isPlainRequest(body: unknown): body is JsonRpcRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
-  const message = body as Record<string, unknown>;
-  for (const key in message) if (!REQUEST_KEYS.has(key)) return false;
-  const { id, method, params } = message;
-  if (message.jsonrpc !== '2.0' || typeof method !== 'string' || method === 'initialize') return false;
-  if (typeof id !== 'string' && !Number.isInteger(id)) return false;
-  if (params === undefined) return true;
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) return false;
-  const meta = (params as Record<string, unknown>)._meta;
-  if (meta === undefined) return true;
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return false;
-  const { progressToken } = meta as Record<string, unknown>;
-  const tokenOk = progressToken === undefined || typeof progressToken === 'string' || Number.isInteger(progressToken);
-  // The task key has a schema of its own: leave such requests to the transport.
-  return tokenOk && !('io.modelcontextprotocol/related-task' in meta);
 }
 
 /** `application/json`, bare or with parameters, as clients send it; any other spelling is left to the transport's own parser. */

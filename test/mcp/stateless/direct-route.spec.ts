@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
-import { directStatelessRoute, STATELESS_REVISION } from '../../../src/mcp/stateless/direct-route.js';
+import { AcceptedEnvelopes, directStatelessRoute, STATELESS_REVISION } from '../../../src/mcp/stateless/direct-route.js';
 
 const envelope = (revision = STATELESS_REVISION, capabilities: unknown = {}) => ({
   [PROTOCOL_VERSION_META_KEY]: revision,
@@ -94,5 +94,42 @@ describe('left to the SDK handler (its refusals and the unusual cases)', () => {
     // A relayed method name, so that only the message kind can refuse it.
     const { id: _id, ...notification } = request('tools/list');
     expect(directStatelessRoute(headersFor(notification), notification)).toBeUndefined();
+  });
+});
+
+describe('accepted envelopes: the SDK classification of a _meta is remembered', () => {
+  test('an accepted _meta is remembered, and a request carrying it again gets the route the SDK gave the first', () => {
+    const accepted = new AcceptedEnvelopes();
+    const first = directStatelessRoute(headersFor(call), call, accepted);
+    expect(accepted.has(JSON.stringify(call.params._meta))).toBe(true);
+    const again = request('tools/call', { name: 'echo', arguments: { text: 'y' } });
+    const second = directStatelessRoute(headersFor(again), again, accepted);
+    expect(second).toEqual({ ...first, message: again });
+  });
+
+  test('an envelope the SDK refuses is not remembered, and stays refused', () => {
+    const accepted = new AcceptedEnvelopes();
+    const bad = request('tools/call', { name: 'echo' }, envelope(STATELESS_REVISION, 'not-an-object'));
+    expect(directStatelessRoute(headersFor(bad), bad, accepted)).toBeUndefined();
+    expect(accepted.has(JSON.stringify(bad.params._meta))).toBe(false);
+    expect(directStatelessRoute(headersFor(bad), bad, accepted)).toBeUndefined();
+  });
+
+  test('a remembered _meta does not excuse the other checks (headers, shape)', () => {
+    const accepted = new AcceptedEnvelopes();
+    expect(directStatelessRoute(headersFor(call), call, accepted)).toBeDefined();
+    expect(directStatelessRoute(headersFor(call, { 'mcp-name': 'other' }), call, accepted)).toBeUndefined();
+    expect(directStatelessRoute(headersFor(call, { 'mcp-method': 'tools/list' }), call, accepted)).toBeUndefined();
+    expect(directStatelessRoute(headersFor(call), { ...call, extra: true }, accepted)).toBeUndefined();
+    expect(directStatelessRoute(headersFor(call), { ...call, id: 1.5 }, accepted)).toBeUndefined();
+  });
+
+  test('the memory is bounded: past its size it starts over', () => {
+    const accepted = new AcceptedEnvelopes(2);
+    accepted.add('a');
+    accepted.add('b');
+    accepted.add('c');
+    expect(accepted.has('a')).toBe(false);
+    expect(accepted.has('c')).toBe(true);
   });
 });
