@@ -30,6 +30,7 @@
  *     MCP, at most BENCH_RESUME_INFLIGHT=64 in flight; BENCH_RESUME_LONG=0.05 of them run 0.5-3 s); BENCH_RESUME_SEED=1;
  *     BENCH_RESUME_LOG=1: every tunnel client's log and every cut to bench/.out/resume-soak-logs/
  *   node bench/run.mjs --resume-soak-only: that soak alone (report to bench/.out/resume-soak.md unless BENCH_OUT says)
+ *   BENCH_FRESH_IDS=1   paths 2 and 3 send a fresh JSON-RPC id per request like the MCP paths (0: one fixed body)
  *   BENCH_OUT=docs/benchmarks.md   BENCH_GATEWAY_ROOT=<another built checkout> (gateway from there)
  *   BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=30 BENCH_RETRIES=2: before each run, wait up to 30 s until
  *     other processes use < 10% of a core; repeat a run (at most 2 times per case) if they used > 20%;

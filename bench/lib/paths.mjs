@@ -28,6 +28,16 @@ export const CALL_BODY = JSON.stringify({
   params: { name: 'echo', arguments: { text: ECHO_TEXT } },
 });
 const CALL_PARAMS = { name: 'echo', arguments: { text: ECHO_TEXT } };
+/**
+ * Paths 2 and 3 are driven like the MCP paths 4h and 4s, with a fresh JSON-RPC id in every request
+ * (autocannon's `[<id>]` replacement, which rebuilds each request and about doubles autocannon's
+ * CPU), so that a ratio between them compares the servers under one load generator, not two.
+ * BENCH_FRESH_IDS=0: the same body every time (how paths 2 and 3 were driven before 2026-11-29).
+ */
+const FRESH_IDS = process.env.BENCH_FRESH_IDS !== '0';
+const FRESH_ID_BODY = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: CALL_PARAMS });
+const plainLoad = (options) =>
+  httpLoad(FRESH_IDS ? { ...options, body: FRESH_ID_BODY, idReplacement: true } : { ...options, body: CALL_BODY });
 
 export function echoCommand(impl) {
   return [NODE, `${ROOT}bench/echo-server.mjs`, '--impl', impl];
@@ -215,7 +225,7 @@ export async function rawRelayPath({ impl, tunnelKind }) {
     gatewayPid: relay.pid,
     pathPids: () => [relay.pid, tunnel.pid, ...descendants(tunnel.pid)],
     check: () => checkHttp(url, {}),
-    run: (c, durationS) => httpLoad({ url, body: CALL_BODY, connections: c, durationS }),
+    run: (c, durationS) => plainLoad({ url, connections: c, durationS }),
     async stop() {
       await stopTree(tunnel);
       await relay.stop();
@@ -236,7 +246,7 @@ export async function gatewayRestPath({ impl, tunnelKind, secret, token, nodeArg
     gatewayPid: gw.proc.pid,
     pathPids: () => [gw.proc.pid, tunnel.pid, ...descendants(tunnel.pid)],
     check: () => checkHttp(url, headers),
-    run: (c, durationS) => httpLoad({ url, headers, body: CALL_BODY, connections: c, durationS }),
+    run: (c, durationS) => plainLoad({ url, headers, connections: c, durationS }),
     async stop() {
       await stopTree(tunnel);
       await gw.proc.stop();
