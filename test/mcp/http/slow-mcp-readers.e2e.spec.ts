@@ -156,8 +156,22 @@ async function flood(
   // on their way through the SDK's streams when the flood ends are not a leak (a busy machine has more).
   // Generous: on a loaded machine the gateway takes a while to work through 30 MiB per reader.
   await eventually(() => gatewaySide.every((s) => s.destroyed), 'the gateway to cut the non-readers off', 20_000);
-  gc();
-  return { peakQueued, arrayBufferGrowth: process.memoryUsage().arrayBuffers - before };
+  return { peakQueued, arrayBufferGrowth: await settledGrowth(before) };
+}
+
+/**
+ * What the process keeps over `before` once it settles: measured after full GCs for up to 10 s until
+ * it is under the bound. Under a loaded machine the last chunks of a cut-off stream are released a
+ * little later; memory that is kept never comes down, and still fails the bound.
+ */
+async function settledGrowth(before: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    gc();
+    const growth = process.memoryUsage().arrayBuffers - before;
+    if (growth < MAX_GROWTH || Date.now() > deadline) return growth;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 test('non-reading Streamable HTTP GET streams are cut off past the byte bound, and their memory goes', async () => {
