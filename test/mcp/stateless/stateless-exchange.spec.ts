@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import {
   CLIENT_CAPABILITIES_META_KEY,
@@ -8,49 +7,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
 import { StatelessExchange, type KeepaliveClock, type StatelessExchangeLimits } from '../../../src/mcp/stateless/stateless-exchange.js';
-
-/** What a StatelessExchange uses of a Node response, recording what was written. */
-class FakeResponse extends EventEmitter {
-  status: number | undefined;
-  headers: Record<string, string | number> = {};
-  chunks: string[] = [];
-  ended = false;
-  destroyed = false;
-  headersSent = false;
-  writableLength = 0;
-  writableNeedDrain = false;
-
-  writeHead(status: number, headers: Record<string, string | number>): this {
-    if (this.headersSent) throw new Error('headers sent twice');
-    this.status = status;
-    this.headers = headers;
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: string): boolean {
-    if (this.ended) throw new Error('write after end');
-    this.chunks.push(chunk);
-    return true;
-  }
-  end(chunk?: string): this {
-    if (this.ended) throw new Error('ended twice');
-    if (chunk !== undefined) this.chunks.push(chunk);
-    this.ended = true;
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    this.emit('close');
-    return this;
-  }
-  /** The client went away. */
-  leave(): void {
-    this.destroy();
-  }
-  get body(): string {
-    return this.chunks.join('');
-  }
-}
+import { FakeResponse } from '../../support/fake-response.js';
 
 /** Keep-alive timers run by hand. */
 class ManualClock implements KeepaliveClock {
