@@ -34,20 +34,26 @@ const RELAYED_METHODS = new Map<string, string | undefined>([
  * request that passed the checks of `directStatelessRoute` depends on the `_meta` alone (whether it
  * is a valid envelope), so a client's next requests with the same `_meta` need not be parsed by
  * its schemas again: a zod parse per request, and the garbage its failed trial parses leave (the
- * classification tries the message as a response first). Bounded: past `max` it starts over.
+ * classification tries the message as a response first). Bounded in count (past `max` it starts
+ * over) and in bytes: a `_meta` longer than `maxChars` is classified each time, never kept, so a
+ * peer cannot park request bodies here.
  */
 export class AcceptedEnvelopes {
   private readonly seen = new Set<string>();
 
-  constructor(private readonly max = 256) {}
+  constructor(
+    private readonly max = 256,
+    private readonly maxChars = 1024,
+  ) {}
 
   /** Whether `meta` (as JSON) was accepted before. */
   has(meta: string): boolean {
     return this.seen.has(meta);
   }
 
-  /** Remembers an accepted `meta` (as JSON). */
+  /** Remembers an accepted `meta` (as JSON), unless it is too long to keep. */
   add(meta: string): void {
+    if (meta.length > this.maxChars) return;
     if (this.seen.size >= this.max) this.seen.clear();
     this.seen.add(meta);
   }

@@ -124,6 +124,13 @@ describe('accepted envelopes: the SDK classification of a _meta is remembered', 
     expect(directStatelessRoute(headersFor(call), { ...call, id: 1.5 }, accepted)).toBeUndefined();
   });
 
+  test('a _meta too long to keep is routed but not remembered (its bytes stay bounded)', () => {
+    const accepted = new AcceptedEnvelopes(256, 1024);
+    const long = request('tools/call', { name: 'echo' }, { ...envelope(), padding: 'x'.repeat(2048) });
+    expect(directStatelessRoute(headersFor(long), long, accepted)).toBeDefined();
+    expect(accepted.has(JSON.stringify(long.params._meta))).toBe(false);
+  });
+
   test('the memory is bounded: past its size it starts over', () => {
     const accepted = new AcceptedEnvelopes(2);
     accepted.add('a');
