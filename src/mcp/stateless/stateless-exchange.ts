@@ -23,7 +23,7 @@ export interface StatelessExchangeOptions {
   requestId: JsonRpcId;
   limits: StatelessExchangeLimits;
   /** Called once when the exchange is over: `delivered` when its answer was written to a connected client. */
-  onEnd: (delivered: boolean) => void;
+  onEnd?: (delivered: boolean) => void;
   clock?: KeepaliveClock;
 }
 
@@ -159,7 +159,7 @@ export class StatelessExchange {
     this.res = undefined;
     this.guard = undefined;
     this.goneListeners = undefined;
-    this.options.onEnd(delivered);
+    this.options.onEnd?.(delivered);
   }
 }
 

@@ -129,7 +129,7 @@ export class StatelessMcpDoor implements OnModuleInit, OnModuleDestroy {
    */
   serveDirect(tunnel: TunnelHandle, principal: Principal, res: ServerResponse, route: DirectStatelessRoute): void {
     const shared = this.sharedServerFor(tunnel);
-    const exchange = new StatelessExchange(res, { requestId: route.message.id, limits: this.exchangeLimits, onEnd: () => undefined });
+    const exchange = new StatelessExchange(res, { requestId: route.message.id, limits: this.exchangeLimits });
     const context: StatelessRequestContext = { tunnel, principal, onGone: (cancel) => exchange.onGone(cancel) };
     shared.transport.deliver(route.message, route.classification, authInfoOf(context), exchange);
   }
